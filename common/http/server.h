@@ -1,0 +1,65 @@
+// A small HTTP/1.1 server on Boost.Beast for the daemons' metrics, landing page and webhook.
+// Bounded: connection count, header and body sizes, and a deadline for reading each request
+// (slow clients are cut off). Responses are gzip-compressed when the client asks.
+// Thread-safety: Start() once; handlers run concurrently on the server's threads and must be
+// thread-safe. Stop() is idempotent. Handler exceptions become 500 responses.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kvmem::http {
+
+struct Request {
+  std::string method;
+  std::string target;  // path plus query, as sent
+  std::string path;    // without the query
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string peer;  // "ip:port"
+
+  // The first header with this (lower-case) name, or "".
+  std::string Header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Response TextResponse(int status, std::string body);
+
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string listen_address = "127.0.0.1:0";  // host:port; ":port" means every address
+  int threads = 2;
+  size_t max_connections = 64;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};  // for a whole request, headers and body
+  std::chrono::milliseconds idle_timeout{60'000};  // between keep-alive requests
+};
+
+// "127.0.0.1:9848", ":9848", "[::1]:9848" -> host and port. kConfig error naming the text.
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
+
+class Server {
+ public:
+  // Binds and starts serving. kConfig error if the address is malformed, kIo if it cannot bind.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
+  virtual ~Server() = default;
+  virtual uint16_t port() const = 0;
+  virtual void Stop() = 0;
+};
+
+}  // namespace kvmem::http

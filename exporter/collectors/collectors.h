@@ -1,0 +1,34 @@
+// Factories for every host collector, and the one table that names them.
+// The table is built explicitly (no static self-registration). Thread-safe to read.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exporter/exposition/collector.h"
+#include "exporter/procfs/root.h"
+
+namespace kvmem::collectors {
+
+std::unique_ptr<Collector> MakeNumaCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeHugepagesCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeThpCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeKsmCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeSwapCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeFragmentationCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakePressureCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeMemoryBlocksCollector(const procfs::Root& root);
+
+struct CollectorEntry {
+  std::string name;
+  bool enabled_by_default;
+  std::string description;
+  std::function<std::unique_ptr<Collector>(const procfs::Root&)> make;
+};
+
+// Every host collector, in exposition order.
+const std::vector<CollectorEntry>& HostCollectors();
+
+}  // namespace kvmem::collectors

@@ -1,0 +1,19 @@
+// Where /proc and /sys live: the real host, or a fixture tree (--path.procfs, --path.sysfs).
+#pragma once
+
+#include <string>
+
+namespace kvmem::procfs {
+
+struct Root {
+  std::string proc = "/proc";
+  std::string sys = "/sys";
+
+  std::string Proc(const std::string& rel) const { return proc + "/" + rel; }
+  std::string Sys(const std::string& rel) const { return sys + "/" + rel; }
+  std::string Node(int node, const std::string& rel) const {
+    return sys + "/devices/system/node/node" + std::to_string(node) + "/" + rel;
+  }
+};
+
+}  // namespace kvmem::procfs
