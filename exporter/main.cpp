@@ -49,7 +49,7 @@ int Run(int argc, char** argv) {
   flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
   flags.String("log.format", &cfg.log_format, "Output format of log messages: logfmt or json.");
   flags.Bool("collector.disable-defaults", &cfg.disable_defaults, "Disable every collector not enabled explicitly.");
-  for (const auto& c : collectors::HostCollectors()) {
+  for (const auto& c : collectors::AllCollectors()) {
     auto& slot = cfg.collectors[c.name];
     slot.first = c.enabled_by_default;
     flags.Bool("collector." + c.name, &slot.first, "Enable the " + c.name + " collector: " + c.description + ".", &slot.second);
@@ -92,14 +92,15 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  procfs::Root root{cfg.procfs, cfg.sysfs};
+  collectors::CollectorContext ctx;
+  ctx.root = {cfg.procfs, cfg.sysfs};
   std::vector<NamedCollector> enabled;
   std::vector<std::string> names;
-  for (const auto& c : collectors::HostCollectors()) {
+  for (const auto& c : collectors::AllCollectors()) {
     auto [on, set] = cfg.collectors[c.name];
     if (cfg.disable_defaults && !set) on = false;
     if (!on) continue;
-    enabled.push_back({c.name, c.make(root)});
+    enabled.push_back({c.name, c.make(ctx)});
     names.push_back(c.name);
   }
   Scraper scraper(std::move(enabled), "kvmem_exporter", KVMEM_VERSION);

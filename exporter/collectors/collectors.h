@@ -2,6 +2,7 @@
 // The table is built explicitly (no static self-registration). Thread-safe to read.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,14 +22,21 @@ std::unique_ptr<Collector> MakeFragmentationCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakePressureCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakeMemoryBlocksCollector(const procfs::Root& root);
 
+// What a collector may need to know at construction.
+struct CollectorContext {
+  procfs::Root root;
+  std::string libvirt_uri = "qemu:///system";
+  std::chrono::milliseconds libvirt_timeout{2000};
+};
+
 struct CollectorEntry {
   std::string name;
   bool enabled_by_default;
   std::string description;
-  std::function<std::unique_ptr<Collector>(const procfs::Root&)> make;
+  std::function<std::unique_ptr<Collector>(const CollectorContext&)> make;
 };
 
-// Every host collector, in exposition order.
-const std::vector<CollectorEntry>& HostCollectors();
+// Every collector, in exposition order.
+const std::vector<CollectorEntry>& AllCollectors();
 
 }  // namespace kvmem::collectors

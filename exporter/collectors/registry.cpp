@@ -3,16 +3,24 @@
 
 namespace kvmem::collectors {
 
-const std::vector<CollectorEntry>& HostCollectors() {
+namespace {
+// Adapts a host collector factory, which needs only the roots.
+template <std::unique_ptr<Collector> (*Make)(const procfs::Root&)>
+std::unique_ptr<Collector> FromRoot(const CollectorContext& ctx) {
+  return Make(ctx.root);
+}
+}  // namespace
+
+const std::vector<CollectorEntry>& AllCollectors() {
   static const std::vector<CollectorEntry> kTable = {
-      {"numa", true, "per-node meminfo, numastat, vmstat, distances and CPUs", MakeNumaCollector},
-      {"hugepages", true, "hugepage pools per node and page size, and hugepage-aware available memory", MakeHugepagesCollector},
-      {"thp", true, "transparent hugepage settings, usage and events", MakeThpCollector},
-      {"ksm", true, "kernel samepage merging counters and knobs", MakeKsmCollector},
-      {"swap", true, "swap, zswap, zram and swappiness", MakeSwapCollector},
-      {"fragmentation", true, "buddy allocator free blocks, fragmentation indexes and compaction", MakeFragmentationCollector},
-      {"pressure", true, "memory pressure stall information (PSI)", MakePressureCollector},
-      {"memory_blocks", true, "memory hotplug block size and online/offline blocks per node", MakeMemoryBlocksCollector},
+      {"numa", true, "per-node meminfo, numastat, vmstat, distances and CPUs", FromRoot<MakeNumaCollector>},
+      {"hugepages", true, "hugepage pools per node and page size, and hugepage-aware available memory", FromRoot<MakeHugepagesCollector>},
+      {"thp", true, "transparent hugepage settings, usage and events", FromRoot<MakeThpCollector>},
+      {"ksm", true, "kernel samepage merging counters and knobs", FromRoot<MakeKsmCollector>},
+      {"swap", true, "swap, zswap, zram and swappiness", FromRoot<MakeSwapCollector>},
+      {"fragmentation", true, "buddy allocator free blocks, fragmentation indexes and compaction", FromRoot<MakeFragmentationCollector>},
+      {"pressure", true, "memory pressure stall information (PSI)", FromRoot<MakePressureCollector>},
+      {"memory_blocks", true, "memory hotplug block size and online/offline blocks per node", FromRoot<MakeMemoryBlocksCollector>},
   };
   return kTable;
 }
