@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 1: install what is missing, build, and run kvmem_exporter on 127.0.0.1:9848.
+# Extra arguments go to the exporter, e.g. scripts/run-exporter.sh --log.level=debug
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target kvmem_exporter
+echo "kvmem_exporter: http://127.0.0.1:9848/metrics (Ctrl-C to stop)"
+exec build/exporter/kvmem_exporter --web.listen-address=127.0.0.1:9848 "$@"

@@ -1,0 +1,67 @@
+# Shared helpers for the end-to-end scripts: start daemons on 127.0.0.1 with an OS-chosen
+# port (read back from their start-up log), scrape, assert, and always stop them by PID.
+set -euo pipefail
+
+E2E_TMP=$(mktemp -d /tmp/kvmem-e2e.XXXXXX)
+E2E_PIDS=()
+cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${E2E_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] && { timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+  done
+  rm -rf "$E2E_TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# start_daemon NAME BINARY ARGS... : starts it listening on 127.0.0.1:0 unless ARGS choose an
+# address; sets ${NAME}_PID, ${NAME}_PORT and ${NAME}_LOG.
+start_daemon() {
+  local name=$1 bin=$2; shift 2
+  local log="$E2E_TMP/$name.log"
+  "$bin" "$@" >"$log.out" 2>"$log" &
+  local pid=$!
+  E2E_PIDS+=("$pid")
+  local port="" i
+  for i in $(seq 1 100); do
+    port=$(grep -oE '"?port"?[=:]"?[0-9]+' "$log" 2>/dev/null | head -n1 | grep -oE '[0-9]+$' || true)
+    [[ -n "$port" ]] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "$name exited during start-up"; }
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || { cat "$log" >&2; fail "$name did not report its port within 5 s"; }
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_LOG" '%s' "$log"
+}
+
+# stop_daemon PID : SIGTERM, then assert a clean exit (code 0) within 5 s.
+stop_daemon() {
+  local pid=$1 rc=0
+  kill -TERM "$pid"
+  if ! timeout 5 tail --pid="$pid" -f /dev/null; then fail "pid $pid did not exit within 5 s of SIGTERM"; fi
+  wait "$pid" || rc=$?
+  [[ $rc -eq 0 ]] || fail "pid $pid exited with $rc after SIGTERM, want 0"
+}
+
+scrape() { curl -sS --max-time 10 "http://127.0.0.1:$1${2:-/metrics}"; }
+
+# metric_value FILE SERIES : the value of the line "SERIES value", or fail.
+metric_value() {
+  local v
+  v=$(awk -v s="$2" 'index($0, s " ") == 1 { print $NF; exit }' "$1")
+  [[ -n "$v" ]] || fail "series $2 not found in $1"
+  echo "$v"
+}
+
+assert_eq() { [[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"; }
+
+# Flags that switch off libvirt, when the binary has that collector.
+no_libvirt_flags() {
+  if "$1" --help 2>/dev/null | grep -q 'collector.libvirt'; then echo --no-collector.libvirt; fi
+}
