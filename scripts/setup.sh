@@ -5,9 +5,11 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config g++
   prometheus-cpp-dev libnuma-dev libvirt-dev libboost-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev zlib1g-dev libssl-dev)
+  libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev zlib1g-dev libssl-dev
+  libxml2-dev)
 test_pkgs=(prometheus prometheus-alertmanager prometheus-node-exporter wrk hyperfine curl
-  libvirt-clients python3 jq)
+  libvirt-clients python3 jq strace
+  prometheus-libvirt-exporter)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

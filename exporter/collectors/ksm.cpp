@@ -10,12 +10,12 @@ namespace {
 
 struct KsmFile {
   const char* file;
-  double scale;
+  double divisor;  // the file's unit per base unit (1000 for milliseconds)
   FamilyDesc desc;
 };
 
-KsmFile G(const char* file, const char* name, const char* help, double scale = 1) {
-  return {file, scale, {name, std::string(help) + " (ksm/" + file + ").", kGauge, {}}};
+KsmFile G(const char* file, const char* name, const char* help, double divisor = 1) {
+  return {file, divisor, {name, std::string(help) + " (ksm/" + file + ").", kGauge, {}}};
 }
 KsmFile C(const char* file, const char* name, const char* help) {
   return {file, 1, {name, std::string(help) + " (ksm/" + file + ").", kCounter, {}}};
@@ -24,7 +24,7 @@ KsmFile C(const char* file, const char* name, const char* help) {
 const std::array kFiles = {
     G("run", "kvmem_ksm_run", "KSM state: 0 stopped, 1 running, 2 unmerging"),
     G("pages_to_scan", "kvmem_ksm_pages_to_scan", "Pages ksmd scans per wake-up"),
-    G("sleep_millisecs", "kvmem_ksm_sleep_seconds", "Pause between ksmd wake-ups", 0.001),
+    G("sleep_millisecs", "kvmem_ksm_sleep_seconds", "Pause between ksmd wake-ups", 1000),
     G("pages_shared", "kvmem_ksm_pages_shared", "Shared KSM pages in use"),
     G("pages_sharing", "kvmem_ksm_pages_sharing", "Pages mapped onto shared KSM pages (how much is saved)"),
     G("pages_unshared", "kvmem_ksm_pages_unshared", "Pages unique but repeatedly checked for merging"),
@@ -40,8 +40,8 @@ const std::array kFiles = {
     G("smart_scan", "kvmem_ksm_smart_scan", "Whether pages that failed to merge are skipped for a while"),
     G("stable_node_chains", "kvmem_ksm_stable_node_chains", "KSM pages that hit max_page_sharing"),
     G("stable_node_dups", "kvmem_ksm_stable_node_dups", "Duplicated KSM pages in stable node chains"),
-    G("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds", "Interval between prunes of stale stable node chains", 0.001),
-    G("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd", 0.01),
+    G("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds", "Interval between prunes of stale stable node chains", 1000),
+    G("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd", 100),
     G("advisor_min_pages_to_scan", "kvmem_ksm_advisor_min_pages_to_scan", "Lower bound the advisor sets for pages_to_scan"),
     G("advisor_max_pages_to_scan", "kvmem_ksm_advisor_max_pages_to_scan", "Upper bound the advisor sets for pages_to_scan"),
     G("advisor_target_scan_time", "kvmem_ksm_advisor_target_scan_time_seconds", "Scan time the advisor aims for"),
@@ -60,7 +60,7 @@ class KsmCollector final : public Collector {
         out.Fail(v.error());
         continue;
       }
-      out.Add(f.desc, {}, static_cast<double>(*v) * f.scale);
+      out.Add(f.desc, {}, static_cast<double>(*v) / f.divisor);
     }
     if (auto mode = procfs::ReadChoiceFile(dir_ + "advisor_mode")) {
       for (const auto& option : mode->options) {

@@ -22,9 +22,9 @@ class PressureCollector final : public Collector {
       if (!*line) continue;
       const auto& p = **line;
       out.Add(kStalled, {kind}, static_cast<double>(p.total_us) / 1e6);
-      out.Add(kAvg10, {kind}, p.avg10 / 100);
-      out.Add(kAvg60, {kind}, p.avg60 / 100);
-      out.Add(kAvg300, {kind}, p.avg300 / 100);
+      out.Add(kAvg10, {kind}, p.avg10);
+      out.Add(kAvg60, {kind}, p.avg60);
+      out.Add(kAvg300, {kind}, p.avg300);
     }
   }
 

@@ -26,7 +26,7 @@ const FamilyDesc kEvents{"kvmem_thp_events_total", "THP events from /proc/vmstat
 
 struct KhugepagedFile {
   const char* file;
-  double scale;
+  double divisor;  // the file's unit per base unit (1000 for milliseconds)
   FamilyDesc desc;
 };
 const std::array kKhugepaged = {
@@ -35,8 +35,8 @@ const std::array kKhugepaged = {
     KhugepagedFile{"max_ptes_swap", 1, {"kvmem_thp_khugepaged_max_ptes_swap", "Swapped PTEs khugepaged may swap in when collapsing (khugepaged/max_ptes_swap).", kGauge, {}}},
     KhugepagedFile{"max_ptes_shared", 1, {"kvmem_thp_khugepaged_max_ptes_shared", "Shared PTEs khugepaged may collapse (khugepaged/max_ptes_shared).", kGauge, {}}},
     KhugepagedFile{"pages_to_scan", 1, {"kvmem_thp_khugepaged_pages_to_scan", "Pages khugepaged scans per pass (khugepaged/pages_to_scan).", kGauge, {}}},
-    KhugepagedFile{"scan_sleep_millisecs", 0.001, {"kvmem_thp_khugepaged_scan_sleep_seconds", "Pause between khugepaged passes (khugepaged/scan_sleep_millisecs).", kGauge, {}}},
-    KhugepagedFile{"alloc_sleep_millisecs", 0.001, {"kvmem_thp_khugepaged_alloc_sleep_seconds", "Pause after a failed hugepage allocation (khugepaged/alloc_sleep_millisecs).", kGauge, {}}},
+    KhugepagedFile{"scan_sleep_millisecs", 1000, {"kvmem_thp_khugepaged_scan_sleep_seconds", "Pause between khugepaged passes (khugepaged/scan_sleep_millisecs).", kGauge, {}}},
+    KhugepagedFile{"alloc_sleep_millisecs", 1000, {"kvmem_thp_khugepaged_alloc_sleep_seconds", "Pause after a failed hugepage allocation (khugepaged/alloc_sleep_millisecs).", kGauge, {}}},
     KhugepagedFile{"pages_collapsed", 1, {"kvmem_thp_khugepaged_pages_collapsed_total", "Hugepages khugepaged has collapsed (khugepaged/pages_collapsed).", kCounter, {}}},
     KhugepagedFile{"full_scans", 1, {"kvmem_thp_khugepaged_full_scans_total", "Full scans of all mm by khugepaged (khugepaged/full_scans).", kCounter, {}}},
 };
@@ -52,7 +52,7 @@ class ThpCollector final : public Collector {
     EmitChoice(out, kShmemEnabled, dir_ + "shmem_enabled", {});
     EmitNumber(out, kUseZeroPage, dir_ + "use_zero_page", 1);
     EmitNumber(out, kPmdSize, dir_ + "hpage_pmd_size", 1);
-    for (const auto& k : kKhugepaged) EmitNumber(out, k.desc, dir_ + "khugepaged/" + k.file, k.scale);
+    for (const auto& k : kKhugepaged) EmitNumber(out, k.desc, dir_ + "khugepaged/" + k.file, k.divisor);
     if (auto names = procfs::ListDir(dir_)) {
       for (const auto& name : *names) {
         auto size = procfs::ParseHugepageDirName(name);
@@ -104,10 +104,10 @@ class ThpCollector final : public Collector {
   }
 
   static void EmitNumber(MetricSink& out, const FamilyDesc& desc, const std::string& path,
-                         double scale) {
+                         double divisor) {
     auto v = procfs::ReadU64File(path);
     if (!v) return out.Fail(v.error());
-    out.Add(desc, {}, static_cast<double>(*v) * scale);
+    out.Add(desc, {}, static_cast<double>(*v) / divisor);
   }
 
   procfs::Root root_;

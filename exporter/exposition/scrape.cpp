@@ -4,9 +4,10 @@
 #include <chrono>
 #include <stdexcept>
 
-#include <prometheus/text_serializer.h>
 
 #include "common/log.h"
+#include "exporter/exposition/text_format.h"
+#include "exporter/procfs/read.h"
 
 namespace kvmem {
 namespace {
@@ -41,6 +42,7 @@ std::vector<const FamilyDesc*> Scraper::Families() const {
 
 std::vector<prometheus::MetricFamily> Scraper::Collect() {
   std::lock_guard lock(mutex_);
+  procfs::ReadScope scope;  // each file is read once per scrape, however many collectors use it
   MetricSink out;
   std::vector<std::pair<std::string, std::pair<bool, double>>> results;
   for (auto& e : entries_) {
@@ -67,7 +69,7 @@ std::vector<prometheus::MetricFamily> Scraper::Collect() {
 }
 
 std::string Scraper::ScrapeText() {
-  return prometheus::TextSerializer().Serialize(Collect());
+  return SerializeText(Collect());
 }
 
 void Scraper::LogChanges(Entry& entry, const std::vector<Error>& errors) {

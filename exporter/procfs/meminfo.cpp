@@ -7,16 +7,18 @@
 namespace kvmem::procfs {
 
 std::optional<uint64_t> Meminfo::Get(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return std::nullopt;
-  return it->second;
+  for (const auto& [k, v] : values) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
 }
 
-Result<Meminfo> ParseMeminfo(std::string_view text, const std::string& file) {
+Result<Meminfo> ParseMeminfo(std::string text, const std::string& file) {
   if (Trim(text).empty()) return ParseError(file, 1, "empty file");
   Meminfo out;
+  out.text = std::make_shared<const std::string>(std::move(text));
   std::optional<Error> error;
-  ForEachLine(text, [&](std::string_view line, int n) {
+  ForEachLine(*out.text, [&](std::string_view line, int n) {
     if (error || Trim(line).empty()) return;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -56,24 +58,18 @@ Result<Meminfo> ParseMeminfo(std::string_view text, const std::string& file) {
       }
       v *= 1024;
     }
-    out.values.insert_or_assign(std::string(key), v);
+    out.values.emplace_back(key, v);
   });
   if (error) return tl::unexpected(*error);
   return out;
 }
 
 Result<Meminfo> ReadMeminfo(const Root& root) {
-  std::string path = root.Proc("meminfo");
-  auto text = ReadSmallFile(path);
-  if (!text) return tl::unexpected(text.error());
-  return ParseMeminfo(*text, path);
+  return ReadParsed<Meminfo>(root.Proc("meminfo"), ParseMeminfo);
 }
 
 Result<Meminfo> ReadNodeMeminfo(const Root& root, int node) {
-  std::string path = root.Node(node, "meminfo");
-  auto text = ReadSmallFile(path);
-  if (!text) return tl::unexpected(text.error());
-  return ParseMeminfo(*text, path);
+  return ReadParsed<Meminfo>(root.Node(node, "meminfo"), ParseMeminfo);
 }
 
 }  // namespace kvmem::procfs

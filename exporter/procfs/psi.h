@@ -12,7 +12,7 @@
 namespace kvmem::procfs {
 
 struct PsiLine {
-  double avg10 = 0, avg60 = 0, avg300 = 0;  // percent, as the kernel prints them
+  double avg10 = 0, avg60 = 0, avg300 = 0;  // ratios 0..1 (the kernel prints percent)
   uint64_t total_us = 0;                    // cumulative stall time, microseconds
 };
 

@@ -23,7 +23,9 @@ pass() { echo "ok: $*"; }
 # address; sets ${NAME}_PID, ${NAME}_PORT and ${NAME}_LOG.
 start_daemon() {
   local name=$1 bin=$2; shift 2
-  local log="$E2E_TMP/$name.log"
+  E2E_STARTS=$((${E2E_STARTS:-0} + 1))
+  # A fresh log per start: reusing one would let us read the previous daemon's port.
+  local log="$E2E_TMP/$name.$E2E_STARTS.log"
   "$bin" "$@" >"$log.out" 2>"$log" &
   local pid=$!
   E2E_PIDS+=("$pid")

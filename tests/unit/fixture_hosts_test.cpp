@@ -72,7 +72,7 @@ TEST(TwoNode, GlobalHugepagesKsmSwapZramPsiBlocks) {
   EXPECT_EQ(zram[0].mm.huge_pages_since, 9874u);
 
   auto psi = procfs::ReadMemoryPressure(root).value();
-  EXPECT_DOUBLE_EQ(psi.some->avg10, 2.14);
+  EXPECT_EQ(psi.some->avg10, 0.0214);
   EXPECT_EQ(psi.full->total_us, 402118734u);
 
   auto blocks = procfs::ReadMemoryBlocks(root, {0, 1}).value();

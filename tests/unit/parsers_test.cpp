@@ -88,7 +88,8 @@ TEST(Fragmentation, MatchesKernelFormulas) {
 TEST(Psi, ParsesBothLinesAndNamesMissingFields) {
   auto p = ParsePsi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n", "p").value();
   ASSERT_TRUE(p.some && p.full);
-  EXPECT_DOUBLE_EQ(p.some->avg10, 1.5);
+  EXPECT_EQ(p.some->avg10, 0.015);
+  EXPECT_EQ(p.some->avg60, 0.002);
   EXPECT_EQ(p.some->total_us, 123456u);
   EXPECT_EQ(p.full->total_us, 7u);
   auto bad = ParsePsi("some avg10=0.00 avg60=0.00 avg300=0.00\n", "/proc/pressure/memory");
