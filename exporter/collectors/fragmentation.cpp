@@ -2,8 +2,6 @@
 // kernel's unusable-free-space and fragmentation indexes for the THP (PMD) order; compaction
 // counters and settings. Formulas: exporter/procfs/buddyinfo.h and docs/metrics.md.
 #include <array>
-#include <bit>
-#include <map>
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
@@ -63,21 +61,12 @@ class FragmentationCollector final : public Collector {
   }
 
  private:
-  // The THP order: log2(hpage_pmd_size / page size); 9 (2 MiB of 4 KiB pages) if unknown.
-  unsigned HugeOrder() const {
-    auto pmd = procfs::ReadU64File(root_.Sys("kernel/mm/transparent_hugepage/hpage_pmd_size"));
-    auto page = static_cast<uint64_t>(PageSizeBytes());
-    if (!pmd || *pmd < page || !std::has_single_bit(*pmd)) return 9;
-    return static_cast<unsigned>(std::countr_zero(*pmd / page));
-  }
-
   void CollectBuddy(MetricSink& out) {
     auto zones = procfs::ReadBuddyinfo(root_);
     if (!zones) return out.Fail(zones.error());
-    const unsigned order = HugeOrder();
+    const unsigned order = procfs::ThpOrder(root_);
     const double page = PageSizeBytes();
     const double huge_bytes = page * static_cast<double>(1ULL << order);
-    std::map<int, procfs::ContigInfo> per_node;
     for (const auto& z : *zones) {
       std::string n = std::to_string(z.node);
       for (size_t k = 0; k < z.free_blocks.size() && k < 63; ++k) {
@@ -86,12 +75,11 @@ class FragmentationCollector final : public Collector {
                 static_cast<double>(z.free_blocks[k]) * block);
       }
       auto info = procfs::ComputeContigInfo(z.free_blocks, order);
-      procfs::Accumulate(per_node[z.node], info);
       out.Add(kZoneHugeFree, {n, z.zone}, static_cast<double>(info.free_blocks_suitable) * huge_bytes);
       out.Add(kZoneUnusable, {n, z.zone}, procfs::UnusableIndex(info, order));
       out.Add(kZoneIndex, {n, z.zone}, procfs::FragmentationIndex(info, order));
     }
-    for (const auto& [node, info] : per_node) {
+    for (const auto& [node, info] : procfs::NodeContigInfo(*zones, order)) {
       std::string n = std::to_string(node);
       out.Add(kNodeHugeFree, {n}, static_cast<double>(info.free_blocks_suitable) * huge_bytes);
       out.Add(kNodeUnusable, {n}, procfs::UnusableIndex(info, order));

@@ -1,6 +1,10 @@
 // Parses buddyinfo and reproduces the kernel's integer fragmentation arithmetic.
 #include "exporter/procfs/buddyinfo.h"
 
+#include <unistd.h>
+
+#include <bit>
+
 #include "exporter/procfs/fields.h"
 #include "exporter/procfs/read.h"
 
@@ -86,6 +90,19 @@ double FragmentationIndex(const ContigInfo& info, unsigned order) {
   uint64_t thousandths =
       1000 - (1000 + info.free_pages * 1000ULL / requested) / info.free_blocks_total;
   return static_cast<double>(static_cast<int64_t>(thousandths)) / 1000.0;
+}
+
+unsigned ThpOrder(const Root& root) {
+  auto pmd = ReadU64File(root.Sys("kernel/mm/transparent_hugepage/hpage_pmd_size"));
+  auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (!pmd || *pmd < page || !std::has_single_bit(*pmd)) return 9;
+  return static_cast<unsigned>(std::countr_zero(*pmd / page));
+}
+
+std::map<int, ContigInfo> NodeContigInfo(const std::vector<BuddyZone>& zones, unsigned order) {
+  std::map<int, ContigInfo> out;
+  for (const auto& z : zones) Accumulate(out[z.node], ComputeContigInfo(z.free_blocks, order));
+  return out;
 }
 
 }  // namespace kvmem::procfs

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,14 @@ struct ContigInfo {
 ContigInfo ComputeContigInfo(const std::vector<uint64_t>& free_blocks, unsigned order);
 // Adds b into a, for node-wide figures summed over zones.
 void Accumulate(ContigInfo& a, const ContigInfo& b);
+
+// The THP (PMD) order: log2(hpage_pmd_size / page size), 9 (2 MiB of 4 KiB pages) when the
+// file is missing or odd.
+unsigned ThpOrder(const Root& root);
+
+// Per node, over all its zones: the contig info for `order` (node-wide fragmentation figures).
+std::map<int, ContigInfo> NodeContigInfo(const std::vector<BuddyZone>& zones, unsigned order);
+
 
 // Unusable free space index (mm/vmstat.c, unusable_free_index), as a ratio 0..1:
 // the share of free memory that cannot serve an allocation of `order`. 1 when nothing is free.

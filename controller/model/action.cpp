@@ -1,0 +1,98 @@
+// Accessors and ToString for actions, skips, plans and outcomes.
+#include "controller/model/action.h"
+
+#include "controller/model/units.h"
+
+namespace kvmem::model {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+std::string_view BandName(Band band) {
+  switch (band) {
+    case Band::kSteady:
+      return "steady";
+    case Band::kReclaim:
+      return "reclaim";
+    case Band::kRelease:
+      return "release";
+  }
+  return "unknown";
+}
+
+const Reason& ReasonOf(const Action& action) {
+  return std::visit([](const auto& a) -> const Reason& { return a.reason; }, action);
+}
+
+std::string_view ActuatorOf(const Action& action) {
+  return std::visit(Overloaded{[](const SetBalloon&) { return std::string_view("balloon"); },
+                               [](const ResizeVirtioMem&) { return std::string_view("virtio_mem"); },
+                               [](const CompactNode&) { return std::string_view("compaction"); }},
+                    action);
+}
+
+uint64_t BytesMoved(const Action& action) {
+  auto diff = [](uint64_t a, uint64_t b) { return a > b ? a - b : b - a; };
+  return std::visit(
+      Overloaded{[&](const SetBalloon& a) { return diff(a.from_bytes, a.to_bytes); },
+                 [&](const ResizeVirtioMem& a) { return diff(a.from_requested_bytes, a.to_requested_bytes); },
+                 [](const CompactNode&) { return uint64_t{0}; }},
+      action);
+}
+
+int Direction(const Action& action) {
+  auto sign = [](uint64_t from, uint64_t to) { return to < from ? -1 : to > from ? 1 : 0; };
+  return std::visit(
+      Overloaded{[&](const SetBalloon& a) { return sign(a.from_bytes, a.to_bytes); },
+                 [&](const ResizeVirtioMem& a) { return sign(a.from_requested_bytes, a.to_requested_bytes); },
+                 [](const CompactNode&) { return 0; }},
+      action);
+}
+
+std::string Summary(const Action& action) {
+  return std::visit(Overloaded{[](const SetBalloon& a) {
+                                 return "balloon " + a.vm.name + ": " + FormatBytes(a.from_bytes) + " -> " +
+                                        FormatBytes(a.to_bytes);
+                               },
+                               [](const ResizeVirtioMem& a) {
+                                 return "virtio-mem " + a.vm.name + "/" + a.alias + ": requested " +
+                                        FormatBytes(a.from_requested_bytes) + " -> " +
+                                        FormatBytes(a.to_requested_bytes);
+                               },
+                               [](const CompactNode& a) { return "compact node " + std::to_string(a.node); }},
+                    action);
+}
+
+std::string ToString(const Action& action) {
+  return Summary(action) + " (" + ReasonOf(action).ToString() + ")";
+}
+
+std::string ToString(const Outcome& o) {
+  std::string s = o.ok ? (o.dry_run ? "dry-run" : "ok") : "failed: " + o.error;
+  s += " in " + FormatSeconds(o.duration);
+  if (o.index_before || o.index_after) {
+    s += ", fragmentation index " + (o.index_before ? FormatNumber(*o.index_before) : std::string("?")) +
+         " -> " + (o.index_after ? FormatNumber(*o.index_after) : std::string("?"));
+  }
+  return s;
+}
+
+std::string ToString(const Plan& plan) {
+  std::string s = "plan: " + std::to_string(plan.actions.size()) + " actions, " +
+                  std::to_string(plan.skips.size()) + " skips";
+  for (const auto& [node, band] : plan.bands) {
+    s += "\n  node " + std::to_string(node) + " " + std::string(BandName(band));
+  }
+  for (const auto& a : plan.actions) s += "\n  action " + ToString(a);
+  for (const auto& k : plan.skips) s += "\n  skip " + k.ToString();
+  return s;
+}
+
+}  // namespace kvmem::model

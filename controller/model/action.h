@@ -1,0 +1,117 @@
+// What the decision code returns: actions with the reason that triggered them, skips that
+// explain every "no", and the outcome an actuator reports back.
+// Thread-safe as values. Throws only std::bad_alloc.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "controller/model/time.h"
+
+namespace kvmem::model {
+
+// The rule names used in Reason::rule and Skip::rule; bounded, so fit for a metric label.
+inline constexpr std::array<std::string_view, 8> kRules = {
+    "balloon.reclaim",   "balloon.release",          "virtio_mem.grow",         "virtio_mem.shrink",
+    "virtio_mem.settle", "compaction.fragmentation", "compaction.thp_fallback", "limits"};
+
+// Why an action was proposed: the rule, the policy threshold it crossed and the values seen.
+struct Reason {
+  std::string rule;            // one of kRules, e.g. "balloon.reclaim"
+  std::string threshold;       // policy key, e.g. "balloon.reclaim_below"
+  double threshold_value = 0;  // resolved value in base units (bytes, ratio, per second)
+  // Observed inputs in base units, for structured logs: {"available_bytes", 3.3e9}, ...
+  std::vector<std::pair<std::string, double>> observed;
+  // The sentence for people: "node 1 available 3.1 GiB < reclaim_below 6.4 GiB (10%); ...".
+  std::string text;
+
+  std::string ToString() const { return rule + ": " + text; }
+};
+
+struct VmRef {
+  std::string uuid;
+  std::string name;
+};
+
+// Set the balloon target (virDomainSetMemoryFlags, live) from the observed size to `to`.
+struct SetBalloon {
+  VmRef vm;
+  uint64_t from_bytes = 0;
+  uint64_t to_bytes = 0;
+  Reason reason;
+};
+
+// Set a virtio-mem device's <requested> size; always a multiple of the device block.
+struct ResizeVirtioMem {
+  VmRef vm;
+  std::string alias;
+  int node = 0;  // host node backing the device
+  uint64_t from_requested_bytes = 0;
+  uint64_t to_requested_bytes = 0;
+  Reason reason;
+};
+
+// Write 1 to /sys/devices/system/node/nodeN/compact.
+struct CompactNode {
+  int node = 0;
+  std::optional<double> fragmentation_index;  // as observed when decided
+  Reason reason;
+};
+
+using Action = std::variant<SetBalloon, ResizeVirtioMem, CompactNode>;
+
+// A decision not to act, with the reason: "dead band", "cooldown 4 s left", "stats 31 s old".
+struct Skip {
+  std::string subject;  // "node 1", "vm web-1", "vm web-1 virtio-mem vmem0"
+  std::string rule;     // one of kRules
+  std::string reason;
+
+  std::string ToString() const { return subject + ": " + rule + ": " + reason; }
+};
+
+// Where a node's available memory sits relative to the two balloon thresholds.
+enum class Band { kSteady, kReclaim, kRelease };
+std::string_view BandName(Band band);  // "steady", "reclaim", "release"
+
+struct Plan {
+  std::vector<Action> actions;  // in priority order; the loop applies them in this order
+  std::vector<Skip> skips;
+  std::map<int, Band> bands;  // per node, for the per-node state metric
+};
+
+// What an actuator reports after applying one action.
+struct Outcome {
+  bool ok = true;
+  std::string error;  // empty when ok
+  Duration duration{0};
+  bool dry_run = false;  // recorded, not applied
+  // Compaction only: the node's fragmentation index before and after, when measured.
+  std::optional<double> index_before;
+  std::optional<double> index_after;
+};
+
+const Reason& ReasonOf(const Action& action);
+// The actuator label for metrics: "balloon", "virtio_mem" or "compaction".
+std::string_view ActuatorOf(const Action& action);
+// Bytes the action moves between host and guest (what max_bytes_per_minute counts).
+uint64_t BytesMoved(const Action& action);
+// -1 when the action takes memory from a VM, +1 when it gives, 0 for compaction.
+int Direction(const Action& action);
+
+// "balloon web-1: 4 GiB -> 3.5 GiB", "virtio-mem web-1/vmem0: requested 1 GiB -> 1.25 GiB",
+// "compact node 1": the what, without the why.
+std::string Summary(const Action& action);
+// Summary plus " (" reason ")".
+std::string ToString(const Action& action);
+std::string ToString(const Outcome& outcome);
+// Multi-line: the bands, then one line per action and per skip.
+std::string ToString(const Plan& plan);
+
+}  // namespace kvmem::model

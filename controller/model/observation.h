@@ -1,0 +1,94 @@
+// Observation: one snapshot of the host's NUMA nodes and its VMs, as the decision code sees it.
+// Plain value types filled by controller/observe (or the simulator); sizes are bytes, ratios
+// are 0..1, counters are cumulative. Thread-safe as values. Throws only std::bad_alloc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controller/model/time.h"
+
+namespace kvmem::model {
+
+struct NodeObservation {
+  int id = 0;
+  bool has_memory = true;    // false for CPU-only nodes: never a target of anything
+  uint64_t total_bytes = 0;  // nodeN/meminfo MemTotal
+  // Hugepage-aware, as kvmem_node_memory_available_bytes: free + reclaimable, minus
+  // hugepages reserved in pools. The balloon bands compare against this.
+  uint64_t available_bytes = 0;
+  uint64_t free_bytes = 0;  // MemFree; bounds virtio-mem growth on this node
+  // Kernel fragmentation index for the THP order (0..1; -1 when a huge page is free).
+  // Missing when buddyinfo could not be read: then no compaction decision uses it.
+  std::optional<double> fragmentation_index;
+  std::optional<double> unusable_ratio;  // kernel unusable free space index, THP order
+};
+
+struct VirtioMemDevice {
+  std::string alias;             // libvirt device alias, the actuator's handle
+  int node = 0;                  // host node backing the device (<target><node>)
+  uint64_t size_bytes = 0;       // maximum pluggable size
+  uint64_t block_bytes = 0;      // block size: every requested size is a multiple of it
+  uint64_t requested_bytes = 0;  // what we (or someone) asked for
+  uint64_t current_bytes = 0;    // what the guest has plugged; != requested while settling
+};
+
+struct VmObservation {
+  std::string name;
+  std::string uuid;      // identity: names can be reused, UUIDs are not
+  bool running = false;  // active and not paused; anything else is never acted on
+  // Guest memory as the balloon driver reports it (QEMU's "actual"), which includes
+  // plugged virtio-mem memory; and the maximum the balloon can give back.
+  uint64_t balloon_current_bytes = 0;
+  uint64_t balloon_maximum_bytes = 0;
+  // Guest-reported statistics (virtio balloon stats). Missing when the guest has no driver
+  // or the stats period is 0. available = guest MemTotal, usable = MemAvailable-like,
+  // unused = MemFree.
+  std::optional<uint64_t> guest_available_bytes;
+  std::optional<uint64_t> guest_usable_bytes;
+  std::optional<uint64_t> guest_unused_bytes;
+  // When the guest last updated those statistics, on the observation's clock.
+  // Unknown time counts as stale: the controller never shrinks on data of unknown age.
+  std::optional<TimePoint> guest_stats_time;
+  std::optional<uint64_t> swap_in_bytes_total;  // guest counters, for pressure rates
+  std::optional<uint64_t> major_faults_total;
+  std::optional<uint64_t> min_guarantee_bytes;  // libvirt <min_guarantee>, a floor
+  // Bytes of the VM on each host node (numa_maps). Empty = unknown: the VM is then
+  // counted as spread evenly over the nodes that have memory.
+  std::map<int, uint64_t> memory_per_node;
+  std::vector<VirtioMemDevice> virtio_mem;
+};
+
+struct Observation {
+  TimePoint time{};
+  std::vector<NodeObservation> nodes;
+  std::vector<VmObservation> vms;
+  // Host-wide signals: the kernel has no per-node PSI or THP counters, so they gate and
+  // trigger every node alike.
+  std::optional<double> psi_some_avg10;              // /proc/pressure/memory, as a ratio 0..1
+  std::optional<uint64_t> thp_fault_fallback_total;  // /proc/vmstat thp_fault_fallback
+
+  const NodeObservation* FindNode(int id) const;
+  const VmObservation* FindVm(std::string_view uuid) const;
+};
+
+// Age of the guest statistics at `now`; nullopt when they or their time are missing.
+// A stamp from the future (clock skew) counts as age 0.
+std::optional<Duration> StatsAge(const VmObservation& vm, TimePoint now);
+
+// Share of the VM's memory on `node` (0..1), from memory_per_node or, when that is empty or
+// all zero, an even split over the observation's nodes with memory.
+double NodeShare(const VmObservation& vm, int node, const Observation& obs);
+
+// One line each, for logs and test failure messages.
+std::string ToString(const NodeObservation& node);
+std::string ToString(const VirtioMemDevice& dev);
+std::string ToString(const VmObservation& vm);
+// Multi-line: a header line, then one line per node and per VM.
+std::string ToString(const Observation& obs);
+
+}  // namespace kvmem::model

@@ -1,0 +1,89 @@
+// Policy: every threshold the controller acts on, with its documented default.
+// It lives in the model (not in config) so that the decision code can use it without
+// linking yaml-cpp; controller/config loads and renders it. docs/policy.md explains each key.
+// Thread-safe as a value. Throws nothing.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "controller/model/time.h"
+#include "controller/model/units.h"
+
+namespace kvmem::model {
+
+// A size given either in bytes or as a percentage of the node's total memory ("10%").
+struct NodeSize {
+  uint64_t bytes = 0;
+  std::optional<double> percent;  // when set, wins over bytes; 0 < percent < 100
+
+  static NodeSize Percent(double p) { return NodeSize{0, p}; }
+  static NodeSize Bytes(uint64_t b) { return NodeSize{b, std::nullopt}; }
+  uint64_t Resolve(uint64_t node_total) const {
+    return percent ? ToBytes(AsDouble(node_total) * *percent / 100.0) : bytes;
+  }
+  bool operator==(const NodeSize&) const = default;
+};
+
+struct BalloonPressurePolicy {
+  double usable_below_ratio = 0.10;                 // guest usable < this share of its current size
+  double swap_in_rate_above = 1.0 * kMiB;           // guest swap-in, bytes per second
+  double major_fault_rate_above = 100;              // guest major faults per second
+  Duration rate_window = std::chrono::seconds{10};  // how far back the rates look
+  bool operator==(const BalloonPressurePolicy&) const = default;
+};
+
+struct BalloonPolicy {
+  bool enabled = true;
+  NodeSize reclaim_below = NodeSize::Percent(10);  // node available below: take from VMs
+  NodeSize release_above = NodeSize::Percent(20);  // node available above: give to VMs
+  uint64_t max_step = 512 * kMiB;                  // per VM per cycle
+  uint64_t min_step = 16 * kMiB;                   // smaller changes are not worth a libvirt call
+  uint64_t min_guest = 512 * kMiB;                 // absolute floor of every VM
+  double min_free_ratio = 0.15;                    // floor keeps this share free: used / (1 - ratio)
+  Duration cooldown = std::chrono::seconds{10};    // per VM, between two balloon changes
+  BalloonPressurePolicy pressure;
+  bool operator==(const BalloonPolicy&) const = default;
+};
+
+struct VirtioMemPolicy {
+  bool enabled = true;
+  int sustain = 3;                                    // cycles of pressure at balloon maximum before growing
+  uint64_t step = 256 * kMiB;                         // per change, rounded down to the block (at least one)
+  double shrink_unused_above_ratio = 0.5;             // guest unused / guest available
+  Duration shrink_after = std::chrono::seconds{300};  // ... held this long before shrinking
+  Duration settle_timeout =
+      std::chrono::seconds{30};  // a change not plugged by then is counted and overridable
+  bool operator==(const VirtioMemPolicy&) const = default;
+};
+
+struct CompactionPolicy {
+  bool enabled = true;
+  double compact_above = 0.5;                         // fragmentation index for the THP order
+  double thp_fallback_rate_above = 10;                // THP fault fallbacks per second, host-wide
+  Duration sustain_for = std::chrono::seconds{60};    // YAML key "for": how long the index must stay high
+  double quiet_below = 0.05;                          // only compact while PSI some avg10 is below this
+  Duration cooldown = std::chrono::seconds{300};      // per node
+  Duration max_backoff = std::chrono::seconds{3600};  // cap of the doubled cooldown after fruitless runs
+  bool operator==(const CompactionPolicy&) const = default;
+};
+
+struct LimitsPolicy {
+  int max_actions_per_cycle = 4;
+  uint64_t max_bytes_per_minute = 8 * kGiB;  // balloon and virtio-mem bytes moved, sliding 60 s
+  bool operator==(const LimitsPolicy&) const = default;
+};
+
+struct Policy {
+  Duration interval = std::chrono::seconds{2};  // the loop's period
+  Duration stale_after =
+      std::chrono::seconds{30};  // guest stats older than this are stale: never shrink on them
+  BalloonPolicy balloon;
+  VirtioMemPolicy virtio_mem;
+  CompactionPolicy compaction;
+  LimitsPolicy limits;
+  bool operator==(const Policy&) const = default;
+};
+
+}  // namespace kvmem::model

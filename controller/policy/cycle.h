@@ -1,0 +1,67 @@
+// Cycle: the bookkeeping one Decide call shares between its rules, and the guards that apply
+// to all of them: actions left this cycle, bytes left this minute, one action per VM, and a
+// per-node ledger of memory that planned or still-settling changes will free or take (so two
+// rules, or two cycles, never count the same headroom twice).
+// Not thread-safe (lives for one Decide call). Throws only std::bad_alloc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+#include "controller/model/action.h"
+#include "controller/model/observation.h"
+#include "controller/model/policy.h"
+#include "controller/policy/state.h"
+#include "controller/policy/window.h"
+
+namespace kvmem::policy {
+
+class Cycle {
+ public:
+  Cycle(const Window& window, const ControllerState& state, const model::Policy& policy, model::Plan& plan);
+
+  const Window& window() const { return window_; }
+  const model::Observation& obs() const { return window_.Latest(); }
+  const ControllerState& state() const { return state_; }
+  const model::Policy& policy() const { return policy_; }
+  model::TimePoint now() const { return obs().time; }
+
+  void AddSkip(std::string subject, std::string rule, std::string reason);
+  // True when another action fits this cycle; otherwise records a limits skip for `subject`.
+  bool HasActionSlot(const std::string& subject);
+  uint64_t BytesLeft() const { return bytes_left_; }
+  // The skip text when the bytes budget is the binding limit.
+  std::string BytesLimitText() const;
+  bool Touched(const std::string& uuid) const { return touched_.contains(uuid); }
+
+  // Time left of the VM's balloon cooldown, or 0.
+  model::Duration BalloonCooldownLeft(const std::string& uuid) const;
+
+  // Memory on the node that planned or in-flight changes will free (shrinks) or take (grows).
+  double Freed(int node) const;
+  double Drawn(int node) const;
+  // What growth may still take from the node without pushing it under release_above
+  // (and never more than its free memory when `bound_by_free`).
+  uint64_t Headroom(const model::NodeObservation& node, bool bound_by_free) const;
+
+  // Appends the action, spends one slot and its bytes, marks the VM and books the ledger.
+  void Add(model::Action action);
+
+ private:
+  void Book(const model::VmObservation& vm, int64_t delta_bytes);
+  void BookNode(int node, int64_t delta_bytes);
+  void CreditInFlight();
+
+  const Window& window_;
+  const ControllerState& state_;
+  const model::Policy& policy_;
+  model::Plan& plan_;
+  int actions_left_;
+  uint64_t bytes_left_;
+  std::set<std::string> touched_;
+  std::map<int, double> freed_, drawn_;
+};
+
+}  // namespace kvmem::policy

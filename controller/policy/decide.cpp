@@ -1,0 +1,47 @@
+// Decide: bands, then the rules in priority order over one shared Cycle.
+#include "controller/policy/decide.h"
+
+#include "controller/model/units.h"
+#include "controller/policy/balloon.h"
+#include "controller/policy/compaction.h"
+#include "controller/policy/cycle.h"
+#include "controller/policy/signals.h"
+#include "controller/policy/virtio_mem.h"
+
+namespace kvmem::policy {
+namespace {
+
+void RecordBands(Cycle& c, model::Plan& plan) {
+  const auto& balloon = c.policy().balloon;
+  for (const auto& node : c.obs().nodes) {
+    if (!node.has_memory || node.total_bytes == 0) continue;
+    const NodeBand b = BandOf(node, balloon);
+    plan.bands[node.id] = b.band;
+    if (b.band == model::Band::kSteady && balloon.enabled) {
+      c.AddSkip(NodeSubject(node.id), "balloon.reclaim",
+                "dead band: available " + model::FormatBytes(node.available_bytes) + " within [" +
+                    DescribeThreshold(balloon.reclaim_below, b.reclaim_below) + ", " +
+                    DescribeThreshold(balloon.release_above, b.release_above) + "]");
+    }
+  }
+}
+
+}  // namespace
+
+model::Plan Decide(const Window& window, const ControllerState& state, const model::Policy& policy) {
+  model::Plan plan;
+  if (window.empty()) {
+    plan.skips.push_back({"host", "limits", "no observation yet"});
+    return plan;
+  }
+  Cycle cycle(window, state, policy, plan);
+  RecordBands(cycle, plan);
+  PlanReclaim(cycle);
+  PlanRelease(cycle);
+  PlanVirtioMemGrow(cycle);
+  PlanVirtioMemShrink(cycle);
+  PlanCompaction(cycle);
+  return plan;
+}
+
+}  // namespace kvmem::policy
