@@ -1,0 +1,62 @@
+// Controller: the one interface the simulator drives, so the same scenarios run kvmem's real
+// decision core and the two baselines. Each sees the plant's model::Observation at its own
+// period and answers with model::Actions (balloon targets; kvmem also virtio-mem sizes), which
+// the plant applies after the actuation delay.
+// Not thread-safe (one run owns a controller). Throws only std::bad_alloc.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "controller/model/action.h"
+#include "controller/model/observation.h"
+#include "controller/model/policy.h"
+
+namespace kvmem::sim {
+
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string Name() const = 0;
+  // How often the run loop calls Cycle: kvmem's policy interval, MOM 15 s, Proxmox 10 s.
+  virtual model::Duration Period() const = 0;
+  // One decision on the observation at obs.time; the actions are applied in order.
+  virtual std::vector<model::Action> Cycle(const model::Observation& obs) = 0;
+};
+
+// kvmem: policy::Window + Track + Decide + NoteStarted/ApplyOutcome, exactly as the daemon's
+// loop (controller/loop) drives them, with every outcome reported as applied. With `skips`,
+// each cycle's skips that were not in the previous cycle are written there, one per line.
+std::unique_ptr<Controller> MakeKvmem(const model::Policy& policy, std::ostream* skips = nullptr);
+
+// oVirt MOM's balloon rules (vdsm's policy), docs/simulator.md lists the constants.
+struct MomParams {
+  model::Duration period = std::chrono::seconds{15};
+  size_t samples = 10;              // StatAvg: mean of the last 10 samples, one per period
+  double pressure_threshold = 0.20;  // host free / MemTotal below this: shrink, else grow
+  double pressure_critical = 0.05;   // at or below: guests' free target goes negative
+  double min_guest_free = 0.20;      // free share a guest keeps (scaled down under pressure)
+  double max_change = 0.05;          // per guest per cycle, of its current balloon
+  double min_change = 0.0025;        // smaller changes are not made
+};
+std::unique_ptr<Controller> MakeMom(const MomParams& params = {});
+
+// Proxmox VE's auto-ballooning (pvestatd + PVE::AutoBalloon).
+struct ProxmoxParams {
+  model::Duration period = std::chrono::seconds{10};
+  double target_usage = 0.80;          // host (MemTotal - MemAvailable) / MemTotal to aim at
+  uint64_t max_change = 100ULL << 20;  // per VM per cycle
+  uint64_t dead_band = 10ULL << 20;    // |goal| up to this: do nothing
+  uint64_t default_shares = 1000;
+  double idle_free_ratio = 0.25;  // guest free > this share of its minimum: "has enough free memory"
+};
+// `shares` by VM uuid; VMs not listed get default_shares.
+std::unique_ptr<Controller> MakeProxmox(const ProxmoxParams& params = {},
+                                        std::map<std::string, uint64_t> shares = {});
+
+}  // namespace kvmem::sim

@@ -1,0 +1,98 @@
+// Recorder: per-tick sampling and per-action counting.
+#include "bench/sim/metrics.h"
+
+#include <algorithm>
+
+#include "controller/model/units.h"
+
+namespace kvmem::sim {
+
+using model::AsDouble;
+
+void Recorder::Sample(const Plant& plant, Duration dt) {
+  const Duration now = plant.now();
+  // OOM edges are tracked from the start, so an OOM that began in the warm-up is not counted
+  // again as a new event when the measurement starts.
+  bool oom = false;
+  for (const auto& vm : plant.vms()) {
+    bool& was = was_oom_[vm.uuid];
+    if (vm.oom && !was && now >= sc_.warmup) ++m_.oom_events;
+    was = vm.oom;
+    oom = oom || vm.oom;
+    if (vm.oom && now >= sc_.warmup) m_.oom_vm_seconds += model::Seconds(dt);
+  }
+  if (before_.empty()) before_.assign(plant.nodes().size(), 0.0);
+  bool pressure = false;
+  for (size_t i = 0; i < plant.nodes().size(); ++i) {
+    const NodeState& n = plant.nodes()[i];
+    const double total = AsDouble(n.total);
+    const double free = static_cast<double>(n.free);
+    if (now < sc_.disturbance) before_[i] = free;  // ends as the last value before it
+    if (now < sc_.warmup) continue;
+    m_.min_free_ratio = std::min(m_.min_free_ratio, free / total);
+    if (free < sc_.band_low * total) pressure = true;
+    if (now < sc_.disturbance) continue;
+    // Memory taken from guests beyond both the band and what the node had free before.
+    double held = 0;
+    for (const auto& vm : plant.vms()) {
+      uint64_t mine = 0;
+      for (uint64_t r : vm.resident) mine += r;
+      if (mine == 0) continue;
+      held += AsDouble(vm.spec->max - std::min(vm.spec->max, vm.balloon)) * AsDouble(vm.resident[i]) / AsDouble(mine);
+    }
+    const double above = free - std::max(sc_.band_high * total, before_[i]);
+    m_.overshoot_bytes = std::max(m_.overshoot_bytes, std::min(above, held));
+  }
+  if (now < sc_.warmup) return;
+  if (pressure) m_.pressure_seconds += model::Seconds(dt);
+  if (now < sc_.disturbance) return;
+  both_.Note(!pressure && !oom, now, dt);
+  host_.Note(!pressure, now, dt);
+  oom_.Note(!oom, now, dt);
+}
+
+void Recorder::Settle::Note(bool ok, Duration t, Duration dt) {
+  if (!ok) {
+    failed = true;
+    last_failure_end = t + dt;
+  }
+  now = ok;
+}
+
+std::optional<double> Recorder::Settle::Seconds(Duration disturbance) const {
+  if (!now) return std::nullopt;
+  return failed ? model::Seconds(last_failure_end - disturbance) : 0.0;
+}
+
+void Recorder::Action(Duration now, const model::Action& action) {
+  if (now < sc_.warmup || std::holds_alternative<model::CompactNode>(action)) return;
+  ++m_.actions;
+  m_.bytes_moved += AsDouble(model::BytesMoved(action));
+  const int dir = model::Direction(action);
+  const model::VmRef* vm = std::visit(
+      [](const auto& a) -> const model::VmRef* {
+        if constexpr (requires { a.vm; }) {
+          return &a.vm;
+        } else {
+          return nullptr;
+        }
+      },
+      action);
+  if (vm == nullptr) return;
+  int& last = last_direction_[vm->uuid];
+  if (dir != 0 && last != 0 && dir != last) ++m_.direction_changes;
+  if (dir != 0) last = dir;
+  if (dir < 0 && sc_.InOutage(vm->name, now)) ++m_.blind_shrinks;
+}
+
+Metrics Recorder::Finish(std::string controller) const {
+  Metrics m = m_;
+  m.controller = std::move(controller);
+  m.overshoot_bytes = std::max(m.overshoot_bytes, 0.0);
+  m.settling_seconds = both_.Seconds(sc_.disturbance);
+  m.host_settling_seconds = host_.Seconds(sc_.disturbance);
+  m.oom_settling_seconds = oom_.Seconds(sc_.disturbance);
+  return m;
+}
+
+}  // namespace kvmem::sim

@@ -1,0 +1,69 @@
+// Metrics: the control-quality numbers of one run, and the Recorder that computes them from
+// the plant, tick by tick, and from the actions as they are decided. The definitions are in
+// docs/simulator.md ("Metrics"); the short form:
+//   settled      every node's free memory >= band low x its total, and no guest in OOM;
+//   settling     from the disturbance to the start of the settled stretch that lasts to the
+//                end (0: never unsettled; none: unsettled at the end); also reported for
+//                each half of "settled" alone;
+//   overshoot    the most memory, over nodes and time after the disturbance, that a node
+//                holds free above both band high x total and its free memory just before the
+//                disturbance, while guests on it are ballooned below their maximum (the
+//                smaller of the two): memory taken from guests that nobody needed;
+//   everything else counts from the end of the warm-up.
+// Not thread-safe. Throws only std::bad_alloc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/sim/plant.h"
+#include "controller/model/action.h"
+
+namespace kvmem::sim {
+
+struct Metrics {
+  std::string controller;
+  std::optional<double> settling_seconds;  // nullopt: not settled at the end
+  std::optional<double> host_settling_seconds;  // the same with host free memory alone
+  std::optional<double> oom_settling_seconds;   // the same with guest OOM alone
+  double overshoot_bytes = 0;
+  uint64_t oom_events = 0;          // a guest's demand rising above its memory
+  double oom_vm_seconds = 0;        // summed over guests
+  double pressure_seconds = 0;      // some node below band low
+  uint64_t actions = 0;             // balloon and virtio-mem changes submitted
+  uint64_t direction_changes = 0;   // per VM, a change opposite to that VM's previous one
+  double bytes_moved = 0;           // sum of |to - from|
+  uint64_t blind_shrinks = 0;       // shrinks of a VM inside one of its stats outages
+  double min_free_ratio = 1;        // lowest node free / total
+};
+
+class Recorder {
+ public:
+  explicit Recorder(const Scenario& scenario) : sc_(scenario) {}
+  // The plant's state holds for [now, now + dt).
+  void Sample(const Plant& plant, Duration dt);
+  void Action(Duration now, const model::Action& action);
+  Metrics Finish(std::string controller) const;
+
+ private:
+  const Scenario& sc_;
+  Metrics m_;
+  std::map<std::string, int> last_direction_;
+  std::map<std::string, bool> was_oom_;
+  std::vector<double> before_;  // node free just before the disturbance
+  // One "settled" criterion: whether it failed after the disturbance, whether it holds now,
+  // and when it last failed.
+  struct Settle {
+    bool failed = false;
+    bool now = true;
+    Duration last_failure_end{0};
+    void Note(bool ok, Duration t, Duration dt);
+    std::optional<double> Seconds(Duration disturbance) const;
+  };
+  Settle both_, host_, oom_;
+};
+
+}  // namespace kvmem::sim

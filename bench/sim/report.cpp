@@ -1,0 +1,150 @@
+// Markdown rendering of the comparison and of the target checks.
+#include "bench/sim/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+#include "controller/model/units.h"
+
+namespace kvmem::sim {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kGiB = static_cast<double>(model::kGiB);
+
+// `v` with `decimals` decimals, then `unit`.
+std::string Fmt(double v, int decimals, const std::string& unit = "") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf + unit;
+}
+
+double Settle(const Metrics& m) { return m.settling_seconds.value_or(kInf); }
+
+// A row of the table: how to read the metric, how to print it, and whether less is better.
+struct Row {
+  const char* name;
+  std::function<double(const Metrics&)> value;
+  std::function<std::string(double)> text;
+  bool lower_is_better = true;
+  double tie = 0;  // differences up to this are ties
+};
+
+std::vector<Row> Rows(const ScenarioResult& r) {
+  auto seconds = [](double v) { return std::isinf(v) ? std::string("not settled") : Fmt(v, 0, " s"); };
+  std::vector<Row> rows = {
+      {"settling time", Settle, seconds, true, 0.5},
+      {"settling (host free only)", [](const Metrics& m) { return m.host_settling_seconds.value_or(kInf); }, seconds,
+       true, 0.5},
+      {"settling (guest OOM only)", [](const Metrics& m) { return m.oom_settling_seconds.value_or(kInf); }, seconds, true, 0.5},
+      {"overshoot", [](const Metrics& m) { return m.overshoot_bytes / kGiB; },
+       [](double v) { return Fmt(v, 2, " GiB"); }, true, 0.005},
+      {"guest OOM events", [](const Metrics& m) { return static_cast<double>(m.oom_events); },
+       [](double v) { return Fmt(v, 0); }},
+      {"guest OOM time", [](const Metrics& m) { return m.oom_vm_seconds; },
+       [](double v) { return Fmt(v, 0, " VM-s"); }, true, 0.5},
+      {"host pressure", [](const Metrics& m) { return m.pressure_seconds; },
+       [](double v) { return Fmt(v, 0, " s"); }, true, 0.5},
+      {"lowest node free", [](const Metrics& m) { return m.min_free_ratio * 100; },
+       [](double v) { return Fmt(v, 1, " %"); }, false, 0.05},
+      {"actions", [](const Metrics& m) { return static_cast<double>(m.actions); },
+       [](double v) { return Fmt(v, 0); }},
+      {"direction changes", [](const Metrics& m) { return static_cast<double>(m.direction_changes); },
+       [](double v) { return Fmt(v, 0); }},
+      {"bytes moved", [](const Metrics& m) { return m.bytes_moved / kGiB; },
+       [](double v) { return Fmt(v, 1, " GiB"); }, true, 0.05},
+  };
+  if (!r.scenario.settling) rows.erase(rows.begin(), rows.begin() + 3);  // never-ending disturbance
+  if (!r.scenario.outages.empty()) {
+    rows.push_back({"shrinks during the outage", [](const Metrics& m) { return static_cast<double>(m.blind_shrinks); },
+                    [](double v) { return Fmt(v, 0); }});
+  }
+  return rows;
+}
+
+std::string Secs(Duration d) { return model::FormatSeconds(d); }
+
+}  // namespace
+
+std::string RenderScenario(const ScenarioResult& r) {
+  const Scenario& sc = r.scenario;
+  std::string out = "## " + sc.name + ": " + sc.title + "\n\n";
+  if (!sc.description.empty()) out += sc.description + "\n\n";
+  out += "Host: " + std::to_string(sc.nodes.size()) + " node(s), " + std::to_string(sc.vms.size()) +
+         " VMs; run " + Secs(sc.duration) + ", warm-up " + Secs(sc.warmup) + ", disturbance at " +
+         Secs(sc.disturbance) + "; band [" + Fmt(sc.band_low * 100, 0, " %") + ", " +
+         Fmt(sc.band_high * 100, 0, " %") + "] of each node; safe allocation " + (r.safe ? "exists" : "does not exist") +
+         ".\n\n| metric |";
+  for (const auto& m : r.runs) out += " " + m.controller + " |";
+  out += "\n|---|";
+  for (size_t i = 0; i < r.runs.size(); ++i) out += "---:|";
+  out += "\n";
+  std::vector<std::string> ahead, behind;
+  for (const Row& row : Rows(r)) {
+    out += "| " + std::string(row.name) + " |";
+    for (const auto& m : r.runs) out += " " + row.text(row.value(m)) + " |";
+    out += "\n";
+    if (r.runs.size() < 2) continue;
+    // kvmem against the best baseline on this row.
+    const double mine = row.value(r.runs[0]);
+    double best = row.value(r.runs[1]);
+    for (size_t i = 2; i < r.runs.size(); ++i) {
+      const double v = row.value(r.runs[i]);
+      best = row.lower_is_better ? std::min(best, v) : std::max(best, v);
+    }
+    const double gain = row.lower_is_better ? best - mine : mine - best;
+    if (std::isinf(mine) && std::isinf(best)) continue;
+    if (gain > row.tie) ahead.push_back(row.name);
+    if (gain < -row.tie) behind.push_back(row.name);
+  }
+  auto list = [](const std::vector<std::string>& xs) {
+    std::string s;
+    for (const auto& x : xs) s += (s.empty() ? "" : ", ") + x;
+    return s.empty() ? std::string("none") : s;
+  };
+  out += "\nkvmem ahead of both baselines: " + list(ahead) + ". Behind the better baseline: " + list(behind) + ".\n\n";
+  return out;
+}
+
+std::string RenderTargets(const std::vector<ScenarioResult>& results) {
+  std::string out = "| scenario | target | result | numbers |\n|---|---|---|---|\n";
+  auto line = [&](const ScenarioResult& r, const std::string& target, bool pass, const std::string& numbers) {
+    out += "| " + r.scenario.name + " | " + target + " | " + (pass ? "PASS" : "**FAIL**") + " | " + numbers + " |\n";
+  };
+  for (const auto& r : results) {
+    if (r.runs.empty()) continue;
+    const Metrics& k = r.runs[0];
+    if (r.safe) {
+      line(r, "no guest OOM (a safe allocation exists)", k.oom_events == 0,
+           std::to_string(k.oom_events) + " OOM events");
+    }
+    if (const auto factor = r.scenario.targets.settle_faster) {
+      bool pass = k.settling_seconds.has_value();
+      std::string numbers = "kvmem " + (k.settling_seconds ? Fmt(*k.settling_seconds, 0, " s") : "not settled");
+      for (size_t i = 1; i < r.runs.size(); ++i) {
+        const double other = Settle(r.runs[i]);
+        pass = pass && Settle(k) * *factor <= other && other > 0;
+        numbers += ", " + r.runs[i].controller + " " + (std::isinf(other) ? "not settled" : Fmt(other, 0, " s"));
+      }
+      line(r, "settles " + Fmt(*factor, 0) + "x faster than each baseline", pass, numbers);
+    }
+    if (r.scenario.targets.no_blind_shrinks) {
+      line(r, "no shrink during the stats outage", k.blind_shrinks == 0, std::to_string(k.blind_shrinks) + " shrinks");
+    }
+    if (const auto most = r.scenario.targets.direction_changes_at_most) {
+      line(r, "at most " + std::to_string(*most) + " direction change(s)",
+           k.direction_changes <= static_cast<uint64_t>(*most), std::to_string(k.direction_changes) + " changes");
+    }
+  }
+  return out;
+}
+
+std::string RenderReport(const std::vector<ScenarioResult>& results, const std::string& header) {
+  std::string out = header + "\n## Targets (issue 6)\n\n" + RenderTargets(results) + "\n";
+  for (const auto& r : results) out += RenderScenario(r);
+  return out;
+}
+
+}  // namespace kvmem::sim
