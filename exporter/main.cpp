@@ -23,6 +23,8 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool disable_defaults = false;
+  std::string libvirt_uri = "qemu:///system";
+  std::chrono::milliseconds libvirt_timeout{2000};
   std::map<std::string, std::pair<bool, bool>> collectors;  // name -> {enabled, set on command line}
 };
 
@@ -48,6 +50,8 @@ int Run(int argc, char** argv) {
   flags.String("path.sysfs", &cfg.sysfs, "sysfs mountpoint.");
   flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
   flags.String("log.format", &cfg.log_format, "Output format of log messages: logfmt or json.");
+  flags.String("libvirt.uri", &cfg.libvirt_uri, "libvirt connection URI, opened read-only (the exporter never writes).");
+  flags.Duration("libvirt.timeout", &cfg.libvirt_timeout, "Longest a scrape waits for libvirt; after it, cached values are served with their age.");
   flags.Bool("collector.disable-defaults", &cfg.disable_defaults, "Disable every collector not enabled explicitly.");
   for (const auto& c : collectors::AllCollectors()) {
     auto& slot = cfg.collectors[c.name];
@@ -87,6 +91,10 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "kvmem_exporter: --%s=%s is not a readable directory\n", flag, path->c_str());
     return 2;
   }
+  if (cfg.libvirt_timeout.count() <= 0) {
+    std::fprintf(stderr, "kvmem_exporter: --libvirt.timeout must be positive\n");
+    return 2;
+  }
   if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) {
     std::fprintf(stderr, "kvmem_exporter: --web.listen-address: %s\n", addr.error().message.c_str());
     return 2;
@@ -94,6 +102,8 @@ int Run(int argc, char** argv) {
 
   collectors::CollectorContext ctx;
   ctx.root = {cfg.procfs, cfg.sysfs};
+  ctx.libvirt_uri = cfg.libvirt_uri;
+  ctx.libvirt_timeout = cfg.libvirt_timeout;
   std::vector<NamedCollector> enabled;
   std::vector<std::string> names;
   for (const auto& c : collectors::AllCollectors()) {

@@ -10,6 +10,11 @@ build_pkgs=(build-essential cmake pkg-config g++
 test_pkgs=(prometheus prometheus-alertmanager prometheus-node-exporter wrk hyperfine curl
   libvirt-clients python3 jq strace
   prometheus-libvirt-exporter)
+# Monitoring tests: PyYAML for the rule and deploy checks, dpkg-dev for cpack's dpkg-shlibdeps,
+# systemd-analyze for the units, npm for the dashboards' @grafana/schema check. A nodejs that
+# is not Debian's (nodesource) brings its own npm and conflicts with Debian's npm package.
+test_pkgs+=(python3-yaml dpkg-dev systemd)
+command -v npm >/dev/null || test_pkgs+=(npm)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

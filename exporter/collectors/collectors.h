@@ -29,6 +29,9 @@ struct CollectorContext {
   std::chrono::milliseconds libvirt_timeout{2000};
 };
 
+// Per-VM memory through libvirt (read-only); starts its own worker thread and connection.
+std::unique_ptr<Collector> MakeLibvirtCollector(const CollectorContext& ctx);
+
 struct CollectorEntry {
   std::string name;
   bool enabled_by_default;

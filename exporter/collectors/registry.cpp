@@ -21,6 +21,7 @@ const std::vector<CollectorEntry>& AllCollectors() {
       {"fragmentation", true, "buddy allocator free blocks, fragmentation indexes and compaction", FromRoot<MakeFragmentationCollector>},
       {"pressure", true, "memory pressure stall information (PSI)", FromRoot<MakePressureCollector>},
       {"memory_blocks", false, "memory hotplug block size and online/offline blocks per node (off by default: it reads one file per memory block, about 0.5 ms per 200 blocks)", FromRoot<MakeMemoryBlocksCollector>},
+      {"libvirt", true, "per-VM balloon, guest memory, virtio-mem, hugepage backing, NUMA residency and KSM through libvirt (read-only)", MakeLibvirtCollector},
   };
   return kTable;
 }

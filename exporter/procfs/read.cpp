@@ -26,6 +26,22 @@ bool IsMissing(int err) { return err == ENOENT || err == ENOTDIR; }
 // regenerates their content on every read from offset 0 (seq_file and kernfs), so one pread
 // replaces open, read, read and close. Regular files (fixture trees) are never cached, since
 // a rewritten file may be a new inode. Bounded: past kMaxCached paths, new files are not cached.
+// /proc/<pid>/..., /proc/self/... and /proc/thread-self/...: a cached descriptor would keep
+// reading a dead process after its pid is reused, and a /proc scan would pin one per process.
+bool IsPerProcess(const std::string& path) {
+  size_t pos = 0;
+  while ((pos = path.find('/', pos)) != std::string::npos) {
+    size_t end = path.find('/', pos + 1);
+    std::string_view part(path.data() + pos + 1, (end == std::string::npos ? path.size() : end) - pos - 1);
+    if (part == "self" || part == "thread-self" ||
+        (!part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos)) {
+      return true;
+    }
+    pos = pos + 1;
+  }
+  return false;
+}
+
 class DescriptorCache {
  public:
   static DescriptorCache& Instance() {
@@ -44,7 +60,7 @@ class DescriptorCache {
     if (fd < 0) return -1;
     struct statfs fs {};
     bool kernel_fs = ::fstatfs(fd, &fs) == 0 &&
-                     (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC);
+                     ((fs.f_type == PROC_SUPER_MAGIC && !IsPerProcess(path)) || fs.f_type == SYSFS_MAGIC);
     std::lock_guard lock(mutex_);
     if (!kernel_fs || fds_.size() >= kMaxCached) {
       ::close(fd);

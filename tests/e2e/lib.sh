@@ -56,7 +56,8 @@ scrape() { curl -sS --max-time 10 "http://127.0.0.1:$1${2:-/metrics}"; }
 # metric_value FILE SERIES : the value of the line "SERIES value", or fail.
 metric_value() {
   local v
-  v=$(awk -v s="$2" 'index($0, s " ") == 1 { print $NF; exit }' "$1")
+  # ENVIRON, not -v: awk -v would eat the backslashes of escaped label values.
+  v=$(SERIES="$2" awk 'index($0, ENVIRON["SERIES"] " ") == 1 { print $NF; exit }' "$1")
   [[ -n "$v" ]] || fail "series $2 not found in $1"
   echo "$v"
 }

@@ -104,6 +104,15 @@ INSTANTIATE_TEST_SUITE_P(Hosts, GoldenTest, ::testing::ValuesIn(Scenarios()),
 std::string ReferenceTable() {
   auto scraper = HostScraper("this-host");
   auto families = scraper.Families();
+  // The libvirt collector's families too; test:///default needs no daemon.
+  collectors::CollectorContext ctx;
+  ctx.libvirt_uri = "test:///default";
+  for (const auto& c : collectors::AllCollectors()) {
+    if (c.name != "libvirt") continue;
+    static auto libvirt = c.make(ctx);
+    auto more = libvirt->Families();
+    families.insert(families.end(), more.begin(), more.end());
+  }
   std::sort(families.begin(), families.end(), [](auto* a, auto* b) { return a->name < b->name; });
   std::string out = "| name | type | unit | labels | help |\n|---|---|---|---|---|\n";
   for (const auto* d : families) {

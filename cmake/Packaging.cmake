@@ -1,0 +1,53 @@
+# The kvmem .deb (CPack): both binaries (their install() rules are beside the targets), the
+# hardened systemd units with their /etc/default flags, the example policy, the generated alert
+# rules and runbook, the dashboards, and the deploy/ configs. Build it from the build
+# directory with `cpack -G DEB`; tests/e2e/monitoring_deploy.sh checks what it holds.
+# Paths under /etc are absolute on purpose (Debian's place for them) and are conffiles, so
+# an upgrade never overwrites an operator's policy or flags.
+
+set(KVMEM_SHARE share/kvmem)
+set(KVMEM_DOC share/doc/kvmem)
+
+# /lib, not /usr/lib: where bookworm's debhelper puts units (dpkg does not know /lib is /usr/lib).
+install(FILES deploy/systemd/kvmem-exporter.service deploy/systemd/kvmem-controller.service
+        DESTINATION /lib/systemd/system)
+install(FILES deploy/systemd/kvmem-exporter.default DESTINATION /etc/default RENAME kvmem-exporter)
+install(FILES deploy/systemd/kvmem-controller.default DESTINATION /etc/default RENAME kvmem-controller)
+install(FILES deploy/policy.yaml DESTINATION /etc/kvmem)
+install(FILES alerts/kvmem.rules.yml alerts/runbook.md DESTINATION ${KVMEM_SHARE}/alerts)
+install(FILES dashboards/kvmem-host.json dashboards/kvmem-vms.json dashboards/kvmem-controller.json
+              dashboards/README.md
+        DESTINATION ${KVMEM_SHARE}/dashboards)
+install(FILES deploy/policy.yaml DESTINATION ${KVMEM_SHARE}/deploy)
+install(FILES deploy/prometheus/prometheus.yml DESTINATION ${KVMEM_SHARE}/deploy/prometheus)
+install(FILES deploy/alertmanager/alertmanager.yml DESTINATION ${KVMEM_SHARE}/deploy/alertmanager)
+install(FILES deploy/kubernetes/daemonset.yaml deploy/kubernetes/Dockerfile DESTINATION ${KVMEM_SHARE}/deploy/kubernetes)
+install(FILES README.md docs/monitoring.md docs/metrics.md docs/policy.md docs/controller.md
+        DESTINATION ${KVMEM_DOC})
+
+set(KVMEM_CONFFILES "/etc/default/kvmem-exporter\n/etc/default/kvmem-controller\n/etc/kvmem/policy.yaml\n")
+file(WRITE ${PROJECT_BINARY_DIR}/debian/conffiles "${KVMEM_CONFFILES}")
+# Units are installed, not enabled: the operator chooses (systemctl enable --now kvmem-exporter).
+file(WRITE ${PROJECT_BINARY_DIR}/debian/postinst
+     "#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n")
+file(CHMOD ${PROJECT_BINARY_DIR}/debian/postinst PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
+     GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+
+set(CPACK_PACKAGE_NAME kvmem)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR kvmem)
+set(CPACK_PACKAGE_CONTACT "kvmem maintainers <kvmem@example.org>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "memory locality exporter and controller for KVM/libvirt hosts")
+set(CPACK_PACKAGE_DESCRIPTION "kvmem_exporter publishes per-NUMA-node and per-VM memory metrics for \
+Prometheus; kvmem_controller adjusts balloons, virtio-mem and compaction from a policy. Includes \
+systemd units, alert rules generated from the example policy, and Grafana dashboards.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the binaries' libraries (dpkg-shlibdeps)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, prometheus-alertmanager, libvirt-daemon-system")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/debian/conffiles ${PROJECT_BINARY_DIR}/debian/postinst)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_GENERATOR DEB)
+include(CPack)

@@ -1,0 +1,67 @@
+// DryRun, Router and Backoff.
+#include "controller/actuate/actuator.h"
+
+#include <algorithm>
+
+namespace kvmem::actuate {
+
+std::string SubjectOf(const model::Action& action) {
+  return std::visit(
+      [](const auto& a) -> std::string {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, model::CompactNode>) return "node " + std::to_string(a.node);
+        else return "vm " + a.vm.uuid;
+      },
+      action);
+}
+
+model::Outcome DryRun::Apply(const model::Action&) noexcept {
+  model::Outcome o;
+  o.dry_run = true;
+  return o;
+}
+
+model::Outcome Router::Apply(const model::Action& action) noexcept {
+  Actuator* target = std::holds_alternative<model::CompactNode>(action) ? compaction_ : libvirt_;
+  if (!target) {
+    model::Outcome o;
+    o.ok = false;
+    o.error = "no actuator for " + std::string(model::ActuatorOf(action));
+    return o;
+  }
+  return target->Apply(action);
+}
+
+Backoff::Backoff(Actuator* inner, std::chrono::milliseconds base, std::chrono::milliseconds max, Clock clock)
+    : inner_(inner), base_(base), max_(max), clock_(std::move(clock)) {}
+
+model::Outcome Backoff::Apply(const model::Action& action) noexcept {
+  std::string subject;
+  try {
+    subject = SubjectOf(action);
+  } catch (...) {
+    return model::Outcome{false, "out of memory", {}, false, {}, {}};
+  }
+  auto now = clock_();
+  auto it = subjects_.find(subject);
+  if (it != subjects_.end() && it->second.failures > 0 && now < it->second.retry_at) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(it->second.retry_at - now).count() + 1;
+    model::Outcome o;
+    o.ok = false;
+    o.error = "backing off after " + std::to_string(it->second.failures) + " failures; next try in " +
+              std::to_string(left) + " s";
+    return o;
+  }
+  model::Outcome outcome = inner_->Apply(action);
+  if (outcome.ok) {
+    if (it != subjects_.end()) subjects_.erase(it);
+    return outcome;
+  }
+  Entry& e = subjects_[subject];
+  e.failures = std::min(e.failures + 1, 30);
+  auto delay = base_ * (1LL << std::min(e.failures - 1, 20));
+  e.retry_at = now + std::min<std::chrono::milliseconds>(delay, max_);
+  return outcome;
+}
+
+}  // namespace kvmem::actuate

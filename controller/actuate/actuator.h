@@ -1,0 +1,62 @@
+// Actuators: the only code that changes the host. One interface, composed as
+// Backoff(DryRun(Router{libvirt, compaction})) by the daemon.
+// Apply() never throws: every failure is an Outcome with ok == false and a message.
+// Not thread-safe: the control loop is the one caller.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "controller/model/action.h"
+
+namespace kvmem::actuate {
+
+class Actuator {
+ public:
+  virtual ~Actuator() = default;
+  virtual model::Outcome Apply(const model::Action& action) noexcept = 0;
+};
+
+// Records instead of applying: the outcome is ok, dry_run, and nothing is touched.
+class DryRun final : public Actuator {
+ public:
+  model::Outcome Apply(const model::Action& action) noexcept override;
+};
+
+// Sends balloon and virtio-mem actions to one actuator and compaction to another.
+class Router final : public Actuator {
+ public:
+  Router(Actuator* libvirt, Actuator* compaction) : libvirt_(libvirt), compaction_(compaction) {}
+  model::Outcome Apply(const model::Action& action) noexcept override;
+
+ private:
+  Actuator* libvirt_;
+  Actuator* compaction_;
+};
+
+// Per subject (VM or node) exponential back-off after failures: after n consecutive failures
+// the subject is not tried again for base * 2^(n-1), capped at max. A refused attempt is an
+// outcome with ok == false that says so. The clock is injected for tests.
+class Backoff final : public Actuator {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  Backoff(Actuator* inner, std::chrono::milliseconds base, std::chrono::milliseconds max, Clock clock);
+  model::Outcome Apply(const model::Action& action) noexcept override;
+
+ private:
+  struct Entry {
+    int failures = 0;
+    std::chrono::steady_clock::time_point retry_at{};
+  };
+  Actuator* inner_;
+  std::chrono::milliseconds base_, max_;
+  Clock clock_;
+  std::map<std::string, Entry> subjects_;
+};
+
+// The subject an action changes: "vm <uuid>" or "node <n>".
+std::string SubjectOf(const model::Action& action);
+
+}  // namespace kvmem::actuate

@@ -1,0 +1,251 @@
+// The rule set: which alerts exist, their PromQL, and the policy thresholds in them.
+// The YAML rendering is in render.cpp.
+#include "controller/alerts/rules.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+
+namespace kvmem::alerts {
+namespace {
+
+using model::Duration;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const std::string kStatsOk = " and ignoring(state) kvmem_domain_guest_stats_state{state=\"ok\"} == 1";
+
+Duration RateWindow(Duration d) { return std::max(d, kMinRateWindow); }
+Duration Cycles(const model::Policy& p) { return p.interval * kCyclesBeforeAlert; }
+std::string Rate(const std::string& counter, Duration window) {
+  return "rate(" + counter + "[" + PromDuration(window) + "])";
+}
+
+// Part of a description that says what the controller does about it, or that it will not.
+std::string ControllerNote(bool enabled, const std::string& action, const std::string& key) {
+  return enabled ? " " + action : " The controller will not act on it: " + key + " is false.";
+}
+
+RuleGroup HostGroup(const model::Policy& p) {
+  const auto& b = p.balloon;
+  const auto& c = p.compaction;
+  const Duration thp_window = RateWindow(c.sustain_for);
+  const std::string thp_record = "kvmem:thp_fault_fallback:rate" + PromDuration(thp_window);
+  RuleGroup g{"kvmem-host", {}, {}};
+  g.records = {
+      {"kvmem:node_memory_available:ratio", "kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes"},
+      {"kvmem:node_numa_miss:ratio_rate5m",
+       "rate(kvmem_node_numa_miss_pages_total[5m])\n/\n(rate(kvmem_node_numa_hit_pages_total[5m]) + "
+       "rate(kvmem_node_numa_miss_pages_total[5m]))"},
+      {thp_record, "sum without(event) (" + Rate("kvmem_thp_events_total{event=\"fault_fallback\"}", thp_window) + ")"},
+  };
+
+  const bool pct = b.reclaim_below.percent.has_value();
+  const std::string reclaim_text = pct ? model::FormatPercent(*b.reclaim_below.percent / 100.0)
+                                       : model::FormatBytes(b.reclaim_below.bytes);
+  g.alerts.push_back(
+      {"KvmemNodeMemoryLow", "warning",
+       pct ? "kvmem:node_memory_available:ratio < " + PromNumber(*b.reclaim_below.percent / 100.0)
+           : "kvmem_node_memory_available_bytes < " + PromNumber(model::AsDouble(b.reclaim_below.bytes)),
+       Cycles(p), "A NUMA node has less memory available than the policy's reclaim threshold.",
+       "Node {{ $labels.node }} of {{ $labels.instance }} has " +
+           std::string(pct ? "{{ $value | humanizePercentage }} of its memory" : "{{ $value | humanize1024 }}B") +
+           " available (free memory, reclaimable cache and free hugepages), below balloon.reclaim_below (" +
+           reclaim_text + ") for " + PromDuration(Cycles(p)) + "." +
+           ControllerNote(b.enabled, "The controller is taking memory back from the VMs on it.", "balloon.enabled"),
+       {"balloon.reclaim"}, Subject::kNode});
+  g.alerts.push_back(
+      {"KvmemHugePagesExhausted", "info", "kvmem_node_hugepages_pool_pages > 0 and kvmem_node_hugepages_free_pages == 0",
+       minutes(15), "A hugepage pool on a NUMA node has no free page.",
+       "All {{ $value }} pages of the {{ $labels.size | humanize1024 }}B hugepage pool of node {{ $labels.node }} on "
+       "{{ $labels.instance }} are in use: a VM backed by this page size cannot start or grow on that node.",
+       {}, Subject::kNode});
+  g.alerts.push_back(
+      {"KvmemNodeFragmentationHigh", "warning", "kvmem_node_fragmentation_index > " + PromNumber(c.compact_above),
+       c.sustain_for, "A NUMA node's free memory is too fragmented for huge pages.",
+       "Node {{ $labels.node }} of {{ $labels.instance }} has a fragmentation index of {{ $value | printf \"%.3f\" }} "
+       "for the THP order, above compaction.compact_above (" + model::FormatNumber(c.compact_above) + ") for " +
+           PromDuration(c.sustain_for) + ": huge page allocations there fail for lack of contiguous memory." +
+           ControllerNote(c.enabled, "The controller compacts the node while memory pressure is low.",
+                          "compaction.enabled"),
+       {"compaction.fragmentation"}, Subject::kNode});
+  g.alerts.push_back(
+      {"KvmemThpFallbackRateHigh", "warning",
+       thp_record + " > " + PromNumber(c.thp_fallback_rate_above) +
+           "\nand on(instance, job)\n(max by(instance, job) (kvmem_node_fragmentation_index) >= 0)",
+       c.sustain_for, "Transparent hugepage faults fall back to small pages too often.",
+       "{{ $labels.instance }} falls back to small pages on {{ $value | printf \"%.1f\" }} THP faults per second "
+       "over " + PromDuration(thp_window) + ", above compaction.thp_fallback_rate_above (" +
+           model::FormatNumber(c.thp_fallback_rate_above) +
+           "/s), and at least one NUMA node has no free huge page." +
+           ControllerNote(c.enabled, "The controller compacts such nodes while memory pressure is low.",
+                          "compaction.enabled"),
+       {"compaction.thp_fallback"}, Subject::kHost});
+  g.alerts.push_back(
+      {"KvmemNumaMissRatioHigh", "warning", "kvmem:node_numa_miss:ratio_rate5m > " + PromNumber(kNumaMissRatioAbove),
+       minutes(15), "Many allocations on a NUMA node were meant for another node.",
+       "{{ $value | humanizePercentage }} of the pages allocated on node {{ $labels.node }} of {{ $labels.instance }} "
+       "over 5m were meant for another node (numa_miss), above " + model::FormatPercent(kNumaMissRatioAbove) +
+           ": the preferred node is short of memory and its VMs get remote memory.",
+       {}, Subject::kNode});
+  const std::string thrash = PromNumber(kSwapThrashRateAbove);
+  g.alerts.push_back(
+      {"KvmemSwapThrashing", "warning",
+       "rate(kvmem_swap_in_bytes_total[5m]) > " + thrash + "\nand\nrate(kvmem_swap_out_bytes_total[5m]) > " + thrash,
+       minutes(10), "The host swaps memory in and out at the same time.",
+       "{{ $labels.instance }} swaps in {{ $value | humanize1024 }}B/s while it also swaps out more than " +
+           model::FormatBytes(kSwapThrashRateAbove) + "/s (5m rates): memory is thrashing between RAM and swap.",
+       {}, Subject::kHost});
+  g.alerts.push_back(
+      {"KvmemZswapThrashing", "warning",
+       "rate(kvmem_zswap_in_bytes_total[5m]) > " + thrash + "\nand\nrate(kvmem_zswap_out_bytes_total[5m]) > " + thrash,
+       minutes(10), "The host compresses memory into zswap and loads it back at the same time.",
+       "{{ $labels.instance }} loads {{ $value | humanize1024 }}B/s back from zswap while it also stores more than " +
+           model::FormatBytes(kSwapThrashRateAbove) + "/s into it (5m rates): CPU goes into compressing the same pages "
+           "again and again.",
+       {}, Subject::kHost});
+  g.alerts.push_back(
+      {"KvmemKsmIneffective", "info",
+       "kvmem_ksm_pages_sharing / (kvmem_ksm_pages_sharing + kvmem_ksm_pages_unshared) < " +
+           PromNumber(kKsmSharingRatioBelow) + "\nand\nkvmem_ksm_run == 1",
+       minutes(60), "KSM scans memory but merges little of it.",
+       "KSM on {{ $labels.instance }} merges only {{ $value | humanizePercentage }} of the pages it keeps checking "
+       "(pages_sharing against pages_unshared), below " + model::FormatPercent(kKsmSharingRatioBelow) +
+           " for an hour: ksmd spends CPU for little saving.",
+       {}, Subject::kHost});
+  g.alerts.push_back(
+      {"KvmemExporterCollectorFailing", "warning", "kvmem_scrape_collector_success == 0", minutes(5),
+       "A kvmem_exporter collector fails.",
+       "The {{ $labels.collector }} collector of kvmem_exporter on {{ $labels.instance }} has failed for 5m "
+       "(success {{ $value }}): its metrics are missing or partial. The exporter's log names the file and line.",
+       {}, Subject::kHost});
+  return g;
+}
+
+RuleGroup VmGroup(const model::Policy& p) {
+  const auto& pr = p.balloon.pressure;
+  const Duration window = RateWindow(pr.rate_window);
+  const std::string swap_record = "kvmem:domain_guest_swap_in_bytes:rate" + PromDuration(window);
+  const std::string fault_record = "kvmem:domain_guest_major_faults:rate" + PromDuration(window);
+  const bool acts = p.balloon.enabled || p.virtio_mem.enabled;
+  const std::string note = ControllerNote(
+      acts, "The controller gives it memory (balloon, then virtio-mem) when its nodes have some to spare.",
+      "balloon.enabled and virtio_mem.enabled");
+  const std::vector<std::string> rules = {"balloon.release", "virtio_mem.grow"};
+  RuleGroup g{"kvmem-vm", {}, {}};
+  g.records = {
+      {"kvmem:domain_guest_usable:ratio", "kvmem_domain_guest_usable_bytes / kvmem_domain_balloon_current_bytes"},
+      {swap_record, Rate("kvmem_domain_guest_swap_in_bytes_total", window)},
+      {fault_record, Rate("kvmem_domain_guest_major_faults_total", window)},
+  };
+  g.alerts.push_back(
+      {"KvmemVmNumaLocalityLow", "warning", "kvmem_domain_numa_locality_ratio < " + PromNumber(kLocalityBelow),
+       minutes(15), "A VM's memory sits away from the NUMA nodes its vCPUs run on.",
+       "Only {{ $value | humanizePercentage }} of the memory of VM {{ $labels.domain }} on {{ $labels.instance }} "
+       "sits on the NUMA nodes its vCPUs run on, below " + model::FormatPercent(kLocalityBelow) +
+           ": its memory accesses cross the interconnect.",
+       {}, Subject::kVm});
+  g.alerts.push_back(
+      {"KvmemGuestMemoryPressure", "warning",
+       "kvmem:domain_guest_usable:ratio < " + PromNumber(pr.usable_below_ratio) + kStatsOk, Cycles(p),
+       "A guest has little memory it can use without swapping.",
+       "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} can use only {{ $value | humanizePercentage }} "
+       "of its memory without swapping, below balloon.pressure.usable_below_ratio (" +
+           model::FormatPercent(pr.usable_below_ratio) + ")." + note,
+       rules, Subject::kVm});
+  g.alerts.push_back(
+      {"KvmemGuestSwapInHigh", "warning", swap_record + " > " + PromNumber(pr.swap_in_rate_above) + kStatsOk,
+       Cycles(p), "A guest swaps memory in.",
+       "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} swaps in {{ $value | humanize1024 }}B/s over " +
+           PromDuration(window) + ", above balloon.pressure.swap_in_rate_above (" +
+           model::FormatBytes(pr.swap_in_rate_above) + "/s)." + note,
+       rules, Subject::kVm});
+  g.alerts.push_back(
+      {"KvmemGuestMajorFaultsHigh", "warning", fault_record + " > " + PromNumber(pr.major_fault_rate_above) + kStatsOk,
+       Cycles(p), "A guest waits on major page faults.",
+       "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} takes {{ $value | printf \"%.0f\" }} major "
+       "page faults per second over " + PromDuration(window) + ", above balloon.pressure.major_fault_rate_above (" +
+           model::FormatNumber(pr.major_fault_rate_above) + "/s)." + note,
+       rules, Subject::kVm});
+  g.alerts.push_back(
+      {"KvmemGuestStatsStale", "warning",
+       "time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > " + PromNumber(model::Seconds(p.stale_after)) +
+           "\nand ignoring(state)\nkvmem_domain_guest_stats_state{state=\"stale\"} == 1",
+       minutes(5), "A guest has stopped reporting its memory statistics.",
+       "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} last reported memory statistics "
+       "{{ $value | humanizeDuration }} ago, longer than stale_after (" + PromDuration(p.stale_after) +
+           "): the controller will not shrink it until it reports again.",
+       {}, Subject::kVm});
+  return g;
+}
+
+RuleGroup ControllerGroup(const model::Policy& p) {
+  const Duration stuck = std::max<Duration>(Cycles(p), minutes(1));
+  const double cap_per_second = p.limits.max_actions_per_cycle / model::Seconds(p.interval);
+  RuleGroup g{"kvmem-controller", {}, {}};
+  g.alerts.push_back(
+      {"KvmemControllerStuck", "critical",
+       "time() - kvmem_controller_last_run_timestamp_seconds > " + PromNumber(model::Seconds(stuck)), minutes(1),
+       "kvmem_controller has stopped running its cycles.",
+       "kvmem_controller on {{ $labels.instance }} last finished a cycle {{ $value | humanizeDuration }} ago; its "
+       "interval is " + PromDuration(p.interval) + ". Memory on this host is not being rebalanced.",
+       {}, Subject::kHost});
+  g.alerts.push_back(
+      {"KvmemControllerActingTooOften", "warning",
+       "sum without(actuator, reason, outcome) (rate(kvmem_controller_actions_total{outcome!=\"failed\"}[10m])) > " +
+           PromNumber(cap_per_second * kActionRateShareOfCap),
+       minutes(10), "kvmem_controller acts far more often than a settled host needs.",
+       "kvmem_controller on {{ $labels.instance }} decided {{ $value | printf \"%.2f\" }} actions per second over "
+       "10m, more than " + model::FormatPercent(kActionRateShareOfCap) + " of its limit (limits.max_actions_per_cycle " +
+           std::to_string(p.limits.max_actions_per_cycle) + " per " + PromDuration(p.interval) +
+           " cycle): a threshold may be flapping.",
+       {}, Subject::kHost});
+  return g;
+}
+
+}  // namespace
+
+std::vector<RuleGroup> BuildRules(const model::Policy& policy) {
+  return {HostGroup(policy), VmGroup(policy), ControllerGroup(policy)};
+}
+
+std::string GenerateRules(const model::Policy& policy, const Options& options) {
+  return RenderRules(BuildRules(policy), options);
+}
+
+std::string RunbookAnchor(std::string_view alertname) {
+  std::string out(alertname);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+  return out;
+}
+
+std::optional<Hint> HintFor(std::string_view alertname) {
+  static const std::vector<RuleGroup> groups = BuildRules(model::Policy{});
+  for (const auto& g : groups) {
+    for (const auto& a : g.alerts) {
+      if (a.name == alertname && !a.policy_rules.empty()) return Hint{a.policy_rules, a.subject};
+    }
+  }
+  return std::nullopt;
+}
+
+std::string PromDuration(Duration d) {
+  const int64_t ms = d.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string PromNumber(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    return std::to_string(static_cast<int64_t>(v));
+  }
+  std::array<char, 64> buf{};
+  auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return ec == std::errc() ? std::string(buf.data(), ptr) : std::to_string(v);
+}
+
+}  // namespace kvmem::alerts

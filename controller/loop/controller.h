@@ -1,0 +1,65 @@
+// Controller: one reconcile cycle (observe -> decide -> act -> record) and the controller's
+// own metrics. RunOnce never throws: an observation failure skips the cycle; actuator
+// failures are outcomes. Thread-safety: RunOnce and SetPolicy from the loop thread;
+// Collect from any thread (metrics state is under a mutex).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "common/result.h"
+#include "controller/actuate/actuator.h"
+#include "controller/model/policy.h"
+#include "controller/policy/state.h"
+#include "controller/policy/window.h"
+#include "exporter/exposition/sink.h"
+
+namespace kvmem::loop {
+
+using ObserveFn = std::function<Result<model::Observation>(model::TimePoint now)>;
+
+class Controller {
+ public:
+  Controller(ObserveFn observe, actuate::Actuator& actuator, model::Policy policy, bool dry_run);
+
+  // One cycle at `now` (steady clock); `wall_now` stamps the metrics. Returns the plan it
+  // acted on (empty when the host could not be observed).
+  model::Plan RunOnce(model::TimePoint now, std::chrono::system_clock::time_point wall_now);
+  void SetPolicy(model::Policy policy);
+  const model::Policy& policy() const { return policy_; }
+  void CountReload(bool ok);
+
+  void Collect(MetricSink& out) const;
+  static std::vector<const FamilyDesc*> Families();
+
+ private:
+  void Record(const model::Action& action, const model::Outcome& outcome, double wall_seconds);
+
+  ObserveFn observe_;
+  actuate::Actuator& actuator_;
+  model::Policy policy_;
+  const bool dry_run_;
+  policy::Window window_;
+  policy::ControllerState state_;
+  std::set<std::string> last_skips_;  // logged at info only when they change
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> actions_;  // actuator, rule, outcome
+  std::map<std::string, uint64_t> skips_by_rule_;
+  std::map<std::pair<std::string, std::string>, uint64_t> balloon_targets_;  // {name, uuid}
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> virtio_targets_;
+  std::map<int, std::string> bands_;
+  std::map<int, std::pair<double, double>> compaction_index_;  // before, after
+  std::map<int, double> compaction_seconds_;
+  uint64_t observe_failures_ = 0, cycles_ = 0, settle_timeouts_ = 0;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+  double last_run_ = 0, last_action_ = 0, last_duration_ = 0;
+  std::optional<std::string> last_observe_error_;
+};
+
+}  // namespace kvmem::loop

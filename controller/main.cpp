@@ -1,0 +1,240 @@
+// kvmem_controller: flags, wiring (observe, decide, act), the Asio loop, signals and the
+// metrics endpoint. Everything else lives in the libraries.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+
+#include <boost/asio.hpp>
+
+#include "common/flags.h"
+#include "common/http/server.h"
+#include "common/log.h"
+#include "controller/actuate/compaction.h"
+#include "controller/actuate/libvirt.h"
+#include "controller/alerts/rules.h"
+#include "controller/config/policy_yaml.h"
+#include "controller/loop/controller.h"
+#include "controller/observe/observe.h"
+#include "controller/webhook/receiver.h"
+#include "exporter/exposition/text_format.h"
+#include "exporter/procfs/read.h"
+#include "exporter/virt/source.h"
+
+namespace {
+
+using namespace kvmem;
+
+struct Config {
+  std::string policy_file;
+  bool apply = false;
+  bool once = false;
+  bool print_policy = false;
+  bool print_alert_rules = false;
+  std::string runbook_url{alerts::kDefaultRunbookUrl};
+  bool webhook = true;
+  std::string webhook_token_file;
+  std::string listen_address = "127.0.0.1:9849";
+  std::string procfs = "/proc";
+  std::string sysfs = "/sys";
+  std::string libvirt_uri = "qemu:///system";
+  std::chrono::milliseconds libvirt_timeout{2000};
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+};
+
+int Usage(const char* msg) {
+  std::fprintf(stderr, "kvmem_controller: %s\n", msg);
+  return 2;
+}
+
+int Run(int argc, char** argv) {
+  Config cfg;
+  FlagSet flags("kvmem_controller",
+                "Feedback controller for VM memory on KVM hosts: balloon targets, virtio-mem sizes and "
+                "per-node compaction, decided from a policy file. Dry-run unless --apply is given.");
+  flags.String("policy", &cfg.policy_file, "Policy file (YAML); every key is optional (see docs/policy.md). Empty: the defaults.");
+  flags.Bool("apply", &cfg.apply, "Apply actions. Without it the controller only logs and counts what it would do.");
+  flags.Bool("once", &cfg.once, "Run one cycle, log its decisions and exit.");
+  flags.Bool("print-policy", &cfg.print_policy, "Print the effective policy as YAML and exit.");
+  flags.String("web.listen-address", &cfg.listen_address, "Address for the controller's metrics.");
+  flags.Bool("print-alert-rules", &cfg.print_alert_rules, "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");
+  flags.String("alerts.runbook-url", &cfg.runbook_url, "Runbook the printed rules link to; each alert appends #<its name in lower case>.");
+  flags.Bool("webhook", &cfg.webhook, "Serve the Alertmanager webhook at /webhook: a firing alert about a policy rule makes the controller evaluate now.");
+  flags.String("webhook.bearer-token-file", &cfg.webhook_token_file, "File with the bearer token Alertmanager must send; required unless --web.listen-address is loopback.");
+  flags.String("path.procfs", &cfg.procfs, "procfs mountpoint.");
+  flags.String("path.sysfs", &cfg.sysfs, "sysfs mountpoint (compaction writes nodeN/compact here).");
+  flags.String("libvirt.uri", &cfg.libvirt_uri, "libvirt URI (read-write, for balloon and virtio-mem); empty: no VMs, compaction only.");
+  flags.Duration("libvirt.timeout", &cfg.libvirt_timeout, "How long one observation waits for libvirt before using the last good values.");
+  flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
+  flags.String("log.format", &cfg.log_format, "Output format of log messages: logfmt or json.");
+  if (auto parsed = flags.Parse(argc, argv); !parsed) return Usage(parsed.error().message.c_str());
+  if (flags.help_requested()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (flags.version_requested()) {
+    std::puts("kvmem_controller " KVMEM_VERSION);
+    return 0;
+  }
+  log::Level level;
+  log::Format format;
+  if (!log::ParseLevel(cfg.log_level, &level)) return Usage("--log.level: expected debug, info, warn or error");
+  if (!log::ParseFormat(cfg.log_format, &format)) return Usage("--log.format: expected logfmt or json");
+  log::Configure(level, format);
+
+  auto load = [&]() -> Result<model::Policy> {
+    if (cfg.policy_file.empty()) return model::Policy{};
+    return config::LoadPolicyFile(cfg.policy_file);
+  };
+  auto policy = load();
+  if (!policy) return Usage(policy.error().ToString().c_str());
+  if (cfg.print_policy) {
+    std::fputs(config::RenderPolicy(*policy).c_str(), stdout);
+    return 0;
+  }
+  if (cfg.print_alert_rules) {
+    std::fputs(alerts::GenerateRules(*policy, {cfg.runbook_url}).c_str(), stdout);
+    return 0;
+  }
+  for (auto [flag, path] : {std::pair{"path.procfs", &cfg.procfs}, std::pair{"path.sysfs", &cfg.sysfs}}) {
+    if (!procfs::ListDir(*path)) return Usage(("--" + std::string(flag) + "=" + *path + " is not a readable directory").c_str());
+  }
+  if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) return Usage(addr.error().message.c_str());
+
+  procfs::Root root{cfg.procfs, cfg.sysfs};
+  std::unique_ptr<virt::LibvirtSource> source;
+  if (!cfg.libvirt_uri.empty()) {
+    virt::SourceOptions so;
+    so.uri = cfg.libvirt_uri;
+    so.root = root;
+    source = std::make_unique<virt::LibvirtSource>(so);
+  }
+  actuate::LibvirtActuator libvirt_actuator(cfg.libvirt_uri);
+  actuate::SysfsCompaction compaction(root);
+  actuate::Router router(cfg.libvirt_uri.empty() ? nullptr : &libvirt_actuator, &compaction);
+  actuate::DryRun dry_run;
+  actuate::Backoff backoff(cfg.apply ? static_cast<actuate::Actuator*>(&router) : &dry_run,
+                           std::chrono::seconds(10), std::chrono::minutes(10),
+                           [] { return std::chrono::steady_clock::now(); });
+
+  loop::Controller* controller_ptr = nullptr;
+  auto observe = [&](model::TimePoint now) -> Result<model::Observation> {
+    auto obs = observe::ObserveHost(root, now);
+    if (!obs || !source) return obs;
+    auto snapshot = source->Get(cfg.libvirt_timeout);
+    obs->vms = observe::VmsFromSnapshot(snapshot, now, std::chrono::system_clock::now(),
+                                        controller_ptr->policy().stale_after);
+    return obs;
+  };
+  loop::Controller controller(observe, backoff, *policy, !cfg.apply);
+  controller_ptr = &controller;
+
+  auto run_once = [&] {
+    return controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), std::chrono::system_clock::now());
+  };
+  if (cfg.once) {
+    std::fputs((model::ToString(run_once()) + "\n").c_str(), stdout);
+    return 0;
+  }
+
+  // The webhook queues an immediate cycle on the loop's io_context: a normal Decide, so
+  // floors, cooldowns and limits apply (controller/webhook).
+  boost::asio::io_context io;
+  webhook::ReceiverOptions webhook_options;
+  if (cfg.webhook && !cfg.webhook_token_file.empty()) {
+    auto token = webhook::ReadBearerTokenFile(cfg.webhook_token_file);
+    if (!token) return Usage(token.error().message.c_str());
+    webhook_options.bearer_token = *token;
+  }
+  if (auto exposed = webhook::CheckExposure(cfg.listen_address, !webhook_options.bearer_token.empty()); cfg.webhook && !exposed) {
+    return Usage(exposed.error().message.c_str());
+  }
+  std::unique_ptr<webhook::Receiver> receiver;
+  if (cfg.webhook) {
+    receiver = std::make_unique<webhook::Receiver>(webhook_options, [&] {
+      boost::asio::post(io, [&] { receiver->RunPending(run_once); });
+    });
+  }
+
+  auto handler = [&](const http::Request& req) {
+    if (receiver && req.path == webhook::kPath) return receiver->Handle(req);
+    if (req.path == "/metrics") {
+      MetricSink sink;
+      controller.Collect(sink);
+      if (receiver) receiver->Collect(sink);
+      http::Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = SerializeText(sink.families());
+      return r;
+    }
+    if (req.path == "/") {
+      http::Response r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = std::string("<!DOCTYPE html>\n<html><head><title>kvmem controller</title></head><body>\n"
+                           "<h1>kvmem controller</h1>\n<p>Mode: ") +
+               (cfg.apply ? "apply" : "dry-run") + "</p>\n<p><a href=\"/metrics\">Metrics</a></p>\n</body></html>\n";
+      return r;
+    }
+    return http::TextResponse(404, "not found\n");
+  };
+  http::ServerOptions options;
+  options.listen_address = cfg.listen_address;
+  options.threads = 1;
+  auto server = http::Server::Start(options, handler);
+  if (!server) {
+    log::Error("cannot start the web server", {{"err", server.error().message}});
+    return server.error().kind == ErrorKind::kConfig ? 2 : 1;
+  }
+  log::Info("kvmem_controller started",
+            {{"version", KVMEM_VERSION}, {"mode", cfg.apply ? "apply" : "dry-run"},
+             {"address", cfg.listen_address}, {"port", std::to_string((*server)->port())},
+             {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
+             {"libvirt", cfg.libvirt_uri}, {"interval_ms", std::to_string(policy->interval.count())},
+             {"webhook", !receiver ? "off" : webhook_options.bearer_token.empty() ? "/webhook (no auth, loopback)" : "/webhook (bearer token)"}});
+
+  boost::asio::steady_timer timer(io);
+  std::function<void()> tick = [&] {
+    run_once();
+    timer.expires_after(controller.policy().interval);
+    timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) tick();
+    });
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      auto reloaded = load();
+      controller.CountReload(reloaded.has_value());
+      if (reloaded) {
+        controller.SetPolicy(*reloaded);
+        log::Info("policy reloaded", {{"policy", cfg.policy_file}});
+      } else {
+        log::Error("policy reload failed; keeping the previous policy", {{"err", reloaded.error().ToString()}});
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    timer.cancel();
+    io.stop();
+  };
+  signals.async_wait(on_signal);
+  boost::asio::post(io, tick);
+  io.run();
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kvmem_controller: fatal: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,226 @@
+// QEMU process discovery and per-node residency from /proc and cgroupfs.
+#include "exporter/virt/placement.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "exporter/procfs/fields.h"
+#include "exporter/procfs/ksm_stat.h"
+#include "exporter/procfs/node.h"
+#include "exporter/procfs/read.h"
+
+namespace kvmem::virt {
+namespace {
+
+constexpr auto kRescanEvery = std::chrono::seconds(30);
+
+uint64_t PageBytes() { return static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)); }
+
+// open/read/close every time. Per-process and per-cgroup files must not go through
+// procfs::ReadSmallFile's descriptor cache: a cached /proc/PID fd keeps reading the old
+// process after the PID is reused, and a /proc scan would pin one fd per process.
+Result<std::string> ReadFresh(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    return Fail(err == ENOENT || err == ENOTDIR || err == ESRCH ? ErrorKind::kNotFound : ErrorKind::kIo,
+                std::string("cannot open: ") + std::strerror(err), path);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Fail(err == ESRCH ? ErrorKind::kNotFound : ErrorKind::kIo, std::string("cannot read: ") + std::strerror(err), path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (64u << 20)) {  // numa_maps of a huge VM can be large, but not this large
+      ::close(fd);
+      return Fail(ErrorKind::kIo, "file larger than 64 MiB", path);
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+void AddAll(procfs::NodeBytes& into, const procfs::NodeBytes& from, uint64_t scale = 1) {
+  for (auto [node, v] : from) into[node] += v * scale;
+}
+
+// True when the cgroup at `dir` holds exactly this one process: only then is its
+// numa_stat the VM's alone (a shared cgroup would count other processes too).
+bool OnlyProcess(const std::string& dir, int pid) {
+  auto procs = ReadFresh(dir + "/cgroup.procs");
+  if (!procs) return false;
+  auto fields = procfs::SplitFields(procfs::Trim(*procs));
+  std::string me = std::to_string(pid);
+  if (fields.empty()) return false;
+  for (auto f : fields) {
+    if (procfs::Trim(f) != me) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<double> Placement::LocalityRatio() const {
+  if (vcpus_per_node.empty() || resident_bytes.empty()) return std::nullopt;
+  double total = 0, local = 0;
+  for (auto [node, bytes] : resident_bytes) {
+    total += static_cast<double>(bytes);
+    if (vcpus_per_node.contains(node)) local += static_cast<double>(bytes);
+  }
+  if (total <= 0) return std::nullopt;
+  return local / total;
+}
+
+std::string UuidFromCmdline(std::string_view cmdline) {
+  bool next = false;
+  while (!cmdline.empty()) {
+    size_t nul = cmdline.find('\0');
+    std::string_view arg = cmdline.substr(0, nul);
+    if (next) return std::string(arg);
+    next = arg == "-uuid" || arg == "--uuid";
+    if (nul == std::string_view::npos) break;
+    cmdline.remove_prefix(nul + 1);
+  }
+  return {};
+}
+
+void PlacementReader::BeginRound() {
+  scanned_this_round_ = false;
+  cpu_node_.clear();
+  auto nodes = procfs::ListNodes(root_);
+  if (!nodes) return;
+  for (int node : *nodes) {
+    if (auto cpus = procfs::ReadNodeCpus(root_, node)) {
+      for (int cpu : *cpus) cpu_node_[cpu] = node;
+    }
+  }
+}
+
+bool PlacementReader::CmdlineHasUuid(int pid, const std::string& uuid) const {
+  auto cmdline = ReadFresh(root_.Proc(std::to_string(pid) + "/cmdline"));
+  return cmdline && UuidFromCmdline(*cmdline) == uuid;
+}
+
+void PlacementReader::ScanProc() {
+  ++proc_scans_;
+  last_scan_ = std::chrono::steady_clock::now();
+  pids_.clear();  // rebuilt whole, so exited VMs do not linger
+  auto names = procfs::ListDir(root_.proc);
+  if (!names) return;
+  for (const auto& name : *names) {
+    auto pid = procfs::ParseU64(name);
+    if (!pid || *pid > INT32_MAX) continue;
+    auto cmdline = ReadFresh(root_.Proc(name + "/cmdline"));
+    if (!cmdline || cmdline->find("uuid") == std::string::npos) continue;
+    if (std::string uuid = UuidFromCmdline(*cmdline); !uuid.empty()) pids_[uuid] = static_cast<int>(*pid);
+  }
+}
+
+std::optional<int> PlacementReader::FindQemuPid(const std::string& uuid) {
+  if (auto it = pids_.find(uuid); it != pids_.end()) {
+    if (CmdlineHasUuid(it->second, uuid)) return it->second;
+    pids_.erase(it);  // the VM restarted or the pid was reused
+  }
+  // At most one scan per round, however many uuids are unresolved.
+  bool known_miss = unresolved_at_scan_.contains(uuid);
+  bool due = !known_miss || std::chrono::steady_clock::now() - last_scan_ >= kRescanEvery;
+  if (due && !scanned_this_round_) {
+    ScanProc();
+    scanned_this_round_ = true;
+  }
+  if (auto it = pids_.find(uuid); it != pids_.end()) {
+    unresolved_at_scan_.erase(uuid);
+    return it->second;
+  }
+  unresolved_at_scan_.insert(uuid);
+  return std::nullopt;
+}
+
+std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
+  auto text = ReadFresh(root_.Proc(std::to_string(pid) + "/cgroup"));
+  if (!text) return std::nullopt;
+  auto cg = procfs::ParseProcCgroup(*text, "cgroup");
+  if (!cg) return std::nullopt;
+  if (cg->unified && *cg->unified != "/") {
+    for (const char* mount : {"fs/cgroup", "fs/cgroup/unified"}) {
+      std::string dir = root_.Sys(mount) + *cg->unified;
+      // vCPU and emulator threads live in threaded children; memory is accounted at the
+      // nearest domain cgroup above them.
+      while (procfs::Trim(ReadFresh(dir + "/cgroup.type").value_or("")) == "threaded") {
+        dir = dir.substr(0, dir.rfind('/'));
+      }
+      auto stat = ReadFresh(dir + "/memory.numa_stat");
+      if (!stat || !OnlyProcess(dir, pid)) continue;
+      auto parsed = procfs::ParseNumaStat(*stat, dir + "/memory.numa_stat");
+      if (!parsed) continue;
+      procfs::NodeBytes out;
+      for (const char* key : {"anon", "file"}) {
+        if (const auto* v = parsed->Get(key)) AddAll(out, *v);
+      }
+      // hugetlbfs-backed guest RAM is not in memory.numa_stat; its own controller has it.
+      for (const auto& name : procfs::ListDir(dir).value_or(std::vector<std::string>{})) {
+        if (name.rfind("hugetlb.", 0) != 0 || !name.ends_with(".numa_stat")) continue;
+        auto h = ReadFresh(dir + "/" + name);
+        auto hp = h ? procfs::ParseNumaStat(*h, name) : Result<procfs::NumaStat>(Fail(ErrorKind::kNotFound, ""));
+        if (hp && hp->Get("total")) AddAll(out, *hp->Get("total"));
+      }
+      return out;
+    }
+  }
+  if (cg->memory && *cg->memory != "/") {
+    std::string dir = root_.Sys("fs/cgroup/memory") + *cg->memory;
+    auto stat = ReadFresh(dir + "/memory.numa_stat");
+    if (!stat || !OnlyProcess(dir, pid)) return std::nullopt;
+    auto parsed = procfs::ParseNumaStat(*stat, dir + "/memory.numa_stat");
+    if (!parsed) return std::nullopt;
+    const auto* total = parsed->Get("hierarchical_total");
+    if (!total) total = parsed->Get("total");
+    if (!total) return std::nullopt;
+    procfs::NodeBytes out;
+    AddAll(out, *total, PageBytes());  // v1 counts pages
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<procfs::NodeBytes, std::string>> PlacementReader::Residency(int pid) {
+  if (auto cg = CgroupResidency(pid)) return std::pair{std::move(*cg), std::string("cgroup")};
+  std::string path = root_.Proc(std::to_string(pid) + "/numa_maps");
+  auto text = ReadFresh(path);
+  if (!text) return std::nullopt;
+  auto parsed = procfs::ParseNumaMaps(*text, path);
+  if (!parsed) return std::nullopt;
+  return std::pair{std::move(*parsed), std::string("numa_maps")};
+}
+
+Placement PlacementReader::Read(const std::string& uuid, const std::vector<int>& vcpu_cpus) {
+  Placement p;
+  for (int cpu : vcpu_cpus) {
+    if (auto it = cpu_node_.find(cpu); it != cpu_node_.end()) ++p.vcpus_per_node[it->second];
+  }
+  p.qemu_pid = FindQemuPid(uuid);
+  if (!p.qemu_pid) return p;
+  if (auto r = Residency(*p.qemu_pid)) {
+    p.resident_bytes = std::move(r->first);
+    p.residency_source = std::move(r->second);
+  }
+  std::string ksm_path = root_.Proc(std::to_string(*p.qemu_pid) + "/ksm_stat");
+  auto ksm_text = ReadFresh(ksm_path);
+  if (auto ksm = ksm_text ? procfs::ParseKsmStat(*ksm_text, ksm_path) : Result<procfs::KsmStat>(tl::unexpected(ksm_text.error()))) {
+    p.ksm_merging_pages = ksm->merging_pages;
+    p.ksm_profit_bytes = ksm->profit_bytes;
+  }
+  return p;
+}
+
+}  // namespace kvmem::virt

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Dashboards against real data: kvmem_exporter serves a fixture host (two nodes, node 1
+# fragmented, fake QEMU processes) plus libvirt's test driver, two controllers run beside it
+# (one dry-run in the release band growing virtio-mem, one --apply in reclaim compacting node 1
+# of the fixture copy), and Prometheus scrapes all three every second. Then: the JSON is what
+# dashboards/generate.py writes, every metric named in dashboards and alert rules exists in the
+# real output, and every dashboard query (variables filled in) is accepted and returns data.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/monitoring_lib.sh"
+EXPORTER=${KVMEM_EXPORTER:?} CTL=${KVMEM_CONTROLLER:?} SRC=${KVMEM_SOURCE_DIR:?}
+
+python3 "$SRC/dashboards/generate.py" --check || fail "dashboards drifted from dashboards/generate.py"
+for f in "$SRC"/dashboards/*.json; do python3 -m json.tool "$f" >/dev/null || fail "$f is not valid JSON"; done
+pass "dashboard JSON is well formed and matches generate.py"
+
+HOST="$E2E_TMP/host"
+make_fixture_root "$HOST"
+# Node 1 loses its last free huge blocks (orders 9 and 10), so its fragmentation index is high.
+sed -i 's/^\(Node 1, zone   Normal.*\)      9      1      0 *$/\1      9      0      0 /' "$HOST/proc/buddyinfo"
+grep -qE '^Node 1, zone +Normal( +[0-9]+){9} +0 +0 *$' "$HOST/proc/buddyinfo" || fail "could not fragment node 1"
+touch "$HOST"/sys/devices/system/node/node{0,1}/compact   # --apply compacts into the copy
+URI="test://$SRC/tests/fixtures/libvirt/host.xml"
+common=(--path.procfs="$HOST/proc" --path.sysfs="$HOST/sys" --libvirt.uri="$URI" --web.listen-address=127.0.0.1:0)
+
+# stale_after is huge because the test driver's guest stats carry a 1989 timestamp.
+cat >"$E2E_TMP/release.yaml" <<'YAML'
+interval: 500ms
+stale_after: 500000h
+balloon: {reclaim_below: 5%, release_above: 10%, cooldown: 1s, pressure: {usable_below_ratio: 0.6}}
+virtio_mem: {sustain: 1, settle_timeout: 1s}
+limits: {max_actions_per_cycle: 20}
+YAML
+cat >"$E2E_TMP/reclaim.yaml" <<'YAML'
+interval: 500ms
+stale_after: 500000h
+balloon: {reclaim_below: 50%, release_above: 60%, cooldown: 1s}
+compaction: {for: 1s, cooldown: 2s}
+YAML
+start_daemon EXP "$EXPORTER" "${common[@]}"
+start_daemon DRY "$CTL" --policy "$E2E_TMP/release.yaml" "${common[@]}"
+start_daemon APPLY "$CTL" --apply --policy "$E2E_TMP/reclaim.yaml" "${common[@]}"
+
+# Counters that move, so rates and ratios are real numbers, not 0/0: NUMA allocations on both
+# nodes, written in place (the exporter keeps the files open).
+for n in 0 1; do cp "$HOST/sys/devices/system/node/node$n/numastat" "$HOST/sys/devices/system/node/node$n/numastat.orig"; done
+(
+  i=0
+  while sleep 0.5; do
+    i=$((i + 1))
+    for n in 0 1; do
+      f="$HOST/sys/devices/system/node/node$n/numastat"
+      awk -v i="$i" '$1 == "numa_hit" { $2 += 1000 * i } $1 == "numa_miss" || $1 == "other_node" { $2 += 50 * i } $1 == "local_node" { $2 += 950 * i } { print }' \
+        "$f.orig" >"$f.new" && cat "$f.new" >"$f"
+    done
+  done
+) &
+E2E_PIDS+=("$!")
+
+prometheus_config "$E2E_TMP/prometheus.yml" 1s "" "" "kvmem=127.0.0.1:$EXP_PORT" \
+  "kvmem-controller=127.0.0.1:$DRY_PORT" "kvmem-controller-apply=127.0.0.1:$APPLY_PORT"
+start_prometheus "$E2E_TMP/prometheus.yml"
+
+wait_until 30 "15 s of samples from all three targets" prom_has_data "$PROM_PORT" \
+  'count(count_over_time(up[1m]) >= 15) == 3'
+wait_until 20 "a compaction by the --apply controller" prom_has_data "$PROM_PORT" \
+  'kvmem_controller_compaction_fragmentation_index'
+wait_until 20 "a virtio-mem decision by the dry-run controller" prom_has_data "$PROM_PORT" \
+  'kvmem_controller_virtio_mem_requested_bytes'
+# One webhook evaluation while Prometheus watches, so the controller dashboard's evaluation panel and annotation have data.
+curl -fsS -H 'Content-Type: application/json' "http://127.0.0.1:$DRY_PORT/webhook" -d \
+  '{"version":"4","status":"firing","receiver":"kvmem","alerts":[{"status":"firing","labels":{"alertname":"KvmemNodeMemoryLow","node":"0"}}]}' \
+  >/dev/null || fail "webhook post"
+
+wait_until 10 "Prometheus to see the webhook evaluation" prom_has_data "$PROM_PORT" \
+  'kvmem_controller_webhook_evaluations_total{alertname="KvmemNodeMemoryLow"} > 0'
+# Every metric the dashboards and alert rules name must be in what the binaries really serve.
+scrape "$EXP_PORT" >"$E2E_TMP/all.prom"
+scrape "$DRY_PORT" >>"$E2E_TMP/all.prom"
+scrape "$APPLY_PORT" >>"$E2E_TMP/all.prom"
+named=$(python3 - "$SRC" <<'PY'
+import json, re, sys, glob, yaml
+src = sys.argv[1]
+exprs = [r["expr"] for g in yaml.safe_load(open(f"{src}/alerts/kvmem.rules.yml"))["groups"] for r in g["rules"]]
+for path in glob.glob(f"{src}/dashboards/*.json"):
+    d = json.load(open(path))
+    exprs += [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
+    exprs += [a["target"]["expr"] for a in d["annotations"]["list"]]
+    exprs += [v["query"] for v in d["templating"]["list"] if v["type"] == "query"]
+print("\n".join(sorted({m for e in exprs for m in re.findall(r"\bkvmem_[a-z0-9_]+", e)})))
+PY
+)
+missing=()
+for m in $named; do grep -qE "^# TYPE $m " "$E2E_TMP/all.prom" || missing+=("$m"); done
+((${#missing[@]} == 0)) || fail "named in dashboards or alerts but not served: ${missing[*]}"
+pass "all $(wc -w <<<"$named") metrics named in dashboards and alert rules are served by the exporter or the controller"
+python3 "$SRC/dashboards/check_queries.py" "http://127.0.0.1:$PROM_PORT" 20 "$SRC"/dashboards/*.json ||
+  fail "dashboard queries"
+pass "every dashboard query is accepted by Prometheus and returns data"
+for pid in "$EXP_PID" "$DRY_PID" "$APPLY_PID"; do stop_daemon "$pid"; done
+echo "monitoring_dashboards: all passed"
