@@ -130,9 +130,9 @@ RuleGroup VmGroup(const model::Policy& p) {
   const std::string fault_record = "kvmem:domain_guest_major_faults:rate" + PromDuration(window);
   const bool acts = p.balloon.enabled || p.virtio_mem.enabled;
   const std::string note = ControllerNote(
-      acts, "The controller gives it memory (balloon, then virtio-mem) when its nodes have some to spare.",
+      acts, "The controller gives it memory (balloon release, or from idle VMs on its nodes, then virtio-mem).",
       "balloon.enabled and virtio_mem.enabled");
-  const std::vector<std::string> rules = {"balloon.release", "virtio_mem.grow"};
+  const std::vector<std::string> rules = {"balloon.release", "balloon.rebalance", "virtio_mem.grow"};
   RuleGroup g{"kvmem-vm", {}, {}};
   g.records = {
       {"kvmem:domain_guest_usable:ratio", "kvmem_domain_guest_usable_bytes / kvmem_domain_balloon_current_bytes"},

@@ -88,9 +88,18 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
       bands_.clear();
       for (const auto& [node, band] : plan.bands) bands_[node] = std::string(model::BandName(band));
     }
+    // A rebalance grows one VM by what its donors give; if a donor's shrink fails, the grow
+    // would take the memory from the host instead, so it is not attempted.
+    bool donor_failed = false;
     for (const auto& action : plan.actions) {
+      const bool rebalance = model::ReasonOf(action).rule == "balloon.rebalance";
+      if (rebalance && model::Direction(action) > 0 && donor_failed) {
+        Record(action, model::Outcome{false, "not attempted: a donor's shrink failed this cycle", {}, false, {}, {}}, wall);
+        continue;
+      }
       policy::NoteStarted(state_, action, now);
       model::Outcome outcome = actuator_.Apply(action);
+      if (rebalance && model::Direction(action) < 0 && !outcome.ok) donor_failed = true;
       policy::ApplyOutcome(state_, action, outcome, now);
       Record(action, outcome, wall);
     }

@@ -18,9 +18,10 @@
 namespace kvmem::model {
 
 // The rule names used in Reason::rule and Skip::rule; bounded, so fit for a metric label.
-inline constexpr std::array<std::string_view, 8> kRules = {
-    "balloon.reclaim",   "balloon.release",          "virtio_mem.grow",         "virtio_mem.shrink",
-    "virtio_mem.settle", "compaction.fragmentation", "compaction.thp_fallback", "limits"};
+inline constexpr std::array<std::string_view, 9> kRules = {
+    "balloon.reclaim",          "balloon.release",         "balloon.rebalance",
+    "virtio_mem.grow",          "virtio_mem.shrink",       "virtio_mem.settle",
+    "compaction.fragmentation", "compaction.thp_fallback", "limits"};
 
 // Why an action was proposed: the rule, the policy threshold it crossed and the values seen.
 struct Reason {

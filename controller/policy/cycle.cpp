@@ -24,13 +24,17 @@ Cycle::Cycle(const Window& window, const ControllerState& state, const model::Po
 }
 
 void Cycle::AddSkip(std::string subject, std::string rule, std::string reason) {
+  if (!skipped_.emplace(subject, rule, reason).second) return;
   plan_.skips.push_back({std::move(subject), std::move(rule), std::move(reason)});
 }
 
-bool Cycle::HasActionSlot(const std::string& subject) {
-  if (actions_left_ > 0) return true;
+bool Cycle::HasActionSlot(const std::string& subject, int needed) {
+  if (actions_left_ >= needed) return true;
+  const std::string limit = "max_actions_per_cycle " + std::to_string(policy_.limits.max_actions_per_cycle);
   AddSkip(subject, "limits",
-          "max_actions_per_cycle " + std::to_string(policy_.limits.max_actions_per_cycle) + " reached");
+          actions_left_ > 0
+              ? limit + ": " + std::to_string(actions_left_) + " left, " + std::to_string(needed) + " needed"
+              : limit + " reached");
   return false;
 }
 

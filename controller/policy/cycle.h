@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "controller/model/action.h"
 #include "controller/model/observation.h"
@@ -28,9 +29,12 @@ class Cycle {
   const model::Policy& policy() const { return policy_; }
   model::TimePoint now() const { return obs().time; }
 
+  // Records a skip once: a second skip with the same subject, rule and reason (e.g. the limits
+  // skip of a VM spread over two nodes, met once per node) is dropped.
   void AddSkip(std::string subject, std::string rule, std::string reason);
-  // True when another action fits this cycle; otherwise records a limits skip for `subject`.
-  bool HasActionSlot(const std::string& subject);
+  // True when `needed` more actions fit this cycle; otherwise records a limits skip for `subject`.
+  bool HasActionSlot(const std::string& subject, int needed = 1);
+  int ActionsLeft() const { return actions_left_; }
   uint64_t BytesLeft() const { return bytes_left_; }
   // The skip text when the bytes budget is the binding limit.
   std::string BytesLimitText() const;
@@ -61,6 +65,7 @@ class Cycle {
   int actions_left_;
   uint64_t bytes_left_;
   std::set<std::string> touched_;
+  std::set<std::tuple<std::string, std::string, std::string>> skipped_;  // {subject, rule, reason}
   std::map<int, double> freed_, drawn_;
 };
 

@@ -38,6 +38,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   RecordBands(cycle, plan);
   PlanReclaim(cycle);
   PlanRelease(cycle);
+  PlanRebalance(cycle);
   PlanVirtioMemGrow(cycle);
   PlanVirtioMemShrink(cycle);
   PlanCompaction(cycle);

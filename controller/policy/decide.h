@@ -15,9 +15,11 @@ namespace kvmem::policy {
 // one action per VM), so under limits the earlier ones win:
 //   1. balloon.reclaim      protect the host: nodes short of memory, most starved first
 //   2. balloon.release      relieve guests under pressure on nodes with plenty
-//   3. virtio_mem.grow      relieve guests already at their balloon maximum
-//   4. virtio_mem.shrink    return memory guests have left unused for long
-//   5. compaction           keep huge pages allocatable, only on a quiet host
+//   3. balloon.rebalance    relieve guests under pressure on nodes in the dead band, from
+//                           idle neighbours on the same nodes (net zero per node)
+//   4. virtio_mem.grow      relieve guests already at their balloon maximum
+//   5. virtio_mem.shrink    return memory guests have left unused for long
+//   6. compaction           keep huge pages allocatable, only on a quiet host
 // Plan::bands holds every node's band; a node in the dead band gets a "dead band" skip.
 // An empty window gives an empty plan with one skip.
 model::Plan Decide(const Window& window, const ControllerState& state, const model::Policy& policy);

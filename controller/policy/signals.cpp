@@ -74,12 +74,18 @@ Pressure PressureAt(const Window& window, size_t i, const std::string& uuid,
   if (p.usable_ratio < policy.usable_below_ratio) {
     p.why = "usable " + FormatPercent(p.usable_ratio) + " < usable_below_ratio " +
             FormatPercent(policy.usable_below_ratio);
+    p.threshold = "balloon.pressure.usable_below_ratio";
+    p.threshold_value = policy.usable_below_ratio;
   } else if (p.swap_in_rate > policy.swap_in_rate_above) {
     p.why = "swap-in " + FormatBytes(p.swap_in_rate) + "/s > swap_in_rate_above " +
             FormatBytes(policy.swap_in_rate_above) + "/s";
+    p.threshold = "balloon.pressure.swap_in_rate_above";
+    p.threshold_value = policy.swap_in_rate_above;
   } else if (p.major_fault_rate > policy.major_fault_rate_above) {
     p.why = "major faults " + model::FormatNumber(p.major_fault_rate) + "/s > major_fault_rate_above " +
             model::FormatNumber(policy.major_fault_rate_above) + "/s";
+    p.threshold = "balloon.pressure.major_fault_rate_above";
+    p.threshold_value = policy.major_fault_rate_above;
   }
   p.under = !p.why.empty();
   return p;

@@ -42,6 +42,10 @@ struct Pressure {
   double swap_in_rate = 0;      // bytes per second; 0 when unknown
   double major_fault_rate = 0;  // per second; 0 when unknown
   std::string why;              // "usable 5% < 10%" when under
+  // The signal that fired, for Reason::threshold/threshold_value: the policy key
+  // ("balloon.pressure.usable_below_ratio") and its value; empty and 0 when not under.
+  std::string threshold;
+  double threshold_value = 0;
 };
 // Pressure of the VM with `uuid` as of observation i of the window. Rates look back
 // pressure.rate_window. Without any guest stats the VM is not under (known) pressure.

@@ -166,7 +166,7 @@ TEST(AlertRules, WebhookHints) {
   auto pressure = HintFor("KvmemGuestSwapInHigh");
   ASSERT_TRUE(pressure);
   EXPECT_EQ(pressure->subject, Subject::kVm);
-  EXPECT_EQ(pressure->policy_rules, (std::vector<std::string>{"balloon.release", "virtio_mem.grow"}));
+  EXPECT_EQ(pressure->policy_rules, (std::vector<std::string>{"balloon.release", "balloon.rebalance", "virtio_mem.grow"}));
   EXPECT_EQ(HintFor("KvmemThpFallbackRateHigh")->subject, Subject::kHost);
   EXPECT_FALSE(HintFor("KvmemSwapThrashing"));  // informs people; the controller does not act on it
   EXPECT_FALSE(HintFor("Watchdog"));

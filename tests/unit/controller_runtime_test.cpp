@@ -10,6 +10,10 @@
 #include "controller/actuate/actuator.h"
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/libvirt.h"
+#include "controller/loop/controller.h"
+#include "exporter/exposition/text_format.h"
+
+#include <set>
 #include "controller/observe/observe.h"
 #include "exporter/procfs/read.h"
 
@@ -209,6 +213,87 @@ TEST(ObserveHost, TwoNodeFixture) {
   EXPECT_EQ(obs->nodes[1].unusable_ratio, 0.999);
   EXPECT_EQ(obs->psi_some_avg10, 0.0214);
   EXPECT_FALSE(observe::ObserveHost({"/nonexistent", "/nonexistent"}, model::TimePoint(5s)));
+}
+
+}  // namespace
+}  // namespace kvmem
+
+namespace kvmem {
+namespace {
+
+// The loop: dry-run applies nothing; a failed rebalance donor stops the matching grow.
+class ScriptedActuator final : public actuate::Actuator {
+ public:
+  std::vector<std::string> applied;
+  std::set<std::string> failing;  // VM uuids whose actions fail
+  model::Outcome Apply(const model::Action& a) noexcept override {
+    applied.push_back(model::Summary(a));
+    model::Outcome o;
+    if (const auto* b = std::get_if<model::SetBalloon>(&a); b && failing.contains(b->vm.uuid)) {
+      o.ok = false;
+      o.error = "refused";
+    }
+    return o;
+  }
+};
+
+model::VmObservation Vm(std::string name, uint64_t current, uint64_t usable, model::TimePoint now) {
+  model::VmObservation v;
+  v.name = name;
+  v.uuid = "u-" + name;
+  v.running = true;
+  v.balloon_current_bytes = current;
+  v.balloon_maximum_bytes = 8ULL << 30;
+  v.guest_available_bytes = current;
+  v.guest_usable_bytes = usable;
+  v.guest_unused_bytes = usable;
+  v.guest_stats_time = now;
+  v.memory_per_node = {{0, current}};
+  return v;
+}
+
+// Node 0 in the dead band (15% available), one pressured VM and one idle donor.
+loop::ObserveFn DeadBandHost() {
+  return [](model::TimePoint now) -> Result<model::Observation> {
+    model::Observation o;
+    o.time = now;
+    model::NodeObservation n;
+    n.id = 0;
+    n.total_bytes = 64ULL << 30;
+    n.available_bytes = n.free_bytes = (64ULL << 30) * 15 / 100;
+    o.nodes.push_back(n);
+    o.psi_some_avg10 = 0;
+    o.vms.push_back(Vm("busy", 4ULL << 30, 64ULL << 20, now));
+    o.vms.push_back(Vm("idle", 6ULL << 30, 5ULL << 30, now));
+    return o;
+  };
+}
+
+TEST(ControllerLoop, FailedDonorShrinkStopsTheRebalanceGrow) {
+  ScriptedActuator act;
+  act.failing = {"u-idle"};
+  loop::Controller c(DeadBandHost(), act, model::Policy{}, false);
+  auto plan = c.RunOnce(model::TimePoint(std::chrono::seconds(100)), std::chrono::system_clock::now());
+  ASSERT_EQ(plan.actions.size(), 2u) << model::ToString(plan);
+  EXPECT_EQ(model::ReasonOf(plan.actions[0]).rule, "balloon.rebalance");
+  ASSERT_EQ(act.applied.size(), 1u);  // the donor was tried, the grow was not
+  EXPECT_NE(act.applied[0].find("idle"), std::string::npos);
+  MetricSink sink;
+  c.Collect(sink);
+  std::string text = SerializeText(sink.families());
+  EXPECT_NE(text.find("kvmem_controller_actions_total{actuator=\"balloon\",reason=\"balloon.rebalance\",outcome=\"failed\"} 2"), std::string::npos) << text;
+}
+
+TEST(ControllerLoop, DryRunAppliesNothingButCountsWhatItWouldDo) {
+  actuate::DryRun dry;
+  loop::Controller c(DeadBandHost(), dry, model::Policy{}, true);
+  auto plan = c.RunOnce(model::TimePoint(std::chrono::seconds(100)), std::chrono::system_clock::now());
+  ASSERT_EQ(plan.actions.size(), 2u);
+  MetricSink sink;
+  c.Collect(sink);
+  std::string text = SerializeText(sink.families());
+  EXPECT_NE(text.find("reason=\"balloon.rebalance\",outcome=\"dry_run\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("kvmem_controller_dry_run 1"), std::string::npos);
 }
 
 }  // namespace

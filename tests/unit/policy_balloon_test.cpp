@@ -278,11 +278,13 @@ TEST(PolicyBalloonRelease, Table) {
        {"vm web: balloon.release: cooldown 9 s left"},
        {},
        CooledAt("uuid-web", kT0 - seconds{1}, 8 * kGiB)},
-      {"a node in the dead band gives nothing",
+      {"a node in the dead band gives nothing (and no other VM can: see policy_rebalance_test)",
        {Rich(GiB(9.6), {hungry})},
        {},
        {"node 0: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]",
-        "vm web: balloon.release: " + why + " but no node it sits on is above release_above"}},
+        "vm web: balloon.release: " + why + " but no node it sits on is above release_above",
+        "vm web: balloon.rebalance: " + why +
+            " and no headroom above release_above, but no other VM on node 0 can give now"}},
       {"NUMA: growth is bounded on every node the VM sits on",
        {TwoNodes(20 * kGiB, 13 * kGiB, {hungry})},
        {"balloon web: 8 GiB -> 8.4 GiB"},
@@ -291,7 +293,9 @@ TEST(PolicyBalloonRelease, Table) {
        {TwoNodes(20 * kGiB, GiB(9.6), {hungry})},
        {},
        {"node 1: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]",
-        "vm web: balloon.release: " + why + " but its nodes have no headroom above release_above"}},
+        "vm web: balloon.release: " + why + " but its nodes have no headroom above release_above",
+        "vm web: balloon.rebalance: " + why +
+            " and no headroom above release_above, but no other VM on its nodes can give now"}},
   });
 }
 

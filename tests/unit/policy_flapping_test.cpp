@@ -1,9 +1,12 @@
 // Closed loop over a trivial plant: Decide + ApplyOutcome for 200 cycles on noisy, constant-ish
 // inputs near each threshold. The controller must settle with at most one direction change,
-// never shrink a VM whose stats are stale, and never go below a floor.
+// never shrink a VM whose stats are stale, and never go below a floor. Direction changes are
+// counted per VM, as the simulator does (a rebalance shrinks one VM and grows another in the
+// same cycle: that is not an oscillation).
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 
 #include "tests/support/builders.h"
 
@@ -71,7 +74,7 @@ LoopResult Loop(Plant& plant, double noise_gib, int cycles = 200, const model::P
   policy::ControllerState state;
   Noise noise(noise_gib);
   LoopResult run;
-  int last_direction = 0;
+  std::map<std::string, int> last_direction;  // per VM uuid
   for (int i = 0; i < cycles; ++i) {
     const model::TimePoint now = At(2.0 * i);
     window.Push(plant.Observe(now, noise.Next()));
@@ -83,8 +86,10 @@ LoopResult Loop(Plant& plant, double noise_gib, int cycles = 200, const model::P
       policy::ApplyOutcome(state, a, model::Outcome{}, now);
       run.actions.push_back(a);
       const int d = model::Direction(a);
-      if (d != 0 && last_direction != 0 && d != last_direction) ++run.direction_changes;
-      if (d != 0) last_direction = d;
+      const auto* b = std::get_if<model::SetBalloon>(&a);
+      int& last = last_direction[b != nullptr ? b->vm.uuid : std::string()];
+      if (d != 0 && last != 0 && d != last) ++run.direction_changes;
+      if (d != 0) last = d;
     }
   }
   return run;
@@ -119,6 +124,72 @@ TEST(PolicyNoFlapping, LargeNoiseAcrossTheReclaimEdge) {
   plant.guests = {{"a", 16 * kGiB, 16 * kGiB, 6 * kGiB, {}}, {"b", 16 * kGiB, 16 * kGiB, 6 * kGiB, {}}};
   const LoopResult run = Loop(plant, 1.5);
   EXPECT_GE(run.actions.size(), 3u);
+  EXPECT_EQ(run.direction_changes, 0);
+}
+
+// The step scenario in small: db's demand is above its balloon, seven idle neighbours have
+// 3 GiB each to give, and the node sits in the dead band (available 12 GiB +- noise).
+Plant StepPlant(double other_gib) {
+  Plant plant;
+  plant.other_gib = other_gib;
+  plant.guests = {{"db", 6 * kGiB, 8 * kGiB, GiB(7.5), {}}};
+  for (int i = 0; i < 7; ++i)
+    plant.guests.push_back({"app-" + std::to_string(i), 6 * kGiB, 8 * kGiB, 3 * kGiB, {}});
+  return plant;
+}
+
+void CheckRebalanceInvariants(const Plant& p, const model::Plan& plan) {
+  uint64_t sum = 0;
+  for (const auto& g : p.guests) {
+    sum += g.current;
+    EXPECT_LE(g.current, g.maximum) << g.name;
+    // The apps' floor: used 3 GiB / (1 - 0.15).
+    if (g.name != "db") {
+      EXPECT_GE(g.current, static_cast<uint64_t>(3.0 * kGiB / 0.85)) << g.name;
+    }
+  }
+  EXPECT_LE(sum, 8 * 6 * kGiB) << "a rebalance never takes memory from the host";
+  for (const auto& a : plan.actions) {
+    const auto* b = std::get_if<model::SetBalloon>(&a);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(model::Direction(a), b->vm.name == "db" ? 1 : -1) << model::ToString(a);
+  }
+}
+
+TEST(PolicyNoFlapping, PressuredGuestWithIdleNeighboursInTheDeadBand) {
+  Plant plant = StepPlant(4);  // available 12 GiB: the dead band, below release_above 12.8 GiB
+  size_t actions_at_100 = 0;
+  int cycle = 0;
+  const LoopResult run = Loop(plant, 0.3, 200, {}, [&](const Plant& p, const model::Plan& plan) {
+    CheckRebalanceInvariants(p, plan);
+    if (++cycle == 100) actions_at_100 = plan.actions.size();
+  });
+  EXPECT_GE(plant.guests[0].current, GiB(7.5));  // db is out of OOM ...
+  EXPECT_EQ(plant.guests[0].current, 8 * kGiB);  // ... and at its maximum (still under 10% usable)
+  uint64_t sum = 0;
+  for (const auto& g : plant.guests) sum += g.current;
+  EXPECT_EQ(sum, 8 * 6 * kGiB);       // every byte db got came from a neighbour
+  EXPECT_EQ(run.actions.size(), 8u);  // four rebalances of 512 MiB, then nothing
+  EXPECT_EQ(actions_at_100, 0u);
+  EXPECT_EQ(run.direction_changes, 0);
+}
+
+TEST(PolicyNoFlapping, PressuredGuestWithIdleNeighboursAcrossReleaseAbove) {
+  // Available hovers at release_above +- 0.4 GiB: some cycles release from the host, the others
+  // rebalance from the neighbours. Nobody is ever shrunk and then grown, or the other way round.
+  Plant plant = StepPlant(3.2);
+  const LoopResult run = Loop(plant, 0.4, 200, {}, [&](const Plant& p, const model::Plan& plan) {
+    for (const auto& g : p.guests) EXPECT_LE(g.current, g.maximum) << g.name;
+    for (const auto& a : plan.actions) {
+      const auto* b = std::get_if<model::SetBalloon>(&a);
+      ASSERT_NE(b, nullptr);
+      EXPECT_EQ(model::Direction(a), b->vm.name == "db" ? 1 : -1) << model::ToString(a);
+    }
+  });
+  EXPECT_EQ(plant.guests[0].current, 8 * kGiB);
+  // 2 GiB in steps of at most 512 MiB: a release is one action, a rebalance two; the last step
+  // is partial (db reaches its maximum).
+  EXPECT_LE(run.actions.size(), 10u);
   EXPECT_EQ(run.direction_changes, 0);
 }
 

@@ -93,6 +93,22 @@ TEST(PolicyPriority, OneActionPerVmPerCycle) {
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
 }
 
+TEST(PolicyLimits, OneSkipPerSubjectRuleAndReason) {
+  // z sits on both starved nodes; a takes the only slot on node 0, and z is then met on node 0
+  // and again on node 1: one limits skip, not two.
+  Policy one;
+  one.limits.max_actions_per_cycle = 1;
+  const auto plan = DecideOn(ObservationBuilder()
+                                 .Node(NodeBuilder(0).Available(5 * kGiB))
+                                 .Node(NodeBuilder(1).Available(5 * kGiB))
+                                 .Vm(VmBuilder("a").On({{0, 8 * kGiB}}))
+                                 .Vm(VmBuilder("z"))
+                                 .Build(),
+                             {}, one);
+  EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
+  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm z: limits: max_actions_per_cycle 1 reached"}));
+}
+
 TEST(PolicyInFlight, RecentTargetsCountAsFreed) {
   // a was told 6 GiB two seconds ago and still shows 8 GiB: those 2 GiB are on their way, so the
   // node needs only 1.6 GiB more, which b's single step does not cover.
