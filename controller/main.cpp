@@ -181,6 +181,9 @@ int Run(int argc, char** argv) {
   http::ServerOptions options;
   options.listen_address = cfg.listen_address;
   options.threads = 1;
+  options.on_reject = [&](int status, const http::Request& partial) {
+    if (receiver && partial.path == webhook::kPath) receiver->NoteServerRefusal(status, partial);
+  };
   auto server = http::Server::Start(options, handler);
   if (!server) {
     log::Error("cannot start the web server", {{"err", server.error().message}});

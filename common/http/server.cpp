@@ -150,9 +150,27 @@ void Session::OnRead(beast::error_code ec) {
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
     return Close();
   }
-  if (ec == bhttp::error::header_limit) return Reply(TextResponse(431, "request headers too large\n"), false, false, false);
-  if (ec == bhttp::error::body_limit) return Reply(TextResponse(413, "request body too large\n"), false, false, false);
-  if (ec) return Reply(TextResponse(400, "bad request: " + ec.message() + "\n"), false, false, false);
+  if (ec) {
+    int status = ec == bhttp::error::header_limit ? 431 : ec == bhttp::error::body_limit ? 413 : 400;
+    if (server_->options().on_reject) {
+      Request partial;
+      partial.peer = peer_;
+      // The start line is stored as soon as it is parsed; the Content-Length check that
+      // yields body_limit runs before the header counts as done, so do not ask is_header_done().
+      auto method = parser_->get().method_string();
+      auto target = parser_->get().target();
+      partial.method.assign(method.data(), method.size());
+      partial.target.assign(target.data(), target.size());
+      partial.path = partial.target.substr(0, partial.target.find('?'));
+      try {
+        server_->options().on_reject(status, partial);
+      } catch (...) {
+      }
+    }
+    std::string body = status == 431 ? "request headers too large\n" : status == 413 ? "request body too large\n"
+                                                                                    : "bad request: " + ec.message() + "\n";
+    return Reply(TextResponse(status, std::move(body)), false, false, false);
+  }
 
   auto& msg = parser_->get();
   Request req;

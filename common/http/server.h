@@ -48,6 +48,10 @@ struct ServerOptions {
   size_t max_body_bytes = 1024 * 1024;
   std::chrono::milliseconds read_timeout{10'000};  // for a whole request, headers and body
   std::chrono::milliseconds idle_timeout{60'000};  // between keep-alive requests
+  // Told about requests the server refuses before any handler sees them (400, 413, 431),
+  // with what was parsed of the request (method, path and peer when known), so that the
+  // owner of the path can count them. Runs on a server thread; must not throw.
+  std::function<void(int status, const Request& partial)> on_reject;
 };
 
 // "127.0.0.1:9848", ":9848", "[::1]:9848" -> host and port. kConfig error naming the text.

@@ -72,11 +72,12 @@ std::optional<uint64_t> SettledBase(Cycle& c, const model::VmObservation& vm,
   return std::nullopt;
 }
 
-// After a settle timeout a change steps from the plugged size; it is pointless when it lands on
-// the size already requested.
-bool SameAsRequested(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev, uint64_t to,
-                     const char* rule) {
-  if (to != dev.requested_bytes) return false;
+// After a settle timeout a change steps from the plugged size. It is pointless when it lands on
+// the size already requested, and wrong when it goes the other way: a grow must never lower the
+// request (the guest did not plug what it has), nor a shrink raise it.
+bool NotBeyondRequested(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev,
+                        uint64_t to, const char* rule, bool grow) {
+  if (grow ? to > dev.requested_bytes : to < dev.requested_bytes) return false;
   c.AddSkip(DeviceSubject(vm, dev), rule,
             "requested " + FormatBytes(dev.requested_bytes) + " already; the guest plugged " +
                 FormatBytes(dev.current_bytes) + " within settle_timeout");
@@ -107,7 +108,7 @@ bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMem
     c.AddSkip(DeviceSubject(vm, dev), *base >= limit || headroom < dev.block_bytes ? kGrow : "limits", why);
     return false;
   }
-  if (SameAsRequested(c, vm, dev, to, kGrow)) return false;
+  if (NotBeyondRequested(c, vm, dev, to, kGrow, true)) return false;
   if (!c.HasActionSlot(DeviceSubject(vm, dev))) return true;  // stop trying this VM's devices
   model::ResizeVirtioMem a{RefOf(vm), dev.alias, dev.node, dev.requested_bytes, to, {}};
   a.reason = {kGrow,
@@ -143,7 +144,7 @@ bool ShrinkDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioM
                        : c.BytesLimitText());
     return false;
   }
-  if (SameAsRequested(c, vm, dev, to, kShrink)) return false;
+  if (NotBeyondRequested(c, vm, dev, to, kShrink, false)) return false;
   if (!c.HasActionSlot(DeviceSubject(vm, dev))) return true;
   const double threshold = c.policy().virtio_mem.shrink_unused_above_ratio;
   model::ResizeVirtioMem a{RefOf(vm), dev.alias, dev.node, dev.requested_bytes, to, {}};

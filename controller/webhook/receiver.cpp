@@ -157,6 +157,11 @@ void Receiver::Count(std::string_view result) {
   ++requests_[std::string(result)];
 }
 
+void Receiver::NoteServerRefusal(int status, const http::Request& partial) {
+  const char* result = status == 413 || status == 431 ? "too_large" : "bad_request";
+  Reject(status, result, "refused by the HTTP server before parsing (status " + std::to_string(status) + ")", partial);
+}
+
 http::Response Receiver::Reject(int status, std::string_view result, const std::string& why,
                                 const http::Request& request) {
   uint64_t suppressed = 0;

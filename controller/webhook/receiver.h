@@ -59,6 +59,10 @@ class Receiver {
   // Runs one cycle for every queued trigger, then logs and counts one evaluation per trigger.
   void RunPending(const std::function<model::Plan()>& run_cycle);
 
+  // Counts and logs a request to the webhook path that the HTTP server refused itself (a body
+  // above the server's own limit), as if the receiver had refused it.
+  void NoteServerRefusal(int status, const http::Request& partial);
+
   void Collect(MetricSink& out) const;
   static std::vector<const FamilyDesc*> Families();
 

@@ -27,7 +27,7 @@ cat >"$E2E_TMP/release.yaml" <<'YAML'
 interval: 500ms
 stale_after: 500000h
 balloon: {reclaim_below: 5%, release_above: 10%, cooldown: 1s, pressure: {usable_below_ratio: 0.6}}
-virtio_mem: {sustain: 1, settle_timeout: 1s}
+virtio_mem: {sustain: 1, settle_timeout: 1s, step: 2GiB}  # the test driver never plugs: after the timeout a 2 GiB step from 0 is a real grow past the 1 GiB request
 limits: {max_actions_per_cycle: 20}
 YAML
 cat >"$E2E_TMP/reclaim.yaml" <<'YAML'

@@ -32,6 +32,9 @@ assert_eq "$(post -H 'Content-Type: application/json' -d '{"version":"3","alerts
 grep -q 'version: expected "4", got "3"' "$E2E_TMP/body" || fail "400 body: $(cat "$E2E_TMP/body")"
 head -c 600000 /dev/zero | tr '\0' ' ' >"$E2E_TMP/big"
 assert_eq "$(post -H 'Content-Type: application/json' --data-binary @"$E2E_TMP/big" "$URL")" 413 "600 kB body"
+# Above the HTTP server's own 1 MiB cap the server refuses it; it must still be counted.
+head -c 2000000 /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge"
+assert_eq "$(post -H 'Content-Type: application/json' --data-binary @"$E2E_TMP/huge" "$URL")" 413 "2 MB body"
 payload='{"version":"4","status":"firing","receiver":"kvmem","alerts":[
   {"status":"firing","labels":{"alertname":"KvmemNodeFragmentationHigh","node":"1","instance":"kvm1:9848"}},
   {"status":"firing","labels":{"alertname":"KvmemSwapThrashing"}}]}'
@@ -39,7 +42,7 @@ assert_eq "$(post -H 'Content-Type: application/json' -d "$payload" "$URL")" 200
 grep -q '"triggered":1,"ignored":1' "$E2E_TMP/body" || fail "200 body: $(cat "$E2E_TMP/body")"
 sleep 0.5
 scrape "$CTL_PORT" >"$E2E_TMP/ctl.prom"
-for pair in method_not_allowed:1 unsupported_media_type:1 bad_request:2 too_large:1 accepted:1; do
+for pair in method_not_allowed:1 unsupported_media_type:1 bad_request:2 too_large:2 accepted:1; do
   assert_eq "$(metric_value "$E2E_TMP/ctl.prom" "kvmem_controller_webhook_requests_total{result=\"${pair%%:*}\"}")" \
     "${pair#*:}" "requests ${pair%%:*}"
 done
