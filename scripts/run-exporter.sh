@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target kvmem_exporter
-echo "kvmem_exporter: http://127.0.0.1:9848/metrics (Ctrl-C to stop)"
+echo "kvmem_exporter: starting; by default on http://127.0.0.1:9848/metrics (Ctrl-C to stop)"
 exec build/exporter/kvmem_exporter --web.listen-address=127.0.0.1:9848 "$@"
