@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "controller/model/action.h"
 #include "controller/model/observation.h"
 #include "controller/model/policy.h"
@@ -248,6 +250,26 @@ inline std::vector<std::string> SkipsFor(const model::Plan& plan, const std::str
     if (s.subject == subject) out.push_back(s.rule + ": " + s.reason);
   }
   return out;
+}
+
+// One row of a decision table: observations in, the exact plan (actions, then skips) out.
+struct Row {
+  std::string name;
+  std::vector<model::Observation> obs;
+  std::vector<std::string> actions;
+  std::vector<std::string> skips;
+  model::Policy policy = {};
+  policy::ControllerState state = {};
+};
+
+// Decides on each row and checks its actions and skips word for word.
+inline void RunTable(const std::vector<Row>& rows) {
+  for (const Row& r : rows) {
+    SCOPED_TRACE(r.name);
+    const model::Plan plan = DecideOn(r.obs, r.state, r.policy);
+    EXPECT_EQ(Actions(plan), r.actions) << model::ToString(plan);
+    EXPECT_EQ(Skips(plan), r.skips) << model::ToString(plan);
+  }
 }
 
 }  // namespace kvmem::test

@@ -16,24 +16,6 @@ using model::Observation;
 using model::Policy;
 using policy::ControllerState;
 
-struct Row {
-  std::string name;
-  std::vector<Observation> obs;
-  std::vector<std::string> actions;
-  std::vector<std::string> skips;
-  Policy policy = {};
-  ControllerState state = {};
-};
-
-void RunTable(const std::vector<Row>& rows) {
-  for (const Row& r : rows) {
-    SCOPED_TRACE(r.name);
-    const model::Plan plan = DecideOn(r.obs, r.state, r.policy);
-    EXPECT_EQ(Actions(plan), r.actions) << model::ToString(plan);
-    EXPECT_EQ(Skips(plan), r.skips) << model::ToString(plan);
-  }
-}
-
 ControllerState CooledAt(const std::string& uuid, model::TimePoint at, uint64_t target) {
   ControllerState s;
   s.vms[uuid].last_balloon = at;

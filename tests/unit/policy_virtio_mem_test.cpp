@@ -11,24 +11,6 @@ using model::Observation;
 using model::Policy;
 using policy::ControllerState;
 
-struct Row {
-  std::string name;
-  std::vector<Observation> obs;
-  std::vector<std::string> actions;
-  std::vector<std::string> skips;
-  Policy policy = {};
-  ControllerState state = {};
-};
-
-void RunTable(const std::vector<Row>& rows) {
-  for (const Row& r : rows) {
-    SCOPED_TRACE(r.name);
-    const model::Plan plan = DecideOn(r.obs, r.state, r.policy);
-    EXPECT_EQ(Actions(plan), r.actions) << model::ToString(plan);
-    EXPECT_EQ(Skips(plan), r.skips) << model::ToString(plan);
-  }
-}
-
 // A VM at its balloon maximum under pressure (usable 5%), with one virtio-mem device.
 VmBuilder Db(uint64_t block = 128 * kMiB, uint64_t requested = kGiB, uint64_t current = kGiB,
              uint64_t size = 8 * kGiB) {
