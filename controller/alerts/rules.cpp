@@ -231,13 +231,7 @@ std::optional<Hint> HintFor(std::string_view alertname) {
   return std::nullopt;
 }
 
-std::string PromDuration(Duration d) {
-  const int64_t ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+std::string PromDuration(Duration d) { return model::DurationText(d); }
 
 std::string PromNumber(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {

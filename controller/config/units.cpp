@@ -180,13 +180,7 @@ std::string RenderNodeSize(const model::NodeSize& size) {
   return size.percent ? RenderNumber(*size.percent) + "%" : RenderSize(size.bytes);
 }
 
-std::string RenderDuration(model::Duration d) {
-  const int64_t ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+std::string RenderDuration(model::Duration d) { return model::DurationText(d); }
 
 std::string RenderNumber(double v) {
   std::array<char, 64> buf{};

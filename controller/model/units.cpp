@@ -57,4 +57,12 @@ std::string FormatTime(TimePoint t) {
   return buf.data();
 }
 
+std::string DurationText(Duration d) {
+  const int64_t ms = d.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 }  // namespace kvmem::model

@@ -35,6 +35,9 @@ std::string FormatBytes(uint64_t bytes);
 std::string FormatBytes(double bytes);
 // "42 s", "0.5 s": seconds, the controller's single unit for time in messages.
 std::string FormatSeconds(Duration d);
+// The shortest exact form in h, m, s or ms ("2m", "90s", "500ms"): the syntax of both the
+// policy file and PromQL durations.
+std::string DurationText(Duration d);
 // "10%", "12.5%" for a ratio of 0.1 or 0.125.
 std::string FormatPercent(double ratio);
 // Shortest decimal with at most 3 decimals: "0.5", "100", "0.125".
