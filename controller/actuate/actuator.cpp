@@ -10,7 +10,11 @@ std::string SubjectOf(const model::Action& action) {
       [](const auto& a) -> std::string {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, model::CompactNode>) return "node " + std::to_string(a.node);
-        else return "vm " + a.vm.uuid;
+        else if constexpr (std::is_same_v<T, model::ResizeHugepagePool>) {
+          return "node " + std::to_string(a.node) + " hugepages-" + std::to_string(a.page_bytes / 1024) + "kB";
+        } else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>) {
+          return "vm " + a.vm.uuid + " placement";
+        } else return "vm " + a.vm.uuid;
       },
       action);
 }
@@ -40,7 +44,10 @@ model::Outcome Backoff::Apply(const model::Action& action) noexcept {
   try {
     subject = SubjectOf(action);
   } catch (...) {
-    return model::Outcome{false, "out of memory", {}, false, {}, {}};
+    model::Outcome o;
+    o.ok = false;
+    o.error = "out of memory";
+    return o;
   }
   auto now = clock_();
   auto it = subjects_.find(subject);

@@ -56,7 +56,7 @@ struct LibvirtActuator::Impl {
     for (const auto& m : facts->virtio_mem) plugged += m.current_bytes.value_or(m.requested_bytes);
     if (a.to_bytes <= plugged) {
       return model::Outcome{false, "target " + std::to_string(a.to_bytes) + " B is not above the " + std::to_string(plugged) +
-                                       " B of plugged virtio-mem memory", {}, false, {}, {}};
+                                       " B of plugged virtio-mem memory", {}, false, {}, {}, {}, {}, {}};
     }
     if (virDomainSetMemoryFlags(d->get(), (a.to_bytes - plugged) / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
       return Failed(virt::LastError("virDomainSetMemoryFlags " + a.vm.name, uri));
@@ -100,9 +100,9 @@ model::Outcome LibvirtActuator::Apply(const model::Action& action) noexcept {
   try {
     if (const auto* b = std::get_if<model::SetBalloon>(&action)) out = impl_->Balloon(*b);
     else if (const auto* v = std::get_if<model::ResizeVirtioMem>(&action)) out = impl_->VirtioMem(*v);
-    else out = model::Outcome{false, "the libvirt actuator does not compact nodes", {}, false, {}, {}};
+    else out = model::Outcome{false, "the libvirt actuator does not compact nodes", {}, false, {}, {}, {}, {}, {}};
   } catch (const std::exception& e) {
-    out = model::Outcome{false, e.what(), {}, false, {}, {}};
+    out = model::Outcome{false, e.what(), {}, false, {}, {}, {}, {}, {}};
   }
   out.duration = std::chrono::duration_cast<model::Duration>(std::chrono::steady_clock::now() - start);
   return out;

@@ -152,6 +152,27 @@ void ReadCompaction(Section top, model::CompactionPolicy& c) {
   s.Read("max_backoff", c.max_backoff, ParseDuration);
 }
 
+void ReadHugepages(Section top, model::HugepagePolicy& h) {
+  Section s = top.Child("hugepages", {"enabled", "headroom", "reclaim", "reclaim_after", "min_normal_memory",
+                                      "max_step", "retry_after"});
+  s.Read("enabled", h.enabled, ParseBool);
+  s.Read("headroom", h.headroom, ParseSize);
+  s.Read("reclaim", h.reclaim, ParseBool);
+  s.Read("reclaim_after", h.reclaim_after, ParseDuration);
+  s.Read("min_normal_memory", h.min_normal_memory, ParseNodeSize);
+  s.Read("max_step", h.max_step, ParseSize);
+  s.Read("retry_after", h.retry_after, ParseDuration);
+}
+
+void ReadPlacement(Section top, model::PlacementPolicy& p) {
+  Section s = top.Child("placement", {"enabled", "locality_below", "for", "max_bytes_per_second", "cooldown"});
+  s.Read("enabled", p.enabled, ParseBool);
+  s.Read("locality_below", p.locality_below, ParseRatio);
+  s.Read("for", p.sustain_for, ParseDuration);
+  s.Read("max_bytes_per_second", p.max_bytes_per_second, ParseByteRate);
+  s.Read("cooldown", p.cooldown, ParseDuration);
+}
+
 void ReadLimits(Section top, model::LimitsPolicy& l) {
   Section s = top.Child("limits", {"max_actions_per_cycle", "max_bytes_per_minute"});
   s.Read("max_actions_per_cycle", l.max_actions_per_cycle, [](std::string_view t) -> Parsed<int64_t> {
@@ -170,12 +191,15 @@ Result<model::Policy> ParsePolicy(std::string_view yaml, const std::string& file
   model::Policy p;
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    Section top(src, root, "", {"interval", "stale_after", "balloon", "virtio_mem", "compaction", "limits"});
+    Section top(src, root, "", {"interval", "stale_after", "balloon", "virtio_mem", "compaction", "hugepages",
+                                     "placement", "limits"});
     top.Read("interval", p.interval, ParseDuration);
     top.Read("stale_after", p.stale_after, ParseDuration);
     ReadBalloon(top, p.balloon);
     ReadVirtioMem(top, p.virtio_mem);
     ReadCompaction(top, p.compaction);
+    ReadHugepages(top, p.hugepages);
+    ReadPlacement(top, p.placement);
     ReadLimits(top, p.limits);
   } catch (const YAML::Exception& e) {
     src.Fail("YAML syntax error at " + Position(e.mark) + ": " + e.msg);

@@ -85,6 +85,28 @@ void ValidateCompaction(Checker& c, const model::CompactionPolicy& k) {
              "compaction.max_backoff", RenderDuration(k.max_backoff), "at least", "at most");
 }
 
+void ValidateHugepages(Checker& c, const model::HugepagePolicy& h) {
+  c.Positive(h.reclaim_after, "hugepages.reclaim_after");
+  c.Positive(h.retry_after, "hugepages.retry_after");
+  c.Require(h.max_step >= 2 * model::kMiB, "hugepages.max_step", "at least 2MiB", RenderSize(h.max_step));
+  if (h.min_normal_memory.percent) {
+    c.Require(*h.min_normal_memory.percent > 0, "hugepages.min_normal_memory", "above 0%",
+              RenderNodeSize(h.min_normal_memory));
+  } else {
+    c.Require(h.min_normal_memory.bytes >= 64 * model::kMiB, "hugepages.min_normal_memory", "at least 64MiB",
+              RenderNodeSize(h.min_normal_memory));
+  }
+}
+
+void ValidatePlacement(Checker& c, const model::PlacementPolicy& p) {
+  c.Require(p.locality_below > 0 && p.locality_below <= 1, "placement.locality_below", "above 0 and at most 1",
+            RenderNumber(p.locality_below));
+  c.Positive(p.sustain_for, "placement.for");
+  c.Require(p.max_bytes_per_second >= model::AsDouble(model::kMiB), "placement.max_bytes_per_second",
+            "at least 1MiB/s", RenderByteRate(p.max_bytes_per_second));
+  c.Positive(p.cooldown, "placement.cooldown");
+}
+
 }  // namespace
 
 std::string Position(const YAML::Mark& mark) {
@@ -119,6 +141,8 @@ void Validate(Sources& src, const model::Policy& p) {
   ValidateBalloon(c, p.balloon, p);
   ValidateVirtioMem(c, p.virtio_mem);
   ValidateCompaction(c, p.compaction);
+  ValidateHugepages(c, p.hugepages);
+  ValidatePlacement(c, p.placement);
   c.Require(p.limits.max_bytes_per_minute >= model::kMiB, "limits.max_bytes_per_minute", "at least 1MiB",
             RenderSize(p.limits.max_bytes_per_minute));
 }

@@ -34,7 +34,10 @@ const Reason& ReasonOf(const Action& action) {
 std::string_view ActuatorOf(const Action& action) {
   return std::visit(Overloaded{[](const SetBalloon&) { return std::string_view("balloon"); },
                                [](const ResizeVirtioMem&) { return std::string_view("virtio_mem"); },
-                               [](const CompactNode&) { return std::string_view("compaction"); }},
+                               [](const CompactNode&) { return std::string_view("compaction"); },
+                               [](const ResizeHugepagePool&) { return std::string_view("hugepages"); },
+                               [](const PinVcpus&) { return std::string_view("placement"); },
+                               [](const MigrateMemory&) { return std::string_view("placement"); }},
                     action);
 }
 
@@ -43,7 +46,7 @@ uint64_t BytesMoved(const Action& action) {
   return std::visit(
       Overloaded{[&](const SetBalloon& a) { return diff(a.from_bytes, a.to_bytes); },
                  [&](const ResizeVirtioMem& a) { return diff(a.from_requested_bytes, a.to_requested_bytes); },
-                 [](const CompactNode&) { return uint64_t{0}; }},
+                 [](const auto&) { return uint64_t{0}; }},
       action);
 }
 
@@ -52,7 +55,7 @@ int Direction(const Action& action) {
   return std::visit(
       Overloaded{[&](const SetBalloon& a) { return sign(a.from_bytes, a.to_bytes); },
                  [&](const ResizeVirtioMem& a) { return sign(a.from_requested_bytes, a.to_requested_bytes); },
-                 [](const CompactNode&) { return 0; }},
+                 [](const auto&) { return 0; }},
       action);
 }
 
@@ -66,7 +69,19 @@ std::string Summary(const Action& action) {
                                         FormatBytes(a.from_requested_bytes) + " -> " +
                                         FormatBytes(a.to_requested_bytes);
                                },
-                               [](const CompactNode& a) { return "compact node " + std::to_string(a.node); }},
+                               [](const CompactNode& a) { return "compact node " + std::to_string(a.node); },
+                               [](const ResizeHugepagePool& a) {
+                                 return "hugepages node " + std::to_string(a.node) + " " + FormatBytes(a.page_bytes) +
+                                        ": " + std::to_string(a.from_pages) + " -> " + std::to_string(a.to_pages) +
+                                        " pages";
+                               },
+                               [](const PinVcpus& a) {
+                                 return "pin vcpus " + a.vm.name + " to node " + std::to_string(a.to_node);
+                               },
+                               [](const MigrateMemory& a) {
+                                 return "migrate memory " + a.vm.name + " to node " + std::to_string(a.to_node) +
+                                        " (" + FormatBytes(a.bytes) + ")";
+                               }},
                     action);
 }
 
@@ -81,6 +96,9 @@ std::string ToString(const Outcome& o) {
     s += ", fragmentation index " + (o.index_before ? FormatNumber(*o.index_before) : std::string("?")) +
          " -> " + (o.index_after ? FormatNumber(*o.index_after) : std::string("?"));
   }
+  if (o.pages_obtained) s += ", pool now " + std::to_string(*o.pages_obtained) + " pages";
+  if (o.locality_after) s += ", locality after " + FormatNumber(*o.locality_after);
+  if (o.bytes_migrated) s += ", migrated " + FormatBytes(*o.bytes_migrated);
   return s;
 }
 

@@ -18,10 +18,12 @@
 namespace kvmem::model {
 
 // The rule names used in Reason::rule and Skip::rule; bounded, so fit for a metric label.
-inline constexpr std::array<std::string_view, 9> kRules = {
+inline constexpr std::array<std::string_view, 13> kRules = {
     "balloon.reclaim",          "balloon.release",         "balloon.rebalance",
     "virtio_mem.grow",          "virtio_mem.shrink",       "virtio_mem.settle",
-    "compaction.fragmentation", "compaction.thp_fallback", "limits"};
+    "compaction.fragmentation", "compaction.thp_fallback", "hugepages.grow",
+    "hugepages.reclaim",        "placement.vcpus",         "placement.memory",
+    "limits"};
 
 // Why an action was proposed: the rule, the policy threshold it crossed and the values seen.
 struct Reason {
@@ -66,7 +68,38 @@ struct CompactNode {
   Reason reason;
 };
 
-using Action = std::variant<SetBalloon, ResizeVirtioMem, CompactNode>;
+// Set one node's pool of one page size to `to_pages` (nodeN/hugepages/.../nr_hugepages, or
+// virNodeAllocPages). The kernel may obtain fewer pages than asked: the actuator reads back.
+struct ResizeHugepagePool {
+  int node = 0;
+  uint64_t page_bytes = 0;
+  uint64_t from_pages = 0;
+  uint64_t to_pages = 0;
+  Reason reason;
+};
+
+// Pin every vCPU of the VM to the CPUs of `to_node` (virDomainPinVcpuFlags, live), where most
+// of its memory already is: no memory is copied.
+struct PinVcpus {
+  VmRef vm;
+  int to_node = 0;
+  double locality_before = 0;  // as observed when decided
+  Reason reason;
+};
+
+// Migrate the VM's pages from the other nodes to `to_node`, where its vCPUs run
+// (migrate_pages(2) through libnuma on the QEMU process). Hugetlb-backed VMs are never
+// chosen: their pages do not move this way.
+struct MigrateMemory {
+  VmRef vm;
+  int pid = 0;                 // the QEMU process
+  int to_node = 0;
+  uint64_t bytes = 0;          // resident bytes on other nodes: what the move copies
+  double locality_before = 0;  // as observed when decided
+  Reason reason;
+};
+
+using Action = std::variant<SetBalloon, ResizeVirtioMem, CompactNode, ResizeHugepagePool, PinVcpus, MigrateMemory>;
 
 // A decision not to act, with the reason: "dead band", "cooldown 4 s left", "stats 31 s old".
 struct Skip {
@@ -81,10 +114,22 @@ struct Skip {
 enum class Band { kSteady, kReclaim, kRelease };
 std::string_view BandName(Band band);  // "steady", "reclaim", "release"
 
+// One hugepage pool as the pool manager judged it this cycle, for the target and shortfall gauges.
+struct PoolTarget {
+  int node = 0;
+  uint64_t page_bytes = 0;
+  uint64_t demand_pages = 0;     // autostart VMs not running yet, pinned to this node
+  uint64_t target_pages = 0;     // the pool size the manager wants
+  uint64_t total_pages = 0;      // the pool size now
+  uint64_t shortfall_pages = 0;  // free pages missing for demand + headroom
+  bool operator==(const PoolTarget&) const = default;
+};
+
 struct Plan {
   std::vector<Action> actions;  // in priority order; the loop applies them in this order
   std::vector<Skip> skips;
   std::map<int, Band> bands;  // per node, for the per-node state metric
+  std::vector<PoolTarget> pools;  // every pool with demand, headroom or pages, by node then size
 };
 
 // What an actuator reports after applying one action.
@@ -96,18 +141,26 @@ struct Outcome {
   // Compaction only: the node's fragmentation index before and after, when measured.
   std::optional<double> index_before;
   std::optional<double> index_after;
+  // Hugepage pools only: the pool size read back after the write (may be below the target).
+  std::optional<uint64_t> pages_obtained;
+  // Placement only: the VM's locality ratio measured after the move, and bytes migrated.
+  std::optional<double> locality_after;
+  std::optional<uint64_t> bytes_migrated;
 };
 
 const Reason& ReasonOf(const Action& action);
-// The actuator label for metrics: "balloon", "virtio_mem" or "compaction".
+// The actuator label for metrics: "balloon", "virtio_mem", "compaction", "hugepages" or
+// "placement".
 std::string_view ActuatorOf(const Action& action);
-// Bytes the action moves between host and guest (what max_bytes_per_minute counts).
+// Bytes the action moves between host and guest (what max_bytes_per_minute counts); 0 for
+// compaction, hugepage pools and placement, which have their own rate limits.
 uint64_t BytesMoved(const Action& action);
 // -1 when the action takes memory from a VM, +1 when it gives, 0 for compaction.
 int Direction(const Action& action);
 
 // "balloon web-1: 4 GiB -> 3.5 GiB", "virtio-mem web-1/vmem0: requested 1 GiB -> 1.25 GiB",
-// "compact node 1": the what, without the why.
+// "compact node 1", "hugepages node 1 2 MiB: 512 -> 1024 pages", "pin vcpus web-1 to node 1",
+// "migrate memory web-1 to node 0 (1.5 GiB)": the what, without the why.
 std::string Summary(const Action& action);
 // Summary plus " (" reason ")".
 std::string ToString(const Action& action);

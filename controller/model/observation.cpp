@@ -22,6 +22,30 @@ const VmObservation* Observation::FindVm(std::string_view uuid) const {
   return it == vms.end() ? nullptr : &*it;
 }
 
+const HugepagePool* NodeObservation::FindPool(uint64_t page_bytes) const {
+  auto it = std::find_if(hugepages.begin(), hugepages.end(),
+                         [page_bytes](const auto& p) { return p.page_bytes == page_bytes; });
+  return it == hugepages.end() ? nullptr : &*it;
+}
+
+uint64_t NodeObservation::HugepageBytes() const {
+  uint64_t sum = 0;
+  for (const auto& p : hugepages) sum = SatAdd(sum, SatMul(p.total_pages, p.page_bytes));
+  return sum;
+}
+
+std::optional<double> VmObservation::LocalityRatio() const {
+  if (memory_per_node.empty() || vcpus_per_node.empty()) return std::nullopt;
+  uint64_t total = 0, local = 0;
+  for (const auto& [node, bytes] : memory_per_node) {
+    total = SatAdd(total, bytes);
+    auto it = vcpus_per_node.find(node);
+    if (it != vcpus_per_node.end() && it->second > 0) local = SatAdd(local, bytes);
+  }
+  if (total == 0) return std::nullopt;
+  return AsDouble(local) / AsDouble(total);
+}
+
 std::optional<Duration> StatsAge(const VmObservation& vm, TimePoint now) {
   if (!vm.guest_stats_time || !vm.guest_available_bytes || !vm.guest_usable_bytes) return std::nullopt;
   return std::max(Duration{0}, now - *vm.guest_stats_time);
@@ -49,7 +73,13 @@ std::string ToString(const NodeObservation& n) {
   std::string s = "node " + std::to_string(n.id) + ": total " + FormatBytes(n.total_bytes) + ", available " +
                   FormatBytes(n.available_bytes) + ", free " + FormatBytes(n.free_bytes);
   s += ", fragmentation " + (n.fragmentation_index ? FormatNumber(*n.fragmentation_index) : std::string("?"));
+  for (const auto& p : n.hugepages) {
+    if (p.total_pages == 0) continue;
+    s += ", " + FormatBytes(p.page_bytes) + " pages " + std::to_string(p.free_pages) + "/" +
+         std::to_string(p.total_pages) + " free";
+  }
   if (!n.has_memory) s += " (no memory)";
+  if (!n.has_cpus) s += " (no cpus)";
   return s;
 }
 

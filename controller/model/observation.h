@@ -14,6 +14,16 @@
 
 namespace kvmem::model {
 
+// One hugepage pool: the pages of one size on one node (nodeN/hugepages/hugepages-<kB>kB).
+struct HugepagePool {
+  uint64_t page_bytes = 0;
+  uint64_t total_pages = 0;    // nr_hugepages: what the pool holds now
+  uint64_t free_pages = 0;     // free_hugepages: includes pages reserved by a mapping but not yet faulted in
+  uint64_t surplus_pages = 0;  // surplus_hugepages: overcommitted pages, freed when released
+  uint64_t UsedPages() const { return total_pages > free_pages ? total_pages - free_pages : 0; }
+  bool operator==(const HugepagePool&) const = default;
+};
+
 struct NodeObservation {
   int id = 0;
   bool has_memory = true;    // false for CPU-only nodes: never a target of anything
@@ -26,6 +36,20 @@ struct NodeObservation {
   // Missing when buddyinfo could not be read: then no compaction decision uses it.
   std::optional<double> fragmentation_index;
   std::optional<double> unusable_ratio;  // kernel unusable free space index, THP order
+  bool has_cpus = true;                  // false for memory-only nodes: never a vCPU target
+  std::vector<HugepagePool> hugepages;   // one per page size the kernel supports, ascending
+
+  const HugepagePool* FindPool(uint64_t page_bytes) const;
+  uint64_t HugepageBytes() const;  // all pools, every size: memory outside the normal allocator
+};
+
+// Hugepages a VM's memory backing asks for, on one host node. node < 0 means the domain XML
+// does not pin that memory to a node: the kernel takes it wherever the QEMU thread runs.
+struct HugepageDemand {
+  int node = -1;
+  uint64_t page_bytes = 0;
+  uint64_t bytes = 0;  // a multiple of page_bytes
+  bool operator==(const HugepageDemand&) const = default;
 };
 
 struct VirtioMemDevice {
@@ -61,6 +85,21 @@ struct VmObservation {
   // counted as spread evenly over the nodes that have memory.
   std::map<int, uint64_t> memory_per_node;
   std::vector<VirtioMemDevice> virtio_mem;
+  // Defined but shut off and set to start with the host: its hugepage demand is future demand
+  // that the pool manager reserves ahead. Only meaningful when !running.
+  bool stopped = false;
+  bool autostart = false;
+  std::vector<HugepageDemand> hugepage_demand;  // empty unless <memoryBacking><hugepages>
+  // Host node -> vCPUs running there now; empty = unknown.
+  std::map<int, uint64_t> vcpus_per_node;
+  std::optional<int> qemu_pid;  // for page migration; unknown on the test driver
+  // The domain XML fixes placement (<cputune><vcpupin> or a strict <numatune>): the
+  // placement rules leave it to the administrator.
+  bool placement_fixed = false;
+
+  bool HugepageBacked() const { return !hugepage_demand.empty(); }
+  // Share of memory_per_node on nodes in vcpus_per_node; nullopt without both.
+  std::optional<double> LocalityRatio() const;
 };
 
 struct Observation {
@@ -71,6 +110,11 @@ struct Observation {
   // trigger every node alike.
   std::optional<double> psi_some_avg10;              // /proc/pressure/memory, as a ratio 0..1
   std::optional<uint64_t> thp_fault_fallback_total;  // /proc/vmstat thp_fault_fallback
+  // Pages of each size reserved by mappings but not yet faulted in, host-wide
+  // (/sys/kernel/mm/hugepages/hugepages-<kB>kB/resv_hugepages); the kernel does not say on
+  // which node, so the pool manager never releases free pages that could be these.
+  std::map<uint64_t, uint64_t> hugepages_reserved_pages;  // page_bytes -> pages
+  uint64_t default_hugepage_bytes = 0;                    // /proc/meminfo Hugepagesize; 0 unknown
 
   const NodeObservation* FindNode(int id) const;
   const VmObservation* FindVm(std::string_view uuid) const;

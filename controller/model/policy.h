@@ -69,6 +69,33 @@ struct CompactionPolicy {
   bool operator==(const CompactionPolicy&) const = default;
 };
 
+// The hugepage pool manager: per node and page size, keep free pages >= demand + headroom,
+// where demand is what hugepage-backed VMs set to autostart but not running yet will take.
+struct HugepagePolicy {
+  bool enabled = true;
+  uint64_t headroom = 0;  // bytes of free pages kept beyond demand, per node and page size in use
+  // Release free pages above demand + headroom once that has held this long. Off by default:
+  // pools sized at boot belong to the administrator.
+  bool reclaim = false;
+  Duration reclaim_after = std::chrono::seconds{600};
+  // Never grow a node's pools past the point where less than this stays outside them.
+  NodeSize min_normal_memory = NodeSize::Percent(10);
+  uint64_t max_step = 8 * kGiB;                   // per node and size per cycle
+  Duration retry_after = std::chrono::seconds{60};  // after a reservation that fell short
+  bool operator==(const HugepagePolicy&) const = default;
+};
+
+// NUMA placement: a VM whose memory sits mostly away from its vCPUs gets its vCPUs moved to
+// its memory (free) or its memory moved to its vCPUs (copies bytes), whichever fixes it cheaper.
+struct PlacementPolicy {
+  bool enabled = true;
+  double locality_below = 0.8;                        // share of memory on the vCPUs' nodes
+  Duration sustain_for = std::chrono::seconds{300};   // YAML key "for"
+  double max_bytes_per_second = 64.0 * kMiB;          // memory migration rate, averaged over moves
+  Duration cooldown = std::chrono::seconds{1800};     // per VM, between two moves
+  bool operator==(const PlacementPolicy&) const = default;
+};
+
 struct LimitsPolicy {
   int max_actions_per_cycle = 4;
   uint64_t max_bytes_per_minute = 8 * kGiB;  // balloon and virtio-mem bytes moved, sliding 60 s
@@ -82,6 +109,8 @@ struct Policy {
   BalloonPolicy balloon;
   VirtioMemPolicy virtio_mem;
   CompactionPolicy compaction;
+  HugepagePolicy hugepages;
+  PlacementPolicy placement;
   LimitsPolicy limits;
   bool operator==(const Policy&) const = default;
 };

@@ -17,6 +17,7 @@ inline constexpr uint64_t kTiB = 1024 * kGiB;
 // a - b, or 0 when b > a: sizes are unsigned and a wrap would mean "shrink by 16 EiB".
 constexpr uint64_t SatSub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 constexpr uint64_t SatAdd(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+constexpr uint64_t SatMul(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
 // Alignment to `align` bytes; an alignment of 0 leaves the value alone.
 constexpr uint64_t AlignDown(uint64_t v, uint64_t align) { return align == 0 ? v : v - v % align; }
 constexpr uint64_t AlignUp(uint64_t v, uint64_t align) {

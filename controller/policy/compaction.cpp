@@ -55,8 +55,15 @@ std::optional<model::Reason> Triggered(const Cycle& c, const model::NodeObservat
   return std::nullopt;
 }
 
-// Why the node may not be compacted now, or empty.
-std::string Gate(const Cycle& c, const model::NodeObservation& node) {
+}  // namespace
+
+std::string CompactionGate(const Cycle& c, const model::NodeObservation& node) {
+  if (c.state().compacting_node) {
+    return "compaction of node " + std::to_string(*c.state().compacting_node) + " still running";
+  }
+  if (auto planned = c.PlannedCompaction()) {
+    return "one compaction per cycle: node " + std::to_string(*planned) + " goes first";
+  }
   const auto& p = c.policy().compaction;
   auto it = c.state().compaction.find(node.id);
   if (it != c.state().compaction.end() && it->second.last) {
@@ -80,8 +87,6 @@ std::string Gate(const Cycle& c, const model::NodeObservation& node) {
   return {};
 }
 
-}  // namespace
-
 void PlanCompaction(Cycle& c) {
   const auto& p = c.policy().compaction;
   if (!p.enabled) return;
@@ -99,12 +104,7 @@ void PlanCompaction(Cycle& c) {
     if (!node.has_memory || node.total_bytes == 0) continue;
     auto reason = Triggered(c, node, thp_rate);
     if (!reason) continue;
-    if (c.state().compacting_node) {
-      c.AddSkip(NodeSubject(node.id), reason->rule,
-                "compaction of node " + std::to_string(*c.state().compacting_node) + " still running");
-      continue;
-    }
-    if (auto gate = Gate(c, node); !gate.empty()) {
+    if (auto gate = CompactionGate(c, node); !gate.empty()) {
       c.AddSkip(NodeSubject(node.id), reason->rule, gate);
       continue;
     }

@@ -14,4 +14,9 @@ namespace kvmem::policy {
 // the node's (backed-off) cooldown over. Of the nodes left, the most fragmented one wins.
 void PlanCompaction(Cycle& cycle);
 
+// Why the node may not be compacted now ("cooldown 40 s left", "not quiet: ...", "compaction
+// of node 1 still running"), or "" when it may. The hugepage pool manager uses the same gates
+// before compacting a node it is about to reserve on.
+std::string CompactionGate(const Cycle& cycle, const model::NodeObservation& node);
+
 }  // namespace kvmem::policy

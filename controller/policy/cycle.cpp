@@ -44,6 +44,13 @@ std::string Cycle::BytesLimitText() const {
          " moved or planned in the last 60 s)";
 }
 
+std::optional<int> Cycle::PlannedCompaction() const {
+  for (const auto& a : plan_.actions) {
+    if (const auto* c = std::get_if<model::CompactNode>(&a)) return c->node;
+  }
+  return std::nullopt;
+}
+
 model::Duration Cycle::BalloonCooldownLeft(const std::string& uuid) const {
   auto it = state_.vms.find(uuid);
   if (it == state_.vms.end() || !it->second.last_balloon) return model::Duration{0};

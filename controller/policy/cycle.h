@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -52,6 +53,9 @@ class Cycle {
 
   // Appends the action, spends one slot and its bytes, marks the VM and books the ledger.
   void Add(model::Action action);
+  // The node of a compaction already planned this cycle (one per cycle, whichever rule asked).
+  std::optional<int> PlannedCompaction() const;
+  void AddPoolTarget(model::PoolTarget target) { plan_.pools.push_back(target); }
 
  private:
   void Book(const model::VmObservation& vm, int64_t delta_bytes);

@@ -5,6 +5,8 @@
 #include "controller/policy/balloon.h"
 #include "controller/policy/compaction.h"
 #include "controller/policy/cycle.h"
+#include "controller/policy/hugepages.h"
+#include "controller/policy/placement.h"
 #include "controller/policy/signals.h"
 #include "controller/policy/virtio_mem.h"
 
@@ -41,7 +43,9 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   PlanRebalance(cycle);
   PlanVirtioMemGrow(cycle);
   PlanVirtioMemShrink(cycle);
+  PlanHugepages(cycle);
   PlanCompaction(cycle);
+  PlanPlacement(cycle);
   return plan;
 }
 

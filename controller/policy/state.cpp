@@ -55,6 +55,9 @@ void Track(ControllerState& state, const model::Observation& latest, const model
     return !present.contains(kv.first) &&
            (!kv.second.last_balloon || now - *kv.second.last_balloon > kForgetVmAfter);
   });
+  std::erase_if(state.placement_moves, [&](const auto& kv) {
+    return !present.contains(kv.first) && now - kv.second > kForgetVmAfter;
+  });
   std::erase_if(state.devices, [&](const auto& kv) {
     return !present.contains(kv.first.first) &&
            (!kv.second.last_change || now - *kv.second.last_change > kForgetVmAfter);
@@ -98,7 +101,30 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
       n.fruitless = *n.index_after < *n.index_before ? 0 : n.fruitless + 1;
     }
     n.fruitless = std::min(n.fruitless, 30);  // 2^30 * cooldown is past any max_backoff
+  } else if (const auto* h = std::get_if<model::ResizeHugepagePool>(&action)) {
+    PoolState& pool = state.pools[{h->node, h->page_bytes}];
+    pool.last_attempt = now;
+    pool.asked_pages = h->to_pages;
+    pool.obtained_pages = outcome.pages_obtained;
+    pool.fell_short = !outcome.ok && !outcome.dry_run;
+    if (pool.fell_short && h->to_pages > h->from_pages) {
+      ++state.pool_shortfalls_total[{h->node, h->page_bytes, std::string(ShortfallCause(*h, outcome))}];
+    }
+  } else if (std::holds_alternative<model::PinVcpus>(action) || std::holds_alternative<model::MigrateMemory>(action)) {
+    const auto* m = std::get_if<model::MigrateMemory>(&action);
+    const auto& vm = m ? m->vm : std::get<model::PinVcpus>(action).vm;
+    state.placement.last_move = now;
+    state.placement.last_move_bytes = m ? outcome.bytes_migrated.value_or(outcome.ok ? m->bytes : 0) : 0;
+    state.placement_moves[vm.uuid] = now;
   }
+}
+
+std::string_view ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome) {
+  if (!outcome.pages_obtained) return "error";
+  for (const auto& [name, value] : action.reason.observed) {
+    if (name == "fragmentation_index" && value > 0.5) return "fragmented";
+  }
+  return "no_memory";
 }
 
 uint64_t BytesMovedLastMinute(const ControllerState& state, TimePoint now) {

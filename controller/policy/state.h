@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "controller/model/action.h"
@@ -50,6 +51,24 @@ struct MovedBytes {
 };
 
 using DeviceKey = std::pair<std::string, std::string>;  // {vm uuid, device alias}
+using PoolKey = std::pair<int, uint64_t>;                 // {node, page bytes}
+
+struct PoolState {
+  std::optional<model::TimePoint> last_attempt;  // last resize, applied or failed
+  uint64_t asked_pages = 0;                      // the target it set
+  std::optional<uint64_t> obtained_pages;        // what the kernel gave, when read back
+  bool fell_short = false;                       // the last attempt did not reach its target
+};
+
+// Why a reservation fell short, as a metric label: "fragmented" (the node's fragmentation
+// index for the page's order was above 0.5, the kernel's boundary between "failed for lack of
+// memory" and "failed for fragmentation"), "no_memory", or "error" (nothing was read back).
+std::string_view ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome);
+
+struct PlacementState {
+  std::optional<model::TimePoint> last_move;  // last placement action, applied or failed
+  uint64_t last_move_bytes = 0;               // bytes it copied (0 for vCPU pinning)
+};
 
 struct ControllerState {
   std::map<std::string, VmMemoryState> vms;  // by uuid
@@ -57,6 +76,11 @@ struct ControllerState {
   std::map<int, NodeCompactionState> compaction;  // by node
   std::optional<int> compacting_node;             // a compaction started (NoteStarted) and not finished
   std::deque<MovedBytes> moved;                   // successful changes of the last minute, oldest first
+  std::map<PoolKey, PoolState> pools;
+  // Reservations that fell short, by {node, page bytes, cause}: for the failures counter.
+  std::map<std::tuple<int, uint64_t, std::string>, uint64_t> pool_shortfalls_total;
+  PlacementState placement;                       // host-wide: one move at a time, rate-limited
+  std::map<std::string, model::TimePoint> placement_moves;  // by VM uuid: its last move
   uint64_t settle_timeouts_total = 0;             // virtio-mem changes that did not settle in time
   uint64_t failures_total = 0;                    // outcomes with ok == false
 };

@@ -73,6 +73,15 @@ class NodeBuilder {
     n_.has_memory = false;
     return *this;
   }
+  NodeBuilder& NoCpus() {
+    n_.has_cpus = false;
+    return *this;
+  }
+  // A hugepage pool of `total` pages of `page` bytes, `free` of them free.
+  NodeBuilder& Pool(uint64_t page, uint64_t total, uint64_t free) {
+    n_.hugepages.push_back({page, total, free, 0});
+    return *this;
+  }
   model::NodeObservation Build() const { return n_; }
 
  private:
@@ -143,6 +152,29 @@ class VmBuilder {
     vm_.running = false;
     return *this;
   }
+  // Defined and shut off; `autostart` makes its hugepage demand future demand.
+  VmBuilder& Stopped(bool autostart) {
+    vm_.running = false;
+    vm_.stopped = true;
+    vm_.autostart = autostart;
+    return *this;
+  }
+  VmBuilder& Hugepages(int node, uint64_t page, uint64_t bytes) {
+    vm_.hugepage_demand.push_back({node, page, bytes});
+    return *this;
+  }
+  VmBuilder& Vcpus(std::map<int, uint64_t> per_node) {
+    vm_.vcpus_per_node = std::move(per_node);
+    return *this;
+  }
+  VmBuilder& Pid(int pid) {
+    vm_.qemu_pid = pid;
+    return *this;
+  }
+  VmBuilder& PlacementFixed() {
+    vm_.placement_fixed = true;
+    return *this;
+  }
   VmBuilder& VirtioMem(std::string alias, int node, uint64_t size, uint64_t block, uint64_t requested,
                        uint64_t current) {
     vm_.virtio_mem.push_back({std::move(alias), node, size, block, requested, current});
@@ -193,6 +225,14 @@ class ObservationBuilder {
   }
   ObservationBuilder& NoPsi() {
     obs_.psi_some_avg10.reset();
+    return *this;
+  }
+  ObservationBuilder& Reserved(uint64_t page, uint64_t pages) {
+    obs_.hugepages_reserved_pages[page] = pages;
+    return *this;
+  }
+  ObservationBuilder& DefaultHugepage(uint64_t page) {
+    obs_.default_hugepage_bytes = page;
     return *this;
   }
   ObservationBuilder& ThpFallbacks(uint64_t total) {

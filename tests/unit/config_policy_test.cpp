@@ -99,6 +99,10 @@ TEST(ConfigPolicy, RendersEveryKeyAndRoundTrips) {
             "  shrink_after: 5m\n  settle_timeout: 30s\n"
             "compaction:\n  enabled: true\n  compact_above: 0.5\n  thp_fallback_rate_above: 10/s\n  for: 1m\n"
             "  quiet_below: 0.05\n  cooldown: 5m\n  max_backoff: 1h\n"
+            "hugepages:\n  enabled: true\n  headroom: 0\n  reclaim: false\n  reclaim_after: 10m\n"
+            "  min_normal_memory: 10%\n  max_step: 8GiB\n  retry_after: 1m\n"
+            "placement:\n  enabled: true\n  locality_below: 0.8\n  for: 5m\n  max_bytes_per_second: 64MiB/s\n"
+            "  cooldown: 30m\n"
             "limits:\n  max_actions_per_cycle: 4\n  max_bytes_per_minute: 8GiB\n");
   model::Policy odd;
   odd.interval = model::Duration{1500};
@@ -137,7 +141,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"intervall: 2s\n",
        "unknown key intervall at line 1, column 1; allowed: interval, stale_after, balloon, virtio_mem, "
-       "compaction, limits"},
+       "compaction, hugepages, placement, limits"},
       {"balloon:\n  reclaim_belw: 10%\n",
        "unknown key balloon.reclaim_belw at line 2, column 3; allowed: enabled, reclaim_below, "
        "release_above, "

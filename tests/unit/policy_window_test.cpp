@@ -82,9 +82,12 @@ TEST(PolicyWindow, HeldForAndStreak) {
 
 TEST(PolicyWindow, RequiredKeepCoversTheLongestLookBack) {
   model::Policy p;
-  EXPECT_EQ(policy::RequiredKeep(p), seconds{304});  // shrink_after 300 s + 2 intervals
+  EXPECT_EQ(policy::RequiredKeep(p), seconds{304});  // shrink_after 300 s (and placement.for) + 2 intervals
   p.virtio_mem.shrink_after = seconds{30};
+  p.placement.enabled = false;
   EXPECT_EQ(policy::RequiredKeep(p), seconds{124});  // at least two minutes
+  p.hugepages.reclaim = true;
+  EXPECT_EQ(policy::RequiredKeep(p), seconds{604});  // reclaim_after 600 s, when reclaim is on
 }
 
 TEST(PolicyTrack, ForgetsVmsGoneForAnHour) {
