@@ -103,6 +103,7 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
       policy::ApplyOutcome(state_, action, outcome, now);
       Record(action, outcome, wall);
     }
+    pool_metrics_.Update(plan, state_);
     std::lock_guard lock(mutex_);
     settle_timeouts_ = state_.settle_timeouts_total;
   } catch (const std::exception& e) {
@@ -125,6 +126,7 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
               {"threshold_value", std::to_string(reason.threshold_value)}, {"inputs", Observed(reason)},
               {"why", reason.text}, {"outcome", result}, {"error", outcome.error},
               {"duration_ms", std::to_string(outcome.duration.count())}});
+  pool_metrics_.Record(action, outcome);
   std::lock_guard lock(mutex_);
   ++actions_[{std::string(model::ActuatorOf(action)), reason.rule, result}];
   if (!outcome.ok) return;
@@ -140,12 +142,15 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
 }
 
 std::vector<const FamilyDesc*> Controller::Families() {
-  return {&kActions, &kSkips, &kBalloonTarget, &kVirtioTarget, &kNodeState, &kDuration, &kCycles,
+  std::vector<const FamilyDesc*> all = {&kActions, &kSkips, &kBalloonTarget, &kVirtioTarget, &kNodeState, &kDuration, &kCycles,
           &kObserveFailures, &kDryRun, &kLastRun, &kLastAction, &kReloads, &kSettleTimeouts,
           &kCompactionIndex, &kCompactionSeconds};
+  for (const auto* f : PoolPlacementMetrics::Families()) all.push_back(f);
+  return all;
 }
 
 void Controller::Collect(MetricSink& out) const {
+  pool_metrics_.Collect(out);
   std::lock_guard lock(mutex_);
   for (const auto& [key, n] : actions_) {
     out.Add(kActions, {std::get<0>(key), std::get<1>(key), std::get<2>(key)}, static_cast<double>(n));

@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
+#include "controller/loop/pool_metrics.h"
 #include "controller/model/policy.h"
 #include "controller/policy/state.h"
 #include "controller/policy/window.h"
@@ -47,6 +48,7 @@ class Controller {
   policy::Window window_;
   policy::ControllerState state_;
   std::set<std::string> last_skips_;  // logged at info only when they change
+  PoolPlacementMetrics pool_metrics_;  // hugepage pools and placement moves
 
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> actions_;  // actuator, rule, outcome
