@@ -24,6 +24,9 @@ install(FILES deploy/alertmanager/alertmanager.yml DESTINATION ${KVMEM_SHARE}/de
 install(FILES deploy/kubernetes/daemonset.yaml deploy/kubernetes/Dockerfile DESTINATION ${KVMEM_SHARE}/deploy/kubernetes)
 install(FILES README.md docs/monitoring.md docs/metrics.md docs/policy.md docs/controller.md
         DESTINATION ${KVMEM_DOC})
+# --web.config.file: an example (not a conffile: it needs certificates) and its documentation.
+install(FILES deploy/web-config.yml DESTINATION ${KVMEM_SHARE}/deploy)
+install(FILES docs/security.md DESTINATION ${KVMEM_DOC})
 
 set(KVMEM_CONFFILES "/etc/default/kvmem-exporter\n/etc/default/kvmem-controller\n/etc/kvmem/policy.yaml\n")
 file(WRITE ${PROJECT_BINARY_DIR}/debian/conffiles "${KVMEM_CONFFILES}")

@@ -9,14 +9,22 @@
 
 #include "common/flags.h"
 #include "common/http/server.h"
+#include "common/http/web_config_watcher.h"
 #include "common/log.h"
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/libvirt.h"
+#include "controller/actuate/hugepages.h"
+#include "controller/actuate/libvirt_connection.h"
+#include "controller/actuate/placement.h"
 #include "controller/alerts/rules.h"
 #include "controller/config/policy_yaml.h"
 #include "controller/loop/controller.h"
+#include "controller/actuate/deadline.h"
+#include "controller/loop/decision_log.h"
+#include "controller/loop/signal_watcher.h"
 #include "controller/observe/observe.h"
 #include "controller/webhook/receiver.h"
+#include "exporter/exposition/http_metrics.h"
 #include "exporter/exposition/text_format.h"
 #include "exporter/procfs/read.h"
 #include "exporter/virt/source.h"
@@ -35,12 +43,17 @@ struct Config {
   bool webhook = true;
   std::string webhook_token_file;
   std::string listen_address = "127.0.0.1:9849";
+  std::string web_config_file;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_timeout{2000};
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  std::string decision_log_file;
+  std::chrono::milliseconds actuate_timeout{30000};
+  std::chrono::milliseconds backoff_initial{10000};
+  std::chrono::milliseconds backoff_max{600000};
 };
 
 int Usage(const char* msg) {
@@ -58,6 +71,7 @@ int Run(int argc, char** argv) {
   flags.Bool("once", &cfg.once, "Run one cycle, log its decisions and exit.");
   flags.Bool("print-policy", &cfg.print_policy, "Print the effective policy as YAML and exit.");
   flags.String("web.listen-address", &cfg.listen_address, "Address for the controller's metrics.");
+  flags.String("web.config.file", &cfg.web_config_file, "Configuration file that can enable TLS or basic authentication for /metrics and /webhook (Prometheus exporter-toolkit format, re-read when it changes; see docs/security.md). Empty: plain HTTP.");
   flags.Bool("print-alert-rules", &cfg.print_alert_rules, "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");
   flags.String("alerts.runbook-url", &cfg.runbook_url, "Runbook the printed rules link to; each alert appends #<its name in lower case>.");
   flags.Bool("webhook", &cfg.webhook, "Serve the Alertmanager webhook at /webhook: a firing alert about a policy rule makes the controller evaluate now.");
@@ -68,6 +82,10 @@ int Run(int argc, char** argv) {
   flags.Duration("libvirt.timeout", &cfg.libvirt_timeout, "How long one observation waits for libvirt before using the last good values.");
   flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
   flags.String("log.format", &cfg.log_format, "Output format of log messages: logfmt or json.");
+  flags.String("decision-log.file", &cfg.decision_log_file, "Append an intent and an outcome record (JSON lines, fdatasync'd) for every action to this file, and report actions a previous run left unfinished; empty: off (see docs/controller.md).");
+  flags.Duration("actuate.timeout", &cfg.actuate_timeout, "Longest one action (libvirt call, sysfs write) is waited for; then it counts as failed and SIGTERM is no longer held up by it.");
+  flags.Duration("actuate.backoff", &cfg.backoff_initial, "Back-off after an action on a VM or node fails; doubles per consecutive failure.");
+  flags.Duration("actuate.backoff-max", &cfg.backoff_max, "Cap of the doubled back-off.");
   if (auto parsed = flags.Parse(argc, argv); !parsed) return Usage(parsed.error().message.c_str());
   if (flags.help_requested()) {
     std::fputs(flags.Usage().c_str(), stdout);
@@ -102,33 +120,57 @@ int Run(int argc, char** argv) {
   }
   if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) return Usage(addr.error().message.c_str());
 
+  for (auto [flag, d] : {std::pair{"actuate.timeout", cfg.actuate_timeout}, std::pair{"actuate.backoff", cfg.backoff_initial},
+                         std::pair{"actuate.backoff-max", cfg.backoff_max}}) {
+    if (d.count() <= 0) return Usage(("--" + std::string(flag) + " must be positive").c_str());
+  }
+  // Before any thread starts: every thread inherits the blocked SIGINT/SIGTERM/SIGHUP.
+  loop::SignalWatcher signal_watcher;
+  std::unique_ptr<loop::DecisionLog> decision_log;
+  if (!cfg.decision_log_file.empty()) {
+    auto opened = loop::DecisionLog::Open(cfg.decision_log_file);
+    if (!opened) return Usage(opened.error().ToString().c_str());
+    decision_log = std::move(*opened);
+    decision_log->Recover();
+  }
+
   procfs::Root root{cfg.procfs, cfg.sysfs};
   std::unique_ptr<virt::LibvirtSource> source;
   if (!cfg.libvirt_uri.empty()) {
     virt::SourceOptions so;
     so.uri = cfg.libvirt_uri;
     so.root = root;
+    so.include_inactive = true;  // shut-off autostart VMs: hugepage demand the pools reserve ahead
     source = std::make_unique<virt::LibvirtSource>(so);
   }
-  actuate::LibvirtActuator libvirt_actuator(cfg.libvirt_uri);
+  actuate::LibvirtConnection libvirt_connection(cfg.libvirt_uri);  // one read-write connection for every actuator
+  actuate::LibvirtConnection* shared_libvirt = cfg.libvirt_uri.empty() ? nullptr : &libvirt_connection;
+  actuate::LibvirtActuator libvirt_actuator(libvirt_connection);
   actuate::SysfsCompaction compaction(root);
-  actuate::Router router(cfg.libvirt_uri.empty() ? nullptr : &libvirt_actuator, &compaction);
+  actuate::HugepagePoolActuator hugepages(root, shared_libvirt);  // virNodeAllocPages, else sysfs
+  actuate::PlacementActuator placement({root, shared_libvirt});  // libvirt pinning, libnuma migration
+  actuate::Router router(cfg.libvirt_uri.empty() ? nullptr : &libvirt_actuator, &compaction, &hugepages, &placement);
   actuate::DryRun dry_run;
-  actuate::Backoff backoff(cfg.apply ? static_cast<actuate::Actuator*>(&router) : &dry_run,
-                           std::chrono::seconds(10), std::chrono::minutes(10),
+  actuate::Deadline deadline(&router, cfg.actuate_timeout);  // a hung call cannot hold the loop
+  actuate::Backoff backoff(cfg.apply ? static_cast<actuate::Actuator*>(&deadline) : &dry_run,
+                           cfg.backoff_initial, cfg.backoff_max,
                            [] { return std::chrono::steady_clock::now(); });
 
+  const uint64_t default_hugepage_bytes = observe::DefaultHugepageBytes(root);  // fixed at boot
   loop::Controller* controller_ptr = nullptr;
   auto observe = [&](model::TimePoint now) -> Result<model::Observation> {
     auto obs = observe::ObserveHost(root, now);
     if (!obs || !source) return obs;
     auto snapshot = source->Get(cfg.libvirt_timeout);
+    controller_ptr->NoteLibvirt(snapshot.up, snapshot.connection_errors);
     obs->vms = observe::VmsFromSnapshot(snapshot, now, std::chrono::system_clock::now(),
-                                        controller_ptr->policy().stale_after);
+                                        controller_ptr->policy().stale_after, default_hugepage_bytes);
     return obs;
   };
   loop::Controller controller(observe, backoff, *policy, !cfg.apply);
   controller_ptr = &controller;
+  controller.SetStopFlag(&signal_watcher.stop_flag());
+  if (decision_log) controller.SetDecisionLog(decision_log.get());
 
   auto run_once = [&] {
     return controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), std::chrono::system_clock::now());
@@ -147,7 +189,17 @@ int Run(int argc, char** argv) {
     if (!token) return Usage(token.error().message.c_str());
     webhook_options.bearer_token = *token;
   }
-  if (auto exposed = webhook::CheckExposure(cfg.listen_address, !webhook_options.bearer_token.empty()); cfg.webhook && !exposed) {
+  // TLS and basic auth for every path; /webhook keeps its bearer token when one is given.
+  std::shared_ptr<http::WebConfigWatcher> web_config;
+  if (!cfg.web_config_file.empty()) {
+    auto opened = http::WebConfigWatcher::Open(cfg.web_config_file);
+    if (!opened) return Usage(("--web.config.file: " + opened.error().ToString()).c_str());
+    web_config = *opened;
+  }
+  const bool basic_auth = web_config && !web_config->Current()->config.basic_users.empty();
+  auto http_counters = std::make_shared<http::ServerCounters>();
+  const HttpServerMetrics http_metrics("kvmem_controller");
+  if (auto exposed = webhook::CheckExposure(cfg.listen_address, !webhook_options.bearer_token.empty() || basic_auth); cfg.webhook && !exposed) {
     return Usage(exposed.error().message.c_str());
   }
   std::unique_ptr<webhook::Receiver> receiver;
@@ -162,7 +214,9 @@ int Run(int argc, char** argv) {
     if (req.path == "/metrics") {
       MetricSink sink;
       controller.Collect(sink);
+      hugepages.Collect(sink);
       if (receiver) receiver->Collect(sink);
+      http_metrics.Collect(*http_counters, web_config.get(), sink);
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = SerializeText(sink.families());
@@ -181,6 +235,9 @@ int Run(int argc, char** argv) {
   http::ServerOptions options;
   options.listen_address = cfg.listen_address;
   options.threads = 1;
+  options.web_config = web_config;
+  options.counters = http_counters;
+  if (!webhook_options.bearer_token.empty()) options.basic_auth_exempt_paths = {std::string(webhook::kPath)};
   options.on_reject = [&](int status, const http::Request& partial) {
     if (receiver && partial.path == webhook::kPath) receiver->NoteServerRefusal(status, partial);
   };
@@ -194,7 +251,8 @@ int Run(int argc, char** argv) {
              {"address", cfg.listen_address}, {"port", std::to_string((*server)->port())},
              {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
              {"libvirt", cfg.libvirt_uri}, {"interval_ms", std::to_string(policy->interval.count())},
-             {"webhook", !receiver ? "off" : webhook_options.bearer_token.empty() ? "/webhook (no auth, loopback)" : "/webhook (bearer token)"}});
+             {"webhook", !receiver ? "off" : !webhook_options.bearer_token.empty() ? "/webhook (bearer token)" : basic_auth ? "/webhook (basic auth)" : "/webhook (no auth, loopback)"},
+             {"tls", web_config && web_config->Current()->tls ? "on" : "off"}});
 
   boost::asio::steady_timer timer(io);
   std::function<void()> tick = [&] {
@@ -204,29 +262,38 @@ int Run(int argc, char** argv) {
       if (!ec) tick();
     });
   };
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    if (sig == SIGHUP) {
-      auto reloaded = load();
-      controller.CountReload(reloaded.has_value());
-      if (reloaded) {
-        controller.SetPolicy(*reloaded);
-        log::Info("policy reloaded", {{"policy", cfg.policy_file}});
-      } else {
-        log::Error("policy reload failed; keeping the previous policy", {{"err", reloaded.error().ToString()}});
+  // Signals arrive on the watcher's thread: SIGTERM has already stopped further actions
+  // (the stop flag); the rest runs on the loop, after the cycle in flight.
+  signal_watcher.OnSignal([&](int sig) {
+    boost::asio::post(io, [&, sig] {
+      if (sig == SIGHUP) {
+        auto reloaded = load();
+        controller.CountReload(reloaded.has_value());
+        if (reloaded) {
+          controller.SetPolicy(*reloaded);
+          log::Info("policy reloaded", {{"policy", cfg.policy_file}});
+        } else {
+          log::Error("policy reload failed; keeping the previous policy", {{"err", reloaded.error().ToString()}});
+        }
+        if (decision_log) decision_log->Reopen();
+        return;
       }
-      signals.async_wait(on_signal);
-      return;
-    }
-    log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    timer.cancel();
-    io.stop();
-  };
-  signals.async_wait(on_signal);
+      log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      timer.cancel();
+      io.stop();
+    });
+  });
   boost::asio::post(io, tick);
   io.run();
+  signal_watcher.OnSignal({});  // io and timer are about to go
   (*server)->Stop();
+  if (deadline.stuck()) {
+    // The worker is inside a call that cannot be cancelled and still uses the actuators on
+    // this stack: leave without unwinding. Every decision record is already fdatasync'd.
+    log::Warn("exiting with an action still running past --actuate.timeout; its effect is observed on the next start");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

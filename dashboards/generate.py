@@ -160,7 +160,9 @@ def vms():
         row("NUMA placement"),
         timeseries("Memory per host NUMA node", "Where each VM's memory physically sits.",
                    targets((f"kvmem_domain_numa_memory_bytes{dn}", "{{domain}} node {{node}}")), "bytes", stack=True),
-        timeseries("NUMA locality", "Share of the VM's memory on nodes running its vCPUs (KvmemVmNumaLocalityLow).",
+        timeseries("NUMA locality", "Share of the VM's memory on nodes running its vCPUs. Below "
+                   "placement.locality_below (0.8 by default) for placement.for the controller pins the vCPUs or "
+                   "migrates the memory; still below after at least 15m: KvmemVmNumaLocalityLow.",
                    targets((f"kvmem_domain_numa_locality_ratio{d}", "{{domain}}")), "percentunit", minimum=0, maximum=1),
         timeseries("vCPUs per host node", "Where the VM's vCPUs run right now.",
                    targets((f"kvmem_domain_vcpus{dn}", "{{domain}} node {{node}}")), "short", stack=True, w=24),
@@ -237,6 +239,42 @@ def controller():
                    "short", minimum=-1, maximum=1),
         timeseries("Compaction duration", "How long the last compaction of each node took.",
                    targets((f"kvmem_controller_compaction_duration_seconds{sel(I, N)}", "node {{node}}")), "s"),
+        row("Hugepage pools"),
+        timeseries("Pool target, obtained and demand", "Per node and page size (size in bytes), in pages: the pool "
+                   "size the pool manager wants (demand + hugepages.headroom + pages in use), what the kernel gave "
+                   "at the controller's last resize, and the demand of shut-off autostart VMs pinned to the node.",
+                   targets((f"kvmem_controller_hugepage_pool_target_pages{sel(I, N)}", "node {{node}} {{size}} B target"),
+                           (f"kvmem_controller_hugepage_pool_obtained_pages{sel(I, N)}",
+                            "node {{node}} {{size}} B obtained"),
+                           (f"kvmem_controller_hugepage_pool_demand_pages{sel(I, N)}", "node {{node}} {{size}} B demand")),
+                   "short", minimum=0),
+        timeseries("Pool shortfall", "Free pages missing for demand + headroom, as of the last cycle. Above 0 for "
+                   "three hugepages.retry_after retries (at least 10m) fires KvmemHugepagePoolShortfall.",
+                   targets((f"kvmem_controller_hugepage_pool_shortfall_pages{sel(I, N)}", "node {{node}} {{size}} B")),
+                   "short", minimum=0),
+        timeseries("Reservation failures by cause", "Pool growths that obtained fewer pages than asked: fragmented "
+                   "(the node's fragmentation index was above 0.5), no_memory, or error (nothing read back).",
+                   targets((f"sum by (instance, node, size, cause) (increase("
+                            f"kvmem_controller_hugepage_reservation_failures_total{sel(I, N)}{R}))",
+                            "node {{node}} {{size}} B {{cause}}")), "short", minimum=0),
+        timeseries("Compactions for reservations", "Compactions the pool manager ran on a fragmented node just "
+                   "before growing a pool of pages below 1 GiB (through the compaction gates).",
+                   targets((f"increase(kvmem_controller_hugepage_compactions_total{sel(I, N)}{R})", "node {{node}}")),
+                   "short", minimum=0),
+        row("NUMA placement"),
+        timeseries("Placement moves by kind", "vcpus: a VM's vCPUs pinned to the node holding its memory (copies "
+                   "nothing); memory: its memory migrated to its vCPUs' node. Applied, or recorded in dry-run.",
+                   targets((f"sum by (instance, kind) (increase(kvmem_controller_placement_moves_total{i}{R}))",
+                            "{{kind}}")), "short", minimum=0, w=8),
+        timeseries("Migrated memory", "Bytes per second the controller migrated between nodes; averaged over "
+                   "moves, placement.max_bytes_per_second caps it.",
+                   targets((f"rate(kvmem_controller_placement_migrated_bytes_total{i}{R})", "{{instance}}")),
+                   "Bps", minimum=0, w=8),
+        timeseries("Locality around placement moves", "Each moved VM's locality ratio before its last move, and "
+                   "after it as the actuator measured it (none in dry-run). Moves start below "
+                   "placement.locality_below (0.8 by default).",
+                   targets((f"kvmem_controller_placement_locality_ratio{sel(I, D)}", "{{domain}} {{when}}")),
+                   "percentunit", minimum=0, maximum=1, w=8),
         row("Health and webhook"),
         timeseries("Loop problems", "Cycles that could not observe the host, virtio-mem changes that did not settle, "
                    "and policy reloads (SIGHUP) by result.",
@@ -254,7 +292,8 @@ def controller():
     variables = [
         query_variable("instance", "Controller", "label_values(kvmem_controller_dry_run, instance)"),
         query_variable("node", "NUMA node", f"label_values(kvmem_controller_node_state{i}, node)"),
-        query_variable("domain", "VM", f"label_values(kvmem_controller_balloon_target_bytes{i}, domain)"),
+        query_variable("domain", "VM", 'label_values({__name__=~"kvmem_controller_balloon_target_bytes|'
+                       f'kvmem_controller_placement_locality_ratio",{I}}}, domain)'),
     ]
     annotations = [
         annotation("Controller actions", f"sum by (instance, actuator, reason, outcome) "
@@ -265,8 +304,9 @@ def controller():
                    "evaluated now on {{instance}}", color="purple"),
     ]
     return dashboard("kvmem-controller", "kvmem / Controller", "What kvmem_controller decides and does: actions (also "
-                     "as annotations), skips, per-node bands, balloon and virtio-mem targets, compaction, dry-run and "
-                     "the Alertmanager webhook.", variables, panels, annotations)
+                     "as annotations), skips, per-node bands, balloon and virtio-mem targets, compaction, hugepage "
+                     "pools, NUMA placement moves, dry-run and the Alertmanager webhook.", variables, panels,
+                     annotations)
 
 
 def main():

@@ -5,10 +5,13 @@
 
 #include "common/flags.h"
 #include "common/http/server.h"
+#include "common/http/web_config_watcher.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "exporter/collectors/collectors.h"
+#include "exporter/exposition/http_metrics.h"
 #include "exporter/exposition/scrape.h"
+#include "exporter/exposition/text_format.h"
 #include "exporter/procfs/read.h"
 
 namespace {
@@ -18,6 +21,7 @@ using namespace kvmem;
 struct Config {
   std::string listen_address = ":9848";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
   std::string log_level = "info";
@@ -46,6 +50,7 @@ int Run(int argc, char** argv) {
                 "KSM, swap, fragmentation and pressure.");
   flags.String("web.listen-address", &cfg.listen_address, "Address to listen on for the web interface and telemetry.");
   flags.String("web.telemetry-path", &cfg.telemetry_path, "Path under which to expose metrics.");
+  flags.String("web.config.file", &cfg.web_config_file, "Configuration file that can enable TLS or basic authentication (Prometheus exporter-toolkit format, re-read when it changes; see docs/security.md). Empty: plain HTTP.");
   flags.String("path.procfs", &cfg.procfs, "procfs mountpoint.");
   flags.String("path.sysfs", &cfg.sysfs, "sysfs mountpoint.");
   flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
@@ -100,6 +105,18 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
+  std::shared_ptr<http::WebConfigWatcher> web_config;
+  if (!cfg.web_config_file.empty()) {
+    auto opened = http::WebConfigWatcher::Open(cfg.web_config_file);
+    if (!opened) {
+      std::fprintf(stderr, "kvmem_exporter: --web.config.file: %s\n", opened.error().ToString().c_str());
+      return 2;
+    }
+    web_config = *opened;
+  }
+  auto http_counters = std::make_shared<http::ServerCounters>();
+  const HttpServerMetrics http_metrics("kvmem_exporter");
+
   collectors::CollectorContext ctx;
   ctx.root = {cfg.procfs, cfg.sysfs};
   ctx.libvirt_uri = cfg.libvirt_uri;
@@ -126,6 +143,9 @@ int Run(int argc, char** argv) {
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = scraper.ScrapeText();
+      MetricSink server_sink;
+      http_metrics.Collect(*http_counters, web_config.get(), server_sink);
+      r.body += SerializeText(server_sink.families());
       return r;
     }
     if (req.path == "/") {
@@ -139,6 +159,8 @@ int Run(int argc, char** argv) {
 
   http::ServerOptions options;
   options.listen_address = cfg.listen_address;
+  options.web_config = web_config;
+  options.counters = http_counters;
   auto server = http::Server::Start(options, handler);
   if (!server) {
     log::Error("cannot start the web server", {{"err", server.error().message}});
@@ -148,12 +170,13 @@ int Run(int argc, char** argv) {
   for (const auto& n : names) collectors_list += (collectors_list.empty() ? "" : ",") + n;
   log::Info("kvmem_exporter started", {{"version", KVMEM_VERSION}, {"address", cfg.listen_address},
                                        {"port", std::to_string((*server)->port())},
+                                       {"tls", web_config && web_config->Current()->tls ? "on" : "off"},
                                        {"collectors", collectors_list},
                                        {"procfs", cfg.procfs}, {"sysfs", cfg.sysfs}});
   for (;;) {
     int sig = WaitForSignal();
     if (sig == SIGHUP) {
-      log::Info("SIGHUP received; the exporter has no configuration to reload");
+      log::Info("SIGHUP received; nothing to reload (a --web.config.file is re-read when it changes)");
       continue;
     }
     log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

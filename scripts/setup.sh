@@ -15,6 +15,14 @@ test_pkgs=(prometheus prometheus-alertmanager prometheus-node-exporter wrk hyper
 # is not Debian's (nodesource) brings its own npm and conflicts with Debian's npm package.
 test_pkgs+=(python3-yaml dpkg-dev systemd)
 command -v npm >/dev/null || test_pkgs+=(npm)
+# scripts/test.sh's second build: clang with ASan+UBSan and libFuzzer (docs/fuzzing.md),
+# llvm-symbolizer for readable sanitizer stacks, and ccache for both builds.
+test_pkgs+=(clang libclang-rt-14-dev llvm)
+build_pkgs+=(ccache)
+# --web.config.file: libxcrypt (bcrypt) to build; openssl for test certificates, htpasswd
+# (apache2-utils) for bcrypt hashes in tests and docs/security.md.
+build_pkgs+=(libcrypt-dev)
+test_pkgs+=(openssl apache2-utils)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -1,24 +1,15 @@
-// Beast-based implementation of http::Server.
+// Beast-based implementation of http::Server: the listener, admission of connections, and
+// the choice of a plain or TLS session for each.
 #include "common/http/server.h"
 
 #include <atomic>
-#include <optional>
 #include <thread>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include "common/http/gzip.h"
-#include "common/log.h"
+#include "common/http/session.h"
 
 namespace kvmem::http {
-namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = asio::ip::tcp;
+namespace detail {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -26,32 +17,39 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-class ServerImpl;
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, ServerImpl* server);
-  ~Session();
-  void Start() { Read(false); }
+Request ToRequest(bhttp::request<bhttp::string_body>& msg, const std::string& peer) {
+  Request req;
+  auto method = msg.method_string();
+  auto target = msg.target();
+  req.method.assign(method.data(), method.size());
+  req.target.assign(target.data(), target.size());
+  req.path = req.target.substr(0, req.target.find('?'));
+  for (const auto& field : msg) {
+    auto name = field.name_string();
+    auto value = field.value();
+    req.headers.emplace_back(Lower(std::string_view(name.data(), name.size())), std::string(value.data(), value.size()));
+  }
+  req.body = std::move(msg.body());
+  req.peer = peer;
+  return req;
+}
 
- private:
-  void Read(bool idle);
-  void OnRead(beast::error_code ec);
-  void Reply(Response response, bool keep_alive, bool head, bool gzip_ok);
-  void Close();
+}  // namespace detail
 
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
-  ServerImpl* server_;
-  std::string peer_;
-};
+namespace {
+
+using namespace detail;
 
 class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& options, Handler handler)
-      : options_(options), handler_(std::move(handler)), acceptor_(io_) {}
+      : context_(options, std::move(handler)), acceptor_(io_) {
+    context_.auth_pool = &auth_pool_;
+  }
 
   ~ServerImpl() override { Stop(); }
 
@@ -76,7 +74,7 @@ class ServerImpl final : public Server {
 
   void Run() {
     Accept();
-    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    for (int i = 0; i < std::max(1, context_.options.threads); ++i) {
       threads_.emplace_back([this] { io_.run(); });
     }
   }
@@ -89,15 +87,13 @@ class ServerImpl final : public Server {
       beast::error_code ec;
       acceptor_.close(ec);
     });
+    auth_pool_.stop();
+    auth_pool_.join();
     io_.stop();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
   }
-
-  const ServerOptions& options() const { return options_; }
-  const Handler& handler() const { return handler_; }
-  std::atomic<size_t> connections{0};
 
  private:
   void Accept() {
@@ -105,134 +101,47 @@ class ServerImpl final : public Server {
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
         log::Warn("accept failed", {{"err", ec.message()}});
-      } else if (connections.load() >= options_.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);  // over the limit: refuse by closing at once
       } else {
-        std::make_shared<Session>(std::move(socket), this)->Start();
+        switch (context_.registry.MakeRoom()) {
+          case ConnectionRegistry::Admission::kRefused: {
+            ++context_.counters->refused;  // every connection busy: refuse by closing at once
+            beast::error_code ignored;
+            socket.close(ignored);
+            break;
+          }
+          case ConnectionRegistry::Admission::kEvicted:
+            ++context_.counters->evicted;
+            [[fallthrough]];
+          case ConnectionRegistry::Admission::kAdmitted:
+            StartSession(std::move(socket));
+        }
       }
       Accept();
     });
   }
 
-  ServerOptions options_;
-  Handler handler_;
+  // TLS or not is decided per connection by the config in force when it is accepted.
+  void StartSession(tcp::socket socket) {
+    std::shared_ptr<const ActiveWebConfig> active;
+    if (context_.options.web_config) active = context_.options.web_config->Current();
+    if (active && active->tls) {
+      std::make_shared<Session<TlsStream>>(std::move(socket), context_, std::move(active))->Start();
+    } else {
+      std::make_shared<Session<PlainStream>>(std::move(socket), context_, std::move(active))->Start();
+    }
+  }
+
+  // Declaration order is destruction order reversed: sessions still queued on io_ or on the
+  // auth pool die with them and unregister from context_, which must outlive both; the auth
+  // pool's queued work holds sessions whose sockets need io_, so the pool goes first.
+  ServerContext context_;
   asio::io_context io_;
+  asio::thread_pool auth_pool_{1};
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
-
-Session::Session(tcp::socket socket, ServerImpl* server) : stream_(std::move(socket)), server_(server) {
-  ++server_->connections;
-  beast::error_code ec;
-  // Without this, a response that spans segments waits on the client's delayed ACK (40 ms).
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
-Session::~Session() { --server_->connections; }
-
-void Session::Read(bool idle) {
-  parser_.emplace();
-  parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
-  parser_->body_limit(server_->options().max_body_bytes);
-  // One deadline for the whole request: a client that trickles bytes still runs out of time.
-  stream_.expires_after(idle ? server_->options().idle_timeout : server_->options().read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
-}
-
-void Session::OnRead(beast::error_code ec) {
-  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-    return Close();
-  }
-  if (ec) {
-    int status = ec == bhttp::error::header_limit ? 431 : ec == bhttp::error::body_limit ? 413 : 400;
-    if (server_->options().on_reject) {
-      Request partial;
-      partial.peer = peer_;
-      // The start line is stored as soon as it is parsed; the Content-Length check that
-      // yields body_limit runs before the header counts as done, so do not ask is_header_done().
-      auto method = parser_->get().method_string();
-      auto target = parser_->get().target();
-      partial.method.assign(method.data(), method.size());
-      partial.target.assign(target.data(), target.size());
-      partial.path = partial.target.substr(0, partial.target.find('?'));
-      try {
-        server_->options().on_reject(status, partial);
-      } catch (...) {
-      }
-    }
-    std::string body = status == 431 ? "request headers too large\n" : status == 413 ? "request body too large\n"
-                                                                                    : "bad request: " + ec.message() + "\n";
-    return Reply(TextResponse(status, std::move(body)), false, false, false);
-  }
-
-  auto& msg = parser_->get();
-  Request req;
-  auto method = msg.method_string();
-  auto target = msg.target();
-  req.method.assign(method.data(), method.size());
-  req.target.assign(target.data(), target.size());
-  req.path = req.target.substr(0, req.target.find('?'));
-  for (const auto& field : msg) {
-    auto name = field.name_string();
-    auto value = field.value();
-    req.headers.emplace_back(Lower(std::string_view(name.data(), name.size())), std::string(value.data(), value.size()));
-  }
-  req.body = std::move(msg.body());
-  req.peer = peer_;
-  bool keep_alive = msg.keep_alive();
-  bool head = msg.method() == bhttp::verb::head;
-  bool gzip_ok = AcceptsGzip(req.Header("accept-encoding"));
-
-  Response resp;
-  try {
-    resp = server_->handler()(req);
-  } catch (const std::exception& e) {
-    log::Error("request handler failed", {{"path", req.path}, {"err", e.what()}});
-    resp = TextResponse(500, "internal error\n");
-  } catch (...) {
-    log::Error("request handler failed", {{"path", req.path}, {"err", "unknown exception"}});
-    resp = TextResponse(500, "internal error\n");
-  }
-  Reply(std::move(resp), keep_alive, head, gzip_ok);
-}
-
-void Session::Reply(Response response, bool keep_alive, bool head, bool gzip_ok) {
-  response_ = std::make_shared<bhttp::response<bhttp::string_body>>();
-  auto& r = *response_;
-  r.version(11);
-  r.result(static_cast<unsigned>(response.status));
-  r.set(bhttp::field::content_type, response.content_type);
-  r.set(bhttp::field::server, "kvmem");
-  for (auto& [k, v] : response.headers) r.set(k, v);
-  if (gzip_ok && response.body.size() >= 1024) {
-    if (auto compressed = Gzip(response.body)) {
-      response.body = std::move(*compressed);
-      r.set(bhttp::field::content_encoding, "gzip");
-    }
-  }
-  r.body() = std::move(response.body);
-  r.keep_alive(keep_alive);
-  r.prepare_payload();
-  if (head) r.body().clear();
-  stream_.expires_after(server_->options().read_timeout);
-  bhttp::async_write(stream_, r, [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-    if (ec || !keep_alive) return self->Close();
-    self->Read(true);
-  });
-}
-
-void Session::Close() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
-}
 
 }  // namespace
 
@@ -267,8 +176,8 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
   }
   if (host == "localhost") host = "127.0.0.1";
   if (!host.empty()) {
-    beast::error_code ec;
-    asio::ip::make_address(host, ec);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
     if (ec) return bad("host must be an IP address");
   }
   return std::pair{host, static_cast<uint16_t>(port)};

@@ -26,7 +26,15 @@ model::Outcome DryRun::Apply(const model::Action&) noexcept {
 }
 
 model::Outcome Router::Apply(const model::Action& action) noexcept {
-  Actuator* target = std::holds_alternative<model::CompactNode>(action) ? compaction_ : libvirt_;
+  Actuator* target = std::visit(
+      [this](const auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, model::CompactNode>) return compaction_;
+        else if constexpr (std::is_same_v<T, model::ResizeHugepagePool>) return hugepages_;
+        else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>) return placement_;
+        else return libvirt_;
+      },
+      action);
   if (!target) {
     model::Outcome o;
     o.ok = false;

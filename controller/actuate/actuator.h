@@ -1,5 +1,5 @@
 // Actuators: the only code that changes the host. One interface, composed as
-// Backoff(DryRun(Router{libvirt, compaction})) by the daemon.
+// Backoff(DryRun(Router{libvirt, compaction, hugepages, placement})) by the daemon.
 // Apply() never throws: every failure is an Outcome with ok == false and a message.
 // Not thread-safe: the control loop is the one caller.
 #pragma once
@@ -25,15 +25,20 @@ class DryRun final : public Actuator {
   model::Outcome Apply(const model::Action& action) noexcept override;
 };
 
-// Sends balloon and virtio-mem actions to one actuator and compaction to another.
+// Sends balloon and virtio-mem actions to `libvirt`, compaction to `compaction`, hugepage
+// pool resizes to `hugepages`, and vCPU pinning and page migration to `placement`. A null
+// target makes its actions fail with "no actuator for <ActuatorOf>".
 class Router final : public Actuator {
  public:
-  Router(Actuator* libvirt, Actuator* compaction) : libvirt_(libvirt), compaction_(compaction) {}
+  Router(Actuator* libvirt, Actuator* compaction, Actuator* hugepages = nullptr, Actuator* placement = nullptr)
+      : libvirt_(libvirt), compaction_(compaction), hugepages_(hugepages), placement_(placement) {}
   model::Outcome Apply(const model::Action& action) noexcept override;
 
  private:
   Actuator* libvirt_;
   Actuator* compaction_;
+  Actuator* hugepages_;
+  Actuator* placement_;
 };
 
 // Per subject (VM or node) exponential back-off after failures: after n consecutive failures
@@ -56,7 +61,10 @@ class Backoff final : public Actuator {
   std::map<std::string, Entry> subjects_;
 };
 
-// The subject an action changes: "vm <uuid>" or "node <n>".
+// The subject an action changes, which Backoff counts failures of: "vm <uuid>" (balloon and
+// virtio-mem), "vm <uuid> placement" (pinning and migration), "node <n>" (compaction) or
+// "node <n> hugepages-<kB>kB" (one pool). Separate subjects keep, for example, a pool that
+// fell short from holding back the compaction that would let it grow.
 std::string SubjectOf(const model::Action& action);
 
 }  // namespace kvmem::actuate

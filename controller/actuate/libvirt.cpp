@@ -6,41 +6,32 @@
 
 #include <chrono>
 
+#include "controller/actuate/libvirt_connection.h"
 #include "exporter/virt/decode.h"
 #include "exporter/virt/handles.h"
 
 namespace kvmem::actuate {
+namespace {
+
+model::Outcome Failure(std::string error) {
+  model::Outcome o;
+  o.ok = false;
+  o.error = std::move(error);
+  return o;
+}
+
+}  // namespace
 
 struct LibvirtActuator::Impl {
-  std::string uri;
-  virt::ConnectPtr conn;
+  std::unique_ptr<LibvirtConnection> owned;  // when constructed from a URI
+  LibvirtConnection* lv = nullptr;
 
-  Result<virConnectPtr> Connection() {
-    if (conn && virConnectIsAlive(conn.get()) == 1) return conn.get();
-    conn.reset();
-    virt::InitLibvirt();
-    virConnectPtr c = virConnectOpen(uri.c_str());
-    if (!c) return tl::unexpected(virt::LastError("virConnectOpen", uri));
-    virConnectSetKeepAlive(c, 5, 3);  // unsupported by some drivers; harmless then
-    conn.reset(c);
-    return c;
-  }
-
-  Result<virt::DomainPtr> Domain(const model::VmRef& vm) {
-    auto c = Connection();
-    if (!c) return tl::unexpected(c.error());
-    virDomainPtr d = virDomainLookupByUUIDString(*c, vm.uuid.c_str());
-    if (!d) return tl::unexpected(virt::LastError("virDomainLookupByUUIDString " + vm.name, uri));
-    return virt::DomainPtr(d);
-  }
+  Result<virt::DomainPtr> Domain(const model::VmRef& vm) { return lv->Domain(vm); }
 
   // A failed call may mean a dead connection: drop it so the next action reconnects.
   model::Outcome Failed(const Error& e) {
-    if (conn && virConnectIsAlive(conn.get()) != 1) conn.reset();
-    model::Outcome o;
-    o.ok = false;
-    o.error = e.ToString();
-    return o;
+    lv->DropIfDead();
+    return Failure(e.ToString());
   }
 
   model::Outcome Balloon(const model::SetBalloon& a) {
@@ -49,17 +40,17 @@ struct LibvirtActuator::Impl {
     // The controller's sizes include plugged virtio-mem memory (as balloon.current does), but
     // virDomainSetMemoryFlags sets the balloon over base RAM only: subtract what is plugged.
     virt::CStringPtr xml(virDomainGetXMLDesc(d->get(), 0));
-    if (!xml) return Failed(virt::LastError("virDomainGetXMLDesc " + a.vm.name, uri));
+    if (!xml) return Failed(virt::LastError("virDomainGetXMLDesc " + a.vm.name, lv->uri()));
     auto facts = virt::DecodeDomainXml(xml.get());
     if (!facts) return Failed(facts.error());
     uint64_t plugged = 0;
     for (const auto& m : facts->virtio_mem) plugged += m.current_bytes.value_or(m.requested_bytes);
     if (a.to_bytes <= plugged) {
-      return model::Outcome{false, "target " + std::to_string(a.to_bytes) + " B is not above the " + std::to_string(plugged) +
-                                       " B of plugged virtio-mem memory", {}, false, {}, {}, {}, {}, {}};
+      return Failure("target " + std::to_string(a.to_bytes) + " B is not above the " + std::to_string(plugged) +
+                     " B of plugged virtio-mem memory");
     }
     if (virDomainSetMemoryFlags(d->get(), (a.to_bytes - plugged) / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      return Failed(virt::LastError("virDomainSetMemoryFlags " + a.vm.name, uri));
+      return Failed(virt::LastError("virDomainSetMemoryFlags " + a.vm.name, lv->uri()));
     }
     // No read-back here: the balloon reaches its target 0.1-0.5 s later, and the next
     // observation shows what the guest really gave.
@@ -70,18 +61,23 @@ struct LibvirtActuator::Impl {
     auto d = Domain(a.vm);
     if (!d) return Failed(d.error());
     virt::CStringPtr xml(virDomainGetXMLDesc(d->get(), 0));
-    if (!xml) return Failed(virt::LastError("virDomainGetXMLDesc " + a.vm.name, uri));
+    if (!xml) return Failed(virt::LastError("virDomainGetXMLDesc " + a.vm.name, lv->uri()));
     auto device = VirtioMemDeviceXml(xml.get(), a.alias, a.to_requested_bytes / 1024);
     if (!device) return Failed(device.error());
     if (virDomainUpdateDeviceFlags(d->get(), device->c_str(), VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      return Failed(virt::LastError("virDomainUpdateDeviceFlags " + a.vm.name + " " + a.alias, uri));
+      return Failed(virt::LastError("virDomainUpdateDeviceFlags " + a.vm.name + " " + a.alias, lv->uri()));
     }
     return {};
   }
 };
 
 LibvirtActuator::LibvirtActuator(std::string uri) : impl_(std::make_unique<Impl>()) {
-  impl_->uri = std::move(uri);
+  impl_->owned = std::make_unique<LibvirtConnection>(std::move(uri));
+  impl_->lv = impl_->owned.get();
+}
+
+LibvirtActuator::LibvirtActuator(LibvirtConnection& connection) : impl_(std::make_unique<Impl>()) {
+  impl_->lv = &connection;
 }
 
 LibvirtActuator::~LibvirtActuator() = default;
@@ -90,7 +86,7 @@ Result<uint64_t> LibvirtActuator::LiveMemoryBytes(const std::string& uuid) {
   auto d = impl_->Domain({uuid, uuid});
   if (!d) return tl::unexpected(d.error());
   virDomainInfo info{};
-  if (virDomainGetInfo(d->get(), &info) < 0) return tl::unexpected(virt::LastError("virDomainGetInfo", impl_->uri));
+  if (virDomainGetInfo(d->get(), &info) < 0) return tl::unexpected(virt::LastError("virDomainGetInfo", impl_->lv->uri()));
   return static_cast<uint64_t>(info.memory) * 1024;
 }
 
@@ -100,9 +96,9 @@ model::Outcome LibvirtActuator::Apply(const model::Action& action) noexcept {
   try {
     if (const auto* b = std::get_if<model::SetBalloon>(&action)) out = impl_->Balloon(*b);
     else if (const auto* v = std::get_if<model::ResizeVirtioMem>(&action)) out = impl_->VirtioMem(*v);
-    else out = model::Outcome{false, "the libvirt actuator does not compact nodes", {}, false, {}, {}, {}, {}, {}};
+    else out = Failure("the libvirt actuator does not " + model::Summary(action));
   } catch (const std::exception& e) {
-    out = model::Outcome{false, e.what(), {}, false, {}, {}, {}, {}, {}};
+    out = Failure(e.what());
   }
   out.duration = std::chrono::duration_cast<model::Duration>(std::chrono::steady_clock::now() - start);
   return out;

@@ -1,6 +1,7 @@
 // The libvirt actuator: balloon targets (virDomainSetMemoryFlags, live) and virtio-mem
 // requested sizes (virDomainUpdateDeviceFlags with the live device XML, <requested> changed).
-// Owns one read-write connection, opened on first use and reopened after a failure.
+// Uses one read-write connection (LibvirtConnection: opened on first use, keepalive, reopened
+// after a failure), its own or one shared with the other libvirt-calling actuators.
 // Apply() never throws; not thread-safe (one caller, the control loop).
 #pragma once
 
@@ -12,12 +13,16 @@
 
 namespace kvmem::actuate {
 
+class LibvirtConnection;
+
 class LibvirtActuator final : public Actuator {
  public:
   explicit LibvirtActuator(std::string uri);
+  // Shares `connection`, which must outlive the actuator.
+  explicit LibvirtActuator(LibvirtConnection& connection);
   ~LibvirtActuator() override;
   model::Outcome Apply(const model::Action& action) noexcept override;
-  // The domain's live memory (virDomainGetInfo) over this actuator's own connection. For the
+  // The domain's live memory (virDomainGetInfo) over this actuator's connection. For the
   // test driver, whose state lives only as long as one connection, this is how tests see a change.
   Result<uint64_t> LiveMemoryBytes(const std::string& uuid);
 

@@ -123,6 +123,44 @@ RuleGroup HostGroup(const model::Policy& p) {
   return g;
 }
 
+// placement.locality_below held past placement.for and the cycles the controller gets to move
+// the VM, but never sooner than kMinLocalityFor.
+AlertRule LocalityAlert(const model::Policy& p) {
+  const auto& pl = p.placement;
+  const Duration hold = std::max(kMinLocalityFor, pl.sustain_for + Cycles(p));
+  return {"KvmemVmNumaLocalityLow", "warning", "kvmem_domain_numa_locality_ratio < " + PromNumber(pl.locality_below),
+          hold, "A VM's memory sits away from the NUMA nodes its vCPUs run on.",
+          "Only {{ $value | humanizePercentage }} of the memory of VM {{ $labels.domain }} on {{ $labels.instance }} "
+          "sits on the NUMA nodes its vCPUs run on, below placement.locality_below (" +
+              model::FormatPercent(pl.locality_below) + ") for " + PromDuration(hold) +
+              ": its memory accesses cross the interconnect." +
+              ControllerNote(pl.enabled,
+                             "The controller pins its vCPUs to its memory or migrates its memory to its vCPUs "
+                             "(placement.vcpus, placement.memory), unless its domain XML fixes its placement.",
+                             "placement.enabled"),
+          {"placement.vcpus", "placement.memory"}, Subject::kVm};
+}
+
+// The pool manager reports a shortfall after kPoolRetriesBeforeAlert retries of hugepages.grow.
+AlertRule PoolShortfallAlert(const model::Policy& p) {
+  const auto& h = p.hugepages;
+  const Duration hold = std::max(kMinPoolShortfallFor, h.retry_after * kPoolRetriesBeforeAlert + Cycles(p));
+  return {"KvmemHugepagePoolShortfall", "warning", "kvmem_controller_hugepage_pool_shortfall_pages > 0", hold,
+          "A hugepage pool lacks free pages that autostart VMs will need.",
+          "Node {{ $labels.node }} of {{ $labels.instance }} lacks {{ $value }} free "
+          "{{ $labels.size | humanize1024 }}B hugepages that the autostart VMs pinned to it and hugepages.headroom (" +
+              model::FormatBytes(h.headroom) + ") need, for " + PromDuration(hold) +
+              ": hugepage-backed VMs set to autostart may fail to start there." +
+              ControllerNote(h.enabled,
+                             "The controller grows the pool (hugepages.grow) and retries every " +
+                                 PromDuration(h.retry_after) +
+                                 " (hugepages.retry_after); the cause label of "
+                                 "kvmem_controller_hugepage_reservation_failures_total says why its reservations "
+                                 "fell short.",
+                             "hugepages.enabled"),
+          {"hugepages.grow"}, Subject::kNode};
+}
+
 RuleGroup VmGroup(const model::Policy& p) {
   const auto& pr = p.balloon.pressure;
   const Duration window = RateWindow(pr.rate_window);
@@ -139,13 +177,7 @@ RuleGroup VmGroup(const model::Policy& p) {
       {swap_record, Rate("kvmem_domain_guest_swap_in_bytes_total", window)},
       {fault_record, Rate("kvmem_domain_guest_major_faults_total", window)},
   };
-  g.alerts.push_back(
-      {"KvmemVmNumaLocalityLow", "warning", "kvmem_domain_numa_locality_ratio < " + PromNumber(kLocalityBelow),
-       minutes(15), "A VM's memory sits away from the NUMA nodes its vCPUs run on.",
-       "Only {{ $value | humanizePercentage }} of the memory of VM {{ $labels.domain }} on {{ $labels.instance }} "
-       "sits on the NUMA nodes its vCPUs run on, below " + model::FormatPercent(kLocalityBelow) +
-           ": its memory accesses cross the interconnect.",
-       {}, Subject::kVm});
+  g.alerts.push_back(LocalityAlert(p));
   g.alerts.push_back(
       {"KvmemGuestMemoryPressure", "warning",
        "kvmem:domain_guest_usable:ratio < " + PromNumber(pr.usable_below_ratio) + kStatsOk, Cycles(p),
@@ -201,6 +233,7 @@ RuleGroup ControllerGroup(const model::Policy& p) {
            std::to_string(p.limits.max_actions_per_cycle) + " per " + PromDuration(p.interval) +
            " cycle): a threshold may be flapping.",
        {}, Subject::kHost});
+  g.alerts.push_back(PoolShortfallAlert(p));
   return g;
 }
 

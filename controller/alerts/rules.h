@@ -23,12 +23,18 @@ inline constexpr std::string_view kDefaultRunbookUrl =
 // Thresholds the policy has no key for (the controller does not act on them). They are
 // documented, with their reasons, in alerts/runbook.md.
 inline constexpr double kNumaMissRatioAbove = 0.10;      // of a node's allocations, over 5m
-inline constexpr double kLocalityBelow = 0.80;           // share of a VM's memory near its vCPUs
 inline constexpr double kSwapThrashRateAbove = 10.0 * model::kMiB;  // bytes/s in AND out
 inline constexpr double kKsmSharingRatioBelow = 0.10;    // pages_sharing / (sharing + unshared)
 inline constexpr double kActionRateShareOfCap = 0.25;    // of max_actions_per_cycle per interval
 // The controller gets this many cycles to fix what it acts on before people are told.
 inline constexpr int kCyclesBeforeAlert = 10;
+// A hugepage pool shortfall is news once the pool manager has retried this many times
+// (hugepages.retry_after apart), and never before kMinPoolShortfallFor.
+inline constexpr int kPoolRetriesBeforeAlert = 3;
+inline constexpr model::Duration kMinPoolShortfallFor = std::chrono::minutes(10);
+// Locality alerts never fire sooner than this: a VM's memory moves slowly, and automatic NUMA
+// balancing needs minutes to pull it back on its own.
+inline constexpr model::Duration kMinLocalityFor = std::chrono::minutes(15);
 // Shortest rate() window the rules use: a policy window of 10s would hold no two samples at
 // a common 15s scrape interval, and rate() would return nothing.
 inline constexpr model::Duration kMinRateWindow = std::chrono::minutes(1);

@@ -24,6 +24,8 @@ const FamilyDesc kLastAction{"kvmem_controller_last_action_timestamp_seconds", "
 const FamilyDesc kReloads{"kvmem_controller_policy_reloads_total", "Policy reloads (SIGHUP), by result; a failed reload keeps the old policy.", MetricType::Counter, {"result"}};
 const FamilyDesc kSettleTimeouts{"kvmem_controller_virtio_mem_settle_timeouts_total", "virtio-mem changes the guest did not complete within settle_timeout.", MetricType::Counter, {}};
 const FamilyDesc kCompactionIndex{"kvmem_controller_compaction_fragmentation_index", "The node's fragmentation index for the THP order before and after the controller's last compaction.", MetricType::Gauge, {"node", "when"}};
+const FamilyDesc kLibvirtUp{"kvmem_controller_libvirt_up", "1 when the last observation got fresh values from libvirt, 0 when it used the last good ones (libvirt down, hung or reconnecting).", MetricType::Gauge, {}};
+const FamilyDesc kLibvirtErrors{"kvmem_controller_libvirt_connection_errors_total", "Failed libvirt connection attempts and dropped connections of the controller's observer.", MetricType::Counter, {}};
 const FamilyDesc kCompactionSeconds{"kvmem_controller_compaction_duration_seconds", "How long the controller's last compaction of the node took.", MetricType::Gauge, {"node"}};
 
 std::string Observed(const model::Reason& r) {
@@ -45,6 +47,11 @@ Controller::Controller(ObserveFn observe, actuate::Actuator& actuator, model::Po
 void Controller::SetPolicy(model::Policy policy) {
   policy_ = std::move(policy);
   window_.SetKeep(policy::RequiredKeep(policy_));
+}
+
+void Controller::NoteLibvirt(bool up, uint64_t connection_errors) {
+  std::lock_guard lock(mutex_);
+  libvirt_ = {up, connection_errors};
 }
 
 void Controller::CountReload(bool ok) {
@@ -97,8 +104,14 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
         Record(action, model::Outcome{false, "not attempted: a donor's shrink failed this cycle", {}, false, {}, {}, {}, {}, {}}, wall);
         continue;
       }
+      if (stop_ && stop_->load()) {
+        log::Info("shutting down: actions of this cycle not started", {{"first", model::Summary(action)}});
+        break;
+      }
       policy::NoteStarted(state_, action, now);
+      const std::string decision = decisions_ ? decisions_->Intent(action, dry_run_, std::chrono::system_clock::now()) : "";
       model::Outcome outcome = actuator_.Apply(action);
+      if (decisions_) decisions_->Finish(decision, action, outcome, dry_run_, std::chrono::system_clock::now());
       if (rebalance && model::Direction(action) < 0 && !outcome.ok) donor_failed = true;
       policy::ApplyOutcome(state_, action, outcome, now);
       Record(action, outcome, wall);
@@ -177,6 +190,11 @@ void Controller::Collect(MetricSink& out) const {
   out.Add(kReloads, {"ok"}, static_cast<double>(reloads_ok_));
   out.Add(kReloads, {"error"}, static_cast<double>(reloads_failed_));
   out.Add(kSettleTimeouts, {}, static_cast<double>(settle_timeouts_));
+  if (decisions_) decisions_->Collect(out);
+  if (libvirt_) {
+    out.Add(kLibvirtUp, {}, libvirt_->first ? 1 : 0);
+    out.Add(kLibvirtErrors, {}, static_cast<double>(libvirt_->second));
+  }
 }
 
 }  // namespace kvmem::loop

@@ -4,6 +4,7 @@
 // Collect from any thread (metrics state is under a mutex).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
+#include "controller/loop/decision_log.h"
 #include "controller/loop/pool_metrics.h"
 #include "controller/model/policy.h"
 #include "controller/policy/state.h"
@@ -34,6 +36,14 @@ class Controller {
   void SetPolicy(model::Policy policy);
   const model::Policy& policy() const { return policy_; }
   void CountReload(bool ok);
+  // Optional: every applied (or dry-run) action gets an intent and an outcome record.
+  void SetDecisionLog(DecisionLog* log) { decisions_ = log; }
+  // Optional: once *stop is true (SIGTERM), no further action is started; the one in flight
+  // finishes (or times out) and its outcome is recorded.
+  void SetStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
+  // libvirt's health as the last observation saw it (only with a libvirt URI): exported as
+  // kvmem_controller_libvirt_up and _connection_errors_total. Thread-safe.
+  void NoteLibvirt(bool up, uint64_t connection_errors);
 
   void Collect(MetricSink& out) const;
   static std::vector<const FamilyDesc*> Families();
@@ -48,7 +58,9 @@ class Controller {
   policy::Window window_;
   policy::ControllerState state_;
   std::set<std::string> last_skips_;  // logged at info only when they change
+  DecisionLog* decisions_ = nullptr;
   PoolPlacementMetrics pool_metrics_;  // hugepage pools and placement moves
+  const std::atomic<bool>* stop_ = nullptr;
 
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> actions_;  // actuator, rule, outcome
@@ -62,6 +74,7 @@ class Controller {
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
   double last_run_ = 0, last_action_ = 0, last_duration_ = 0;
   std::optional<std::string> last_observe_error_;
+  std::optional<std::pair<bool, uint64_t>> libvirt_;  // up, connection errors
 };
 
 }  // namespace kvmem::loop

@@ -1,4 +1,4 @@
-// Host and VM observation.
+// Host and VM observation: procfs and a libvirt snapshot into model types.
 #include "controller/observe/observe.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@ Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoin
   procfs::ReadScope scope;
   model::Observation obs;
   obs.time = now;
+  obs.default_hugepage_bytes = DefaultHugepageBytes(root);
   auto nodes = procfs::ListNodes(root);
   if (!nodes) return tl::unexpected(nodes.error());
   if (nodes->empty()) {
@@ -36,17 +37,40 @@ Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoin
     n.free_bytes = mi->Get("MemFree").value_or(0);
     n.available_bytes = procfs::NodeAvailableBytes(*mi, *pools).value_or(0);
     n.has_memory = n.total_bytes > 0;
+    for (const auto& p : *pools) n.hugepages.push_back({p.page_bytes, p.total, p.free, p.surplus});
+    if (auto cpus = procfs::ReadNodeCpus(root, id)) n.has_cpus = !cpus->empty();
     if (auto it = contig.find(id); it != contig.end()) {
       n.fragmentation_index = procfs::FragmentationIndex(it->second, order);
       n.unusable_ratio = procfs::UnusableIndex(it->second, order);
     }
     obs.nodes.push_back(n);
   }
+  // Reserved pages are known host-wide only; without them the pool manager could release
+  // pages a mapping is about to fault in, so a malformed file fails the cycle like the pools.
+  auto global = procfs::ReadGlobalHugepages(root);
+  if (!global) return tl::unexpected(global.error());
+  for (const auto& p : *global) {
+    if (p.reserved) obs.hugepages_reserved_pages[p.page_bytes] = *p.reserved;
+  }
   if (auto psi = procfs::ReadMemoryPressure(root); psi && psi->some) obs.psi_some_avg10 = psi->some->avg10;
   if (auto vm = procfs::ReadVmstat(root)) {
     if (auto v = vm->Get("thp_fault_fallback"); v && *v >= 0) obs.thp_fault_fallback_total = static_cast<uint64_t>(*v);
   }
   return obs;
+}
+
+uint64_t DefaultHugepageBytes(const procfs::Root& root) {
+  auto mi = procfs::ReadMeminfo(root);
+  if (!mi) return kFallbackHugepageBytes;
+  auto bytes = mi->Get("Hugepagesize");  // "2048 kB", already in bytes
+  return bytes && *bytes > 0 ? *bytes : kFallbackHugepageBytes;
+}
+
+bool PlacementFixed(const virt::DomainXml& xml) {
+  if (xml.vcpupin || xml.emulatorpin || !xml.vcpu_cpuset.empty()) return true;
+  if (xml.numatune_mode == "strict" && !xml.numatune_nodeset.empty()) return true;
+  return std::any_of(xml.memnodes.begin(), xml.memnodes.end(),
+                     [](const virt::MemNode& m) { return m.mode == "strict" && !m.nodeset.empty(); });
 }
 
 namespace {
@@ -72,7 +96,8 @@ int DeviceHostNode(const virt::DomainSample& d) {
 std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot,
                                                   model::TimePoint now,
                                                   std::chrono::system_clock::time_point wall_now,
-                                                  std::chrono::milliseconds max_age) {
+                                                  std::chrono::milliseconds max_age,
+                                                  uint64_t default_hugepage_bytes) {
   std::vector<model::VmObservation> out;
   for (const auto& d : snapshot.domains) {
     model::VmObservation vm;
@@ -106,6 +131,12 @@ std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot
       vm.virtio_mem.push_back({m.alias, DeviceHostNode(d), m.size_bytes, m.block_bytes,
                                m.requested_bytes, m.current_bytes.value_or(m.requested_bytes)});
     }
+    vm.stopped = !d.active;
+    vm.autostart = d.autostart;
+    vm.hugepage_demand = HugepageDemand(d.xml, default_hugepage_bytes);
+    vm.vcpus_per_node = d.placement.vcpus_per_node;
+    vm.qemu_pid = d.placement.qemu_pid;
+    vm.placement_fixed = PlacementFixed(d.xml);
     out.push_back(std::move(vm));
   }
   return out;

@@ -138,7 +138,8 @@ void PlanPlacement(Cycle& c) {
     if (!ratio || *ratio >= p.locality_below) continue;
     const std::string subject = VmSubject(vm);
     const std::string low = "locality " + FormatNumber(*ratio) + " < locality_below " + FormatNumber(p.locality_below);
-    if (vm.placement_fixed) {
+    // Pins the controller set itself show in the live XML too: only the others are the admin's.
+    if (vm.placement_fixed && !c.state().placement_moves.contains(vm.uuid)) {
       c.AddSkip(subject, "placement.vcpus", low + "; placement is fixed by the domain XML (vcpupin or strict numatune)");
       continue;
     }

@@ -108,7 +108,7 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
     pool.obtained_pages = outcome.pages_obtained;
     pool.fell_short = !outcome.ok && !outcome.dry_run;
     if (pool.fell_short && h->to_pages > h->from_pages) {
-      ++state.pool_shortfalls_total[{h->node, h->page_bytes, std::string(ShortfallCause(*h, outcome))}];
+      if (auto cause = ShortfallCause(*h, outcome)) ++state.pool_shortfalls_total[{h->node, h->page_bytes, std::string(*cause)}];
     }
   } else if (std::holds_alternative<model::PinVcpus>(action) || std::holds_alternative<model::MigrateMemory>(action)) {
     const auto* m = std::get_if<model::MigrateMemory>(&action);
@@ -119,8 +119,10 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
   }
 }
 
-std::string_view ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome) {
-  if (!outcome.pages_obtained) return "error";
+std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action,
+                                               const model::Outcome& outcome) {
+  if (!outcome.pages_obtained) return std::nullopt;
+  if (outcome.error.rfind("obtained ", 0) != 0 || outcome.error.find("; ") != std::string::npos) return "error";
   for (const auto& [name, value] : action.reason.observed) {
     if (name == "fragmentation_index" && value > 0.5) return "fragmented";
   }

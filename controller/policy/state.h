@@ -60,10 +60,13 @@ struct PoolState {
   bool fell_short = false;                       // the last attempt did not reach its target
 };
 
-// Why a reservation fell short, as a metric label: "fragmented" (the node's fragmentation
-// index for the page's order was above 0.5, the kernel's boundary between "failed for lack of
-// memory" and "failed for fragmentation"), "no_memory", or "error" (nothing was read back).
-std::string_view ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome);
+// Why a reservation fell short, as a metric label: "error" (the write itself failed: the
+// actuator's error is more than its "obtained N of M" line), "fragmented" (the node's
+// fragmentation index for the page's order was above 0.5, the kernel's boundary between
+// "failed for lack of memory" and "failed for fragmentation"), or "no_memory". Nullopt when
+// nothing was read back: the attempt never reached the kernel (a back-off refusal, a timeout).
+std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action,
+                                               const model::Outcome& outcome);
 
 struct PlacementState {
   std::optional<model::TimePoint> last_move;  // last placement action, applied or failed

@@ -6,7 +6,9 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
+#include <variant>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -80,6 +82,26 @@ bool Related(const Trigger& t, const std::string& rule) {
   return std::find(t.policy_rules.begin(), t.policy_rules.end(), rule) != t.policy_rules.end();
 }
 
+// The VM an action changes, or nullptr for node actions.
+const model::VmRef* VmOf(const model::Action& a) {
+  return std::visit(
+      [](const auto& x) -> const model::VmRef* {
+        if constexpr (requires { x.vm; }) {
+          return &x.vm;
+        } else {
+          return nullptr;
+        }
+      },
+      a);
+}
+
+// The node a node action (compaction, a hugepage pool) changes; nullopt for VM actions.
+std::optional<int> NodeOf(const model::Action& a) {
+  if (const auto* c = std::get_if<model::CompactNode>(&a)) return c->node;
+  if (const auto* h = std::get_if<model::ResizeHugepagePool>(&a)) return h->node;
+  return std::nullopt;
+}
+
 // Does a skip's subject ("vm web-1", "vm web-1 virtio-mem vmem0", "node 1") name this trigger's?
 bool SameSubject(const std::string& skip_subject, const std::string& subject) {
   return skip_subject == subject || skip_subject.rfind(subject + " ", 0) == 0;
@@ -120,12 +142,10 @@ std::string DescribeOutcome(const Trigger& t, const model::Plan& plan) {
     const auto& reason = model::ReasonOf(a);
     bool mine = Related(t, reason.rule);
     if (t.subject == alerts::Subject::kVm) {
-      const auto* b = std::get_if<model::SetBalloon>(&a);
-      const auto* v = std::get_if<model::ResizeVirtioMem>(&a);
-      const model::VmRef* vm = b ? &b->vm : v ? &v->vm : nullptr;
+      const model::VmRef* vm = VmOf(a);
       mine = vm != nullptr && (vm->name == t.domain || (!t.uuid.empty() && vm->uuid == t.uuid));
-    } else if (const auto* c = std::get_if<model::CompactNode>(&a); c && t.node) {
-      mine = mine && c->node == *t.node;
+    } else if (const auto node = NodeOf(a); node && t.node) {
+      mine = mine && *node == *t.node;
     }
     if (mine) actions.push_back(model::Summary(a));
   }
@@ -158,7 +178,7 @@ void Receiver::Count(std::string_view result) {
 }
 
 void Receiver::NoteServerRefusal(int status, const http::Request& partial) {
-  const char* result = status == 413 || status == 431 ? "too_large" : "bad_request";
+  const char* result = status == 401 ? "unauthorized" : status == 413 || status == 431 ? "too_large" : "bad_request";
   Reject(status, result, "refused by the HTTP server before parsing (status " + std::to_string(status) + ")", partial);
 }
 

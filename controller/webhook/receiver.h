@@ -60,7 +60,8 @@ class Receiver {
   void RunPending(const std::function<model::Plan()>& run_cycle);
 
   // Counts and logs a request to the webhook path that the HTTP server refused itself (a body
-  // above the server's own limit), as if the receiver had refused it.
+  // above the server's own limit; 401 from the web config's basic auth), as if the receiver
+  // had refused it.
   void NoteServerRefusal(int status, const http::Request& partial);
 
   void Collect(MetricSink& out) const;

@@ -21,6 +21,7 @@ Labels Vm(std::initializer_list<std::string> extra) {
 
 const FamilyDesc kUp{"kvmem_libvirt_up", "Whether the last libvirt refresh succeeded within --libvirt.timeout (1) or not (0).", kGauge, {}};
 const FamilyDesc kConnErrors{"kvmem_libvirt_connection_errors_total", "Failed libvirt connection attempts and dropped connections.", kCounter, {}};
+const FamilyDesc kProcDenied{"kvmem_libvirt_proc_read_denied_total", "Reads of a QEMU process's /proc/PID/<file> refused for lack of privilege (numa_maps, ksm_stat need ptrace-read access: QEMU's uid or CAP_SYS_PTRACE); the per-VM metrics they feed are left out.", kCounter, {"file"}};
 const FamilyDesc kTimeouts{"kvmem_libvirt_timeouts_total", "Scrapes that served cached libvirt values because a refresh exceeded --libvirt.timeout.", kCounter, {}};
 const FamilyDesc kDomains{"kvmem_libvirt_domains", "Active domains in the published libvirt snapshot.", kGauge, {}};
 const FamilyDesc kFreePages{"kvmem_libvirt_node_free_pages", "Free pages per host NUMA cell and page size in bytes, as libvirt sees them (virNodeGetFreePages).", kGauge, {"node", "size"}};
@@ -59,7 +60,7 @@ const FamilyDesc* const kAll[] = {
     &kAvailable, &kUsable, &kUnused, &kDiskCaches, &kRss, &kSwapIn, &kSwapOut, &kMajor, &kMinor,
     &kHugeAlloc, &kHugeFail, &kLastUpdate, &kStatsState, &kAge, &kInfo, &kMinGuarantee,
     &kVmemSize, &kVmemRequested, &kVmemCurrent, &kVmemBlock, &kNumaBytes, &kVcpus, &kLocality,
-    &kKsmMerging, &kKsmProfit};
+    &kKsmMerging, &kKsmProfit, &kProcDenied};
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
@@ -74,6 +75,7 @@ class LibvirtCollector final : public Collector {
     out.Add(kUp, {}, snap.up ? 1 : 0);
     out.Add(kConnErrors, {}, static_cast<double>(snap.connection_errors));
     out.Add(kTimeouts, {}, static_cast<double>(snap.timeouts));
+    for (const auto& [file, n] : snap.proc_read_denied) out.Add(kProcDenied, {file}, static_cast<double>(n));
     out.Add(kDomains, {}, static_cast<double>(snap.domains.size()));
     for (const auto& f : snap.free_pages) {
       out.Add(kFreePages, {std::to_string(f.node), std::to_string(f.page_bytes)}, static_cast<double>(f.free_pages));

@@ -77,6 +77,10 @@ Result<std::vector<int>> ParseIdList(std::string_view text, const std::string& f
     if (!lo || !hi || *hi < *lo || *hi > 1'000'000) {
       return ParseError(file, 1, "bad id range \"" + std::string(part) + "\"; expected e.g. 0-3,8");
     }
+    // More ids than 0..1000000 holds can only be repeats: refuse them rather than grow without end.
+    if (ids.size() + (*hi - *lo + 1) > 1'000'001) {
+      return ParseError(file, 1, "more than 1000001 ids; the ranges repeat");
+    }
     for (uint64_t i = *lo; i <= *hi; ++i) ids.push_back(static_cast<int>(i));
   }
   return ids;

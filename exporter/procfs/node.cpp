@@ -36,13 +36,17 @@ Result<std::vector<int>> ReadNodeDistances(const Root& root, int node) {
   std::string path = root.Node(node, "distance");
   auto text = ReadSmallFile(path);
   if (!text) return tl::unexpected(text.error());
+  return ParseDistances(*text, path);
+}
+
+Result<std::vector<int>> ParseDistances(std::string_view text, const std::string& file) {
   std::vector<int> out;
-  for (auto f : SplitFields(Trim(*text))) {
+  for (auto f : SplitFields(Trim(text))) {
     auto v = ParseU64(f);
-    if (!v || *v > 255) return ParseError(path, 1, "bad distance \"" + std::string(f) + "\"");
+    if (!v || *v > 255) return ParseError(file, 1, "bad distance \"" + std::string(f) + "\"");
     out.push_back(static_cast<int>(*v));
   }
-  if (out.empty()) return ParseError(path, 1, "empty file");
+  if (out.empty()) return ParseError(file, 1, "empty file");
   return out;
 }
 

@@ -2,6 +2,8 @@
 // Thread-safe; throws only std::bad_alloc.
 #pragma once
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -18,5 +20,7 @@ Result<std::vector<int>> ReadNodeCpus(const Root& root, int node);
 
 // nodeN/distance: one distance per node, in the order of ListNodes().
 Result<std::vector<int>> ReadNodeDistances(const Root& root, int node);
+// The pure part: "10 21 21" -> {10, 21, 21}. Errors: empty, a value that is not 0..255.
+Result<std::vector<int>> ParseDistances(std::string_view text, const std::string& file);
 
 }  // namespace kvmem::procfs

@@ -42,10 +42,14 @@ Result<NodeBytes> ParseNumaMaps(std::string_view text, const std::string& file) 
           error = Error{ErrorKind::kParse, "bad node count \"" + std::string(f) + "\"", file, number};
           return;
         }
-        pages[nv->first] += nv->second;
+        if (!AddChecked(pages[nv->first], nv->second)) {
+          error = Error{ErrorKind::kParse, "page count overflow for node " + std::to_string(nv->first), file, number};
+          return;
+        }
       } else if (f.substr(0, 18) == "kernelpagesize_kB=") {
         page_kb = ParseU64(f.substr(18));
-        if (!page_kb || *page_kb == 0) {
+        // Above UINT64_MAX / 1024 the size in bytes would wrap (to 0 for 2^54: a division by zero).
+        if (!page_kb || *page_kb == 0 || *page_kb > UINT64_MAX / 1024) {
           error = Error{ErrorKind::kParse, "bad page size \"" + std::string(f) + "\"", file, number};
           return;
         }

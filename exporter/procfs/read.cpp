@@ -109,7 +109,6 @@ Result<std::string> PreadWhole(int fd, const std::string& path) {
   return std::string(buffer.data(), used);
 }
 
-Result<std::string> ReadUncached(const std::string& path);
 Result<std::string> ReadFresh(const std::string& path);
 
 thread_local std::unordered_map<std::string, Result<std::string>>* t_scope_memo = nullptr;
@@ -164,10 +163,13 @@ Result<std::string> ReadFresh(const std::string& path) {
   return ReadUncached(path);
 }
 
-Result<std::string> ReadUncached(const std::string& path) {
+}  // namespace
+
+Result<std::string> ReadUncached(const std::string& path, int* open_errno) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
+    if (open_errno) *open_errno = err;
     return Fail(IsMissing(err) ? ErrorKind::kNotFound : ErrorKind::kIo,
                 std::string("cannot open: ") + std::strerror(err), path);
   }
@@ -198,6 +200,8 @@ Result<std::string> ReadUncached(const std::string& path) {
   ::close(fd);
   return out;
 }
+
+namespace {
 }  // namespace
 
 Result<std::vector<std::string>> ListDir(const std::string& path) {

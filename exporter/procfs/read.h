@@ -15,6 +15,12 @@ namespace kvmem::procfs {
 // other failures are kIo. Uses one open/read loop/close, no iostreams.
 Result<std::string> ReadSmallFile(const std::string& path);
 
+// open/read/close every time, at most 16 MiB, for per-process and per-cgroup files: those must
+// not go through ReadSmallFile's descriptor cache (a cached /proc/PID fd keeps reading the old
+// process after the PID is reused, and a /proc scan would pin one fd per process). A missing
+// file or process is kNotFound; `open_errno`, when given, gets open(2)'s errno on failure.
+Result<std::string> ReadUncached(const std::string& path, int* open_errno = nullptr);
+
 // While a ReadScope lives on a thread, ReadSmallFile on that thread returns each path's first
 // result again instead of re-reading it, so one scrape reads /proc/vmstat once however many
 // collectors parse it. Scopes nest; the outermost one owns the memo. Not shared across threads.

@@ -104,6 +104,31 @@ void DecodeVirtioMem(const xmlNode* devices, DomainXml& out) {
   });
 }
 
+// Guest cells, memnodes and the pinning markers: the facts hugepage demand and the
+// placement rules need.
+void DecodeNuma(const xmlNode* dom, DomainXml& out) {
+  ForChildren(Child(Child(dom, "cpu"), "numa"), "cell", [&](const xmlNode* cell) {
+    auto id = U64(Attr(cell, "id"));
+    if (!id || *id > 1'000'000) return;
+    // <cell memory unit>: the size is an attribute here, not element text.
+    auto bytes = ScaledBytes(Attr(cell, "memory"), Attr(cell, "unit"));
+    out.numa_cells.push_back({static_cast<int>(*id), bytes.value_or(0)});
+  });
+  const xmlNode* numatune = Child(dom, "numatune");
+  if (const xmlNode* mem = Child(numatune, "memory")) out.numatune_placement = Attr(mem, "placement");
+  ForChildren(numatune, "memnode", [&](const xmlNode* memnode) {
+    auto cellid = U64(Attr(memnode, "cellid"));
+    if (!cellid || *cellid > 1'000'000) return;
+    MemNode m{static_cast<int>(*cellid), Attr(memnode, "mode"), Attr(memnode, "nodeset")};
+    if (m.mode.empty()) m.mode = "strict";  // libvirt's default mode
+    out.memnodes.push_back(std::move(m));
+  });
+  const xmlNode* cputune = Child(dom, "cputune");
+  out.vcpupin = Child(cputune, "vcpupin") != nullptr;
+  out.emulatorpin = Child(cputune, "emulatorpin") != nullptr;
+  out.vcpu_cpuset = Attr(Child(dom, "vcpu"), "cpuset");
+}
+
 }  // namespace
 
 std::optional<uint64_t> ScaledBytes(std::string_view value, std::string_view unit,
@@ -146,7 +171,10 @@ Result<DomainXml> DecodeDomainXml(std::string_view xml) {
   if (const xmlNode* huge = Child(Child(dom, "memoryBacking"), "hugepages")) {
     out.hugepages = true;
     ForChildren(huge, "page", [&](const xmlNode* page) {
-      if (auto b = ScaledBytes(Attr(page, "size"), Attr(page, "unit"))) out.hugepage_sizes_bytes.push_back(*b);
+      auto b = ScaledBytes(Attr(page, "size"), Attr(page, "unit"));
+      if (!b) return;
+      out.hugepage_sizes_bytes.push_back(*b);
+      out.hugepage_pages.push_back({*b, Attr(page, "nodeset")});
     });
     auto& s = out.hugepage_sizes_bytes;
     std::sort(s.begin(), s.end());
@@ -157,6 +185,7 @@ Result<DomainXml> DecodeDomainXml(std::string_view xml) {
     if (out.numatune_mode.empty()) out.numatune_mode = "strict";  // libvirt's default mode
     out.numatune_nodeset = Attr(mem, "nodeset");
   }
+  DecodeNuma(dom, out);
   out.min_guarantee_bytes = SizeOf(Child(Child(dom, "memtune"), "min_guarantee"));
   const xmlNode* devices = Child(dom, "devices");
   if (const xmlNode* balloon = Child(devices, "memballoon")) {

@@ -4,6 +4,7 @@
 #include <libvirt/virterror.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 
@@ -40,6 +41,21 @@ void FreeDirtyRef(void* opaque) { delete static_cast<DirtyRef*>(opaque); }
 bool DomainVanished(int code) {
   return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
 }
+
+// virConnectListAllDomains' array, owned from the moment it is returned.
+struct DomainList {
+  virDomainPtr* doms = nullptr;
+  int n = 0;
+  DomainList() = default;
+  DomainList(const DomainList&) = delete;
+  DomainList& operator=(const DomainList&) = delete;
+  ~DomainList() {
+    for (int i = 0; i < n; ++i) {
+      if (doms[i]) virDomainFree(doms[i]);
+    }
+    std::free(doms);
+  }
+};
 
 }  // namespace
 
@@ -112,6 +128,9 @@ Result<FetchResult> Fetcher::Refresh(const std::function<bool(const std::string&
     FillXml(record->dom, d, dirty);
     seen.insert(d.sample.uuid);
     out.domains.push_back(std::move(d));
+  }
+  if (options_.include_inactive) {
+    if (auto added = AddInactive(out, seen, dirty); !added) return tl::unexpected(added.error());
   }
   std::erase_if(xml_cache_, [&](const auto& kv) { return !seen.contains(kv.first); });
   out.free_pages = FreePages();
@@ -197,6 +216,44 @@ void Fetcher::FillXml(virDomainPtr dom, FetchedDomain& out, const std::vector<st
   } else {
     out.complete = false;
   }
+}
+
+// Two listing calls, split by the AUTOSTART filter, so the autostart flag costs no call per
+// domain and the active domains are not listed again. A domain started between the bulk
+// stats and these calls is in neither list for one refresh; one stopped in between is in
+// both, and its active record wins.
+Result<void> Fetcher::AddInactive(FetchResult& out, std::set<std::string>& seen,
+                                  const std::vector<std::string>& dirty) {
+  const unsigned base = VIR_CONNECT_LIST_DOMAINS_INACTIVE | VIR_CONNECT_LIST_DOMAINS_PERSISTENT;
+  for (bool autostart : {true, false}) {
+    DomainList list;
+    const unsigned flags =
+        base | (autostart ? VIR_CONNECT_LIST_DOMAINS_AUTOSTART : VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART);
+    list.n = virConnectListAllDomains(conn_.get(), &list.doms, flags);
+    if (list.n < 0) {
+      list.n = 0;
+      return tl::unexpected(LastError("virConnectListAllDomains", uri_));
+    }
+    for (int i = 0; i < list.n; ++i) {
+      virDomainPtr dom = list.doms[i];
+      char uuid[VIR_UUID_STRING_BUFLEN];
+      const char* name = virDomainGetName(dom);
+      if (!name || virDomainGetUUIDString(dom, uuid) < 0 || seen.contains(uuid)) {
+        virResetLastError();
+        continue;
+      }
+      FetchedDomain d;
+      d.sample.name = name;
+      d.sample.uuid = uuid;
+      d.sample.id = -1;
+      d.sample.active = false;
+      d.sample.autostart = autostart;
+      FillXml(dom, d, dirty);
+      seen.insert(d.sample.uuid);
+      out.domains.push_back(std::move(d));
+    }
+  }
+  return {};
 }
 
 std::vector<NodeFreePages> Fetcher::FreePages() {

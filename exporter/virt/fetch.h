@@ -1,7 +1,8 @@
 // Fetcher: one refresh of every active domain over one libvirt connection: bulk stats with
 // NOWAIT (per-domain fallbacks where the driver returns no balloon group), domain XML cached
 // by uuid and re-read only when it may have changed, vCPU host CPUs, and the host's free
-// pages per NUMA cell. Internal to kvmem::virt.
+// pages per NUMA cell; optionally also the defined-but-shut-off domains with their inactive
+// XML and autostart flag. Internal to kvmem::virt.
 // Not thread-safe: one Fetcher belongs to one worker thread. Throws only std::bad_alloc.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,9 @@ class Fetcher {
     // Domain XML is re-read when the domain id changes, a device event names the domain,
     // or the cached copy is older than this.
     std::chrono::milliseconds xml_max_age{std::chrono::seconds(60)};
+    // Also list defined-but-shut-off domains (two more listing calls per refresh, their
+    // inactive XML through the same cache); the exporter leaves this off.
+    bool include_inactive = false;
   };
 
   // Takes the connection; registers domain events on it (best effort).
@@ -65,6 +70,7 @@ class Fetcher {
   void FillDomain(virDomainStatsRecordPtr record, const std::function<bool(const std::string&)>& want_vcpus,
                   FetchedDomain& out);
   void FillXml(virDomainPtr dom, FetchedDomain& out, const std::vector<std::string>& dirty);
+  Result<void> AddInactive(FetchResult& out, std::set<std::string>& seen, const std::vector<std::string>& dirty);
   std::vector<NodeFreePages> FreePages();
 
   ConnectPtr conn_;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.h"
 #include "exporter/procfs/fields.h"
 #include "exporter/procfs/ksm_stat.h"
 #include "exporter/procfs/node.h"
@@ -19,37 +20,6 @@ constexpr auto kRescanEvery = std::chrono::seconds(30);
 
 uint64_t PageBytes() { return static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)); }
 
-// open/read/close every time. Per-process and per-cgroup files must not go through
-// procfs::ReadSmallFile's descriptor cache: a cached /proc/PID fd keeps reading the old
-// process after the PID is reused, and a /proc scan would pin one fd per process.
-Result<std::string> ReadFresh(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    return Fail(err == ENOENT || err == ENOTDIR || err == ESRCH ? ErrorKind::kNotFound : ErrorKind::kIo,
-                std::string("cannot open: ") + std::strerror(err), path);
-  }
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Fail(err == ESRCH ? ErrorKind::kNotFound : ErrorKind::kIo, std::string("cannot read: ") + std::strerror(err), path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (64u << 20)) {  // numa_maps of a huge VM can be large, but not this large
-      ::close(fd);
-      return Fail(ErrorKind::kIo, "file larger than 64 MiB", path);
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
 void AddAll(procfs::NodeBytes& into, const procfs::NodeBytes& from, uint64_t scale = 1) {
   for (auto [node, v] : from) into[node] += v * scale;
 }
@@ -57,7 +27,7 @@ void AddAll(procfs::NodeBytes& into, const procfs::NodeBytes& from, uint64_t sca
 // True when the cgroup at `dir` holds exactly this one process: only then is its
 // numa_stat the VM's alone (a shared cgroup would count other processes too).
 bool OnlyProcess(const std::string& dir, int pid) {
-  auto procs = ReadFresh(dir + "/cgroup.procs");
+  auto procs = procfs::ReadUncached(dir + "/cgroup.procs");
   if (!procs) return false;
   auto fields = procfs::SplitFields(procfs::Trim(*procs));
   std::string me = std::to_string(pid);
@@ -107,7 +77,7 @@ void PlacementReader::BeginRound() {
 }
 
 bool PlacementReader::CmdlineHasUuid(int pid, const std::string& uuid) const {
-  auto cmdline = ReadFresh(root_.Proc(std::to_string(pid) + "/cmdline"));
+  auto cmdline = procfs::ReadUncached(root_.Proc(std::to_string(pid) + "/cmdline"));
   return cmdline && UuidFromCmdline(*cmdline) == uuid;
 }
 
@@ -120,7 +90,7 @@ void PlacementReader::ScanProc() {
   for (const auto& name : *names) {
     auto pid = procfs::ParseU64(name);
     if (!pid || *pid > INT32_MAX) continue;
-    auto cmdline = ReadFresh(root_.Proc(name + "/cmdline"));
+    auto cmdline = procfs::ReadUncached(root_.Proc(name + "/cmdline"));
     if (!cmdline || cmdline->find("uuid") == std::string::npos) continue;
     if (std::string uuid = UuidFromCmdline(*cmdline); !uuid.empty()) pids_[uuid] = static_cast<int>(*pid);
   }
@@ -147,7 +117,7 @@ std::optional<int> PlacementReader::FindQemuPid(const std::string& uuid) {
 }
 
 std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
-  auto text = ReadFresh(root_.Proc(std::to_string(pid) + "/cgroup"));
+  auto text = procfs::ReadUncached(root_.Proc(std::to_string(pid) + "/cgroup"));
   if (!text) return std::nullopt;
   auto cg = procfs::ParseProcCgroup(*text, "cgroup");
   if (!cg) return std::nullopt;
@@ -156,10 +126,10 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
       std::string dir = root_.Sys(mount) + *cg->unified;
       // vCPU and emulator threads live in threaded children; memory is accounted at the
       // nearest domain cgroup above them.
-      while (procfs::Trim(ReadFresh(dir + "/cgroup.type").value_or("")) == "threaded") {
+      while (procfs::Trim(procfs::ReadUncached(dir + "/cgroup.type").value_or("")) == "threaded") {
         dir = dir.substr(0, dir.rfind('/'));
       }
-      auto stat = ReadFresh(dir + "/memory.numa_stat");
+      auto stat = procfs::ReadUncached(dir + "/memory.numa_stat");
       if (!stat || !OnlyProcess(dir, pid)) continue;
       auto parsed = procfs::ParseNumaStat(*stat, dir + "/memory.numa_stat");
       if (!parsed) continue;
@@ -170,7 +140,7 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
       // hugetlbfs-backed guest RAM is not in memory.numa_stat; its own controller has it.
       for (const auto& name : procfs::ListDir(dir).value_or(std::vector<std::string>{})) {
         if (name.rfind("hugetlb.", 0) != 0 || !name.ends_with(".numa_stat")) continue;
-        auto h = ReadFresh(dir + "/" + name);
+        auto h = procfs::ReadUncached(dir + "/" + name);
         auto hp = h ? procfs::ParseNumaStat(*h, name) : Result<procfs::NumaStat>(Fail(ErrorKind::kNotFound, ""));
         if (hp && hp->Get("total")) AddAll(out, *hp->Get("total"));
       }
@@ -179,7 +149,7 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
   }
   if (cg->memory && *cg->memory != "/") {
     std::string dir = root_.Sys("fs/cgroup/memory") + *cg->memory;
-    auto stat = ReadFresh(dir + "/memory.numa_stat");
+    auto stat = procfs::ReadUncached(dir + "/memory.numa_stat");
     if (!stat || !OnlyProcess(dir, pid)) return std::nullopt;
     auto parsed = procfs::ParseNumaStat(*stat, dir + "/memory.numa_stat");
     if (!parsed) return std::nullopt;
@@ -193,11 +163,25 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
   return std::nullopt;
 }
 
+void PlacementReader::NoteDenied(const std::string& file, const std::string& path, int err) {
+  if (err != EACCES && err != EPERM) return;
+  if (denied_[file]++ > 0) return;
+  log::Warn("cannot read a QEMU process's file: permission denied; the per-VM metrics it feeds are "
+            "left out (reading it needs ptrace-read access to QEMU: its uid, or CAP_SYS_PTRACE); "
+            "logged once, counted in kvmem_libvirt_proc_read_denied_total",
+            {{"file", path}, {"metrics", file == "numa_maps" ? "kvmem_domain_numa_memory_bytes, kvmem_domain_numa_locality_ratio"
+                                                             : "kvmem_domain_ksm_merging_pages, kvmem_domain_ksm_profit_bytes"}});
+}
+
 std::optional<std::pair<procfs::NodeBytes, std::string>> PlacementReader::Residency(int pid) {
   if (auto cg = CgroupResidency(pid)) return std::pair{std::move(*cg), std::string("cgroup")};
   std::string path = root_.Proc(std::to_string(pid) + "/numa_maps");
-  auto text = ReadFresh(path);
-  if (!text) return std::nullopt;
+  int err = 0;
+  auto text = procfs::ReadUncached(path, &err);
+  if (!text) {
+    NoteDenied("numa_maps", path, err);
+    return std::nullopt;
+  }
   auto parsed = procfs::ParseNumaMaps(*text, path);
   if (!parsed) return std::nullopt;
   return std::pair{std::move(*parsed), std::string("numa_maps")};
@@ -215,7 +199,9 @@ Placement PlacementReader::Read(const std::string& uuid, const std::vector<int>&
     p.residency_source = std::move(r->second);
   }
   std::string ksm_path = root_.Proc(std::to_string(*p.qemu_pid) + "/ksm_stat");
-  auto ksm_text = ReadFresh(ksm_path);
+  int ksm_err = 0;
+  auto ksm_text = procfs::ReadUncached(ksm_path, &ksm_err);
+  if (!ksm_text) NoteDenied("ksm_stat", ksm_path, ksm_err);
   if (auto ksm = ksm_text ? procfs::ParseKsmStat(*ksm_text, ksm_path) : Result<procfs::KsmStat>(tl::unexpected(ksm_text.error()))) {
     p.ksm_merging_pages = ksm->merging_pages;
     p.ksm_profit_bytes = ksm->profit_bytes;

@@ -32,6 +32,10 @@ class PlacementReader {
   // while some uuid stays unresolved (libvirt's test driver has no processes at all).
   std::optional<int> FindQemuPid(const std::string& uuid);
   uint64_t proc_scans() const { return proc_scans_; }
+  // Per-process files this user may not read (QEMU runs as another user; numa_maps and ksm_stat
+  // need ptrace-read access), by file name ("numa_maps", "ksm_stat"). The first of each name is
+  // logged; the metrics they feed are left out.
+  const std::map<std::string, uint64_t>& denied() const { return denied_; }
 
   // Resident bytes per node and which source gave them ("cgroup" or "numa_maps").
   std::optional<std::pair<procfs::NodeBytes, std::string>> Residency(int pid);
@@ -39,6 +43,7 @@ class PlacementReader {
  private:
   bool CmdlineHasUuid(int pid, const std::string& uuid) const;
   void ScanProc();
+  void NoteDenied(const std::string& file, const std::string& path, int err);
   std::optional<procfs::NodeBytes> CgroupResidency(int pid);
 
   procfs::Root root_;
@@ -47,6 +52,7 @@ class PlacementReader {
   std::set<std::string> unresolved_at_scan_;  // uuids the last scan could not find
   std::chrono::steady_clock::time_point last_scan_{};
   uint64_t proc_scans_ = 0;
+  std::map<std::string, uint64_t> denied_;
   bool scanned_this_round_ = false;
 };
 

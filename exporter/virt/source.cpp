@@ -26,6 +26,7 @@ struct LibvirtSource::State {
   uint64_t requested = 0, completed = 0;  // refresh generations
   bool last_ok = false;
   uint64_t connection_errors = 0, timeouts = 0;
+  std::map<std::string, uint64_t> proc_read_denied;
   SystemClock::time_point as_of{};
   std::vector<DomainSample> domains;
   std::vector<NodeFreePages> free_pages;
@@ -90,7 +91,7 @@ class Worker {
         return round;
       }
       fetcher_ = std::make_unique<Fetcher>(std::move(*conn), opt_.uri,
-                                           Fetcher::Options{opt_.xml_max_age});
+                                           Fetcher::Options{opt_.xml_max_age, opt_.include_inactive});
       ++connects_;
     }
     auto due = [&](const std::string& uuid) {
@@ -121,6 +122,7 @@ class Worker {
     std::vector<std::pair<SteadyClock::time_point, const FetchedDomain*>> due;
     std::set<std::string> listed;
     for (const auto& d : fetched.domains) {
+      if (!d.sample.active) continue;  // no process to look for: never a /proc scan for it
       listed.insert(d.sample.uuid);
       auto it = placements_.find(d.sample.uuid);
       if (it == placements_.end()) due.push_back({SteadyClock::time_point::min(), &d});
@@ -149,6 +151,7 @@ class Worker {
     st_->stats.connects = connects_;
     st_->stats.xml_fetches = fetcher_ ? fetcher_->xml_fetches() : 0;
     st_->stats.proc_scans = placement_.proc_scans();
+    st_->proc_read_denied = placement_.denied();
     if (round.ok) {
       std::map<std::string, DomainSample*> old;
       for (auto& d : st_->domains) old[d.uuid] = &d;
@@ -246,6 +249,7 @@ Snapshot LibvirtSource::Get(std::chrono::milliseconds budget) {
   Snapshot s;
   s.up = fresh && state_->last_ok;
   s.connection_errors = state_->connection_errors;
+  s.proc_read_denied = state_->proc_read_denied;
   s.timeouts = state_->timeouts;
   s.as_of = fresh ? state_->as_of : SystemClock::now();
   s.domains = state_->domains;

@@ -30,6 +30,9 @@ struct SourceOptions {
   std::chrono::milliseconds placement_budget{250};
   // Domain XML is re-read on a new domain id, a device/lifecycle event, or after this age.
   std::chrono::milliseconds xml_max_age{std::chrono::seconds(60)};
+  // Also publish defined-but-shut-off domains (DomainSample::active false, with autostart and
+  // inactive XML): the controller's hugepage reservations need them; the exporter does not.
+  bool include_inactive = false;
   std::chrono::milliseconds backoff_initial{std::chrono::seconds(1)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(60)};
   // Domains not sampled successfully for this long are dropped even while libvirt is down.

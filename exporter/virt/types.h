@@ -44,6 +44,28 @@ struct VirtioMem {
   bool operator==(const VirtioMem&) const = default;
 };
 
+// A guest NUMA cell, <cpu><numa><cell id memory unit>.
+struct GuestCell {
+  int id = 0;
+  uint64_t memory_bytes = 0;
+  bool operator==(const GuestCell&) const = default;
+};
+
+// <numatune><memnode cellid mode nodeset>: where one guest cell's memory goes on the host.
+struct MemNode {
+  int cellid = 0;
+  std::string mode;     // strict|preferred|interleave|restrictive; libvirt's default "strict"
+  std::string nodeset;  // host nodes, libvirt syntax ("0-1,^1")
+  bool operator==(const MemNode&) const = default;
+};
+
+// One <memoryBacking><hugepages><page size unit nodeset>.
+struct HugepagePage {
+  uint64_t size_bytes = 0;
+  std::string nodeset;  // guest cells it backs; "" = every cell no other <page> names
+  bool operator==(const HugepagePage&) const = default;
+};
+
 // Facts from the domain XML. Sizes in bytes. Autostart is not in the XML.
 struct DomainXml {
   std::optional<uint64_t> memory_bytes;          // <memory>: maximum balloon size
@@ -61,6 +83,14 @@ struct DomainXml {
   bool free_page_reporting = false;
   std::optional<uint64_t> min_guarantee_bytes;   // <memtune><min_guarantee>
   std::vector<VirtioMem> virtio_mem;
+  // For hugepage demand and placement (issue 7).
+  std::vector<GuestCell> numa_cells;            // <cpu><numa><cell>, in XML order
+  std::vector<MemNode> memnodes;                // <numatune><memnode>, in XML order
+  std::string numatune_placement;               // <numatune><memory placement>: static|auto; "" unset
+  std::vector<HugepagePage> hugepage_pages;     // every <page>, in XML order (sizes also above)
+  bool vcpupin = false;                         // <cputune> has a <vcpupin>
+  bool emulatorpin = false;                     // <cputune> has an <emulatorpin>
+  std::string vcpu_cpuset;                      // <vcpu cpuset>: a static pin of every vCPU; "" none
   bool operator==(const DomainXml&) const = default;
 };
 
@@ -92,6 +122,10 @@ struct DomainSample {
   MemoryStats stats;
   DomainXml xml;
   bool xml_known = false;
+  // false: defined (persistent) but shut off, listed only with SourceOptions::include_inactive;
+  // id is then -1, and it has no stats and no placement.
+  bool active = true;
+  bool autostart = false;  // shut-off domains only (AUTOSTART listing filter); false for active ones
   Placement placement;
   // Wall-clock time of this domain's last good sample; older than the snapshot when a
   // refresh timed out or this domain's calls failed and its previous values were kept.
@@ -111,6 +145,7 @@ inline constexpr const char* kGuestStatsStates[] = {"ok", "stale", "missing", "d
 struct Snapshot {
   bool up = false;
   uint64_t connection_errors = 0;
+  std::map<std::string, uint64_t> proc_read_denied;  // by file name: numa_maps, ksm_stat
   uint64_t timeouts = 0;
   // The instant the values describe: the finish of the refresh this scrape waited for, or
   // the scrape's own time when it had to fall back to the cache. Age = as_of - sampled_at.

@@ -68,3 +68,8 @@ assert_eq() { [[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"; }
 no_libvirt_flags() {
   if "$1" --help 2>/dev/null | grep -q 'collector.libvirt'; then echo --no-collector.libvirt; fi
 }
+
+# True when the binaries under test are built with ASan and UBSan (build-asan,
+# scripts/test-sanitize.sh): their RSS is then the sanitizer's allocator, quarantine and shadow
+# rather than the daemon's heap, and LeakSanitizer cannot run in a process under ptrace (strace).
+is_sanitized() { [[ "${KVMEM_SANITIZED:-0}" == 1 ]]; }

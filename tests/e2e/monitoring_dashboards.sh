@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Dashboards against real data: kvmem_exporter serves a fixture host (two nodes, node 1
-# fragmented, fake QEMU processes) plus libvirt's test driver, two controllers run beside it
+# fragmented, fake QEMU processes) plus libvirt's test driver, four controllers run beside it
 # (one dry-run in the release band growing virtio-mem, one --apply in reclaim compacting node 1
-# of the fixture copy), and Prometheus scrapes all three every second. Then: the JSON is what
-# dashboards/generate.py writes, every metric named in dashboards and alert rules exists in the
-# real output, and every dashboard query (variables filled in) is accepted and returns data.
+# of the fixture copy, one --apply growing a hugepage pool the kernel will not grow on a second
+# copy, one dry-run moving a VM's vCPUs to its memory), and Prometheus scrapes all five every
+# second. Then: the JSON is what dashboards/generate.py writes, every metric named in dashboards
+# and alert rules exists in the real output, and every dashboard query (variables filled in) is
+# accepted and returns data.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/monitoring_lib.sh"
 EXPORTER=${KVMEM_EXPORTER:?} CTL=${KVMEM_CONTROLLER:?} SRC=${KVMEM_SOURCE_DIR:?}
@@ -36,9 +38,45 @@ stale_after: 500000h
 balloon: {reclaim_below: 50%, release_above: 60%, cooldown: 1s}
 compaction: {for: 1s, cooldown: 2s}
 YAML
+# The hugepage pool manager, on its own copy of the host: node 1's 2 MiB pool (which the
+# test driver's preferred-noballoon VM uses, so hugepages.headroom applies) is one the kernel
+# will not grow. Its nr_hugepages becomes a read-only sysctl, which nobody may write (root
+# included: sysctl permissions ignore CAP_DAC_OVERRIDE), with every page in use, so each
+# reservation reads back short and is counted by cause (error: the write itself fails),
+# after a compaction of node 1 first. Its value (the kernel's cap_last_cap) does not matter.
+POOLHOST="$E2E_TMP/pool-host"
+cp -a "$HOST" "$POOLHOST"
+POOL1="$POOLHOST/sys/devices/system/node/node1/hugepages/hugepages-2048kB"
+ln -sf /proc/sys/kernel/cap_last_cap "$POOL1/nr_hugepages"
+echo 0 >"$POOL1/free_hugepages"
+(: >>"$POOL1/nr_hugepages") 2>/dev/null && fail "$POOL1/nr_hugepages is writable; the pool test needs it read-only"
+cat >"$E2E_TMP/pools.yaml" <<'YAML'
+interval: 500ms
+stale_after: 500000h
+balloon: {enabled: false}
+virtio_mem: {enabled: false}
+compaction: {for: 1h, cooldown: 1s}  # no compaction of its own: only the pool manager's
+hugepages: {headroom: 64MiB, retry_after: 1s}
+placement: {enabled: false}
+YAML
+# Placement in dry-run: the vmem domain has 10% of its memory near its vCPUs (node 0) and 90%
+# on node 1, so the move is to pin its vCPUs to node 1. (Applied, the pin would need a host
+# with a node 1: libnuma maps the node to CPUs on the live host.)
+cat >"$E2E_TMP/place.yaml" <<'YAML'
+interval: 500ms
+stale_after: 500000h
+balloon: {enabled: false}
+virtio_mem: {enabled: false}
+compaction: {enabled: false}
+hugepages: {enabled: false}
+placement: {for: 1s}
+YAML
 start_daemon EXP "$EXPORTER" "${common[@]}"
 start_daemon DRY "$CTL" --policy "$E2E_TMP/release.yaml" "${common[@]}"
 start_daemon APPLY "$CTL" --apply --policy "$E2E_TMP/reclaim.yaml" "${common[@]}"
+start_daemon POOLS "$CTL" --apply --policy "$E2E_TMP/pools.yaml" --path.procfs="$POOLHOST/proc" \
+  --path.sysfs="$POOLHOST/sys" --libvirt.uri="$URI" --web.listen-address=127.0.0.1:0
+start_daemon PLACE "$CTL" --policy "$E2E_TMP/place.yaml" "${common[@]}"
 
 # Counters that move, so rates and ratios are real numbers, not 0/0: NUMA allocations on both
 # nodes, written in place (the exporter keeps the files open).
@@ -57,15 +95,20 @@ for n in 0 1; do cp "$HOST/sys/devices/system/node/node$n/numastat" "$HOST/sys/d
 E2E_PIDS+=("$!")
 
 prometheus_config "$E2E_TMP/prometheus.yml" 1s "" "" "kvmem=127.0.0.1:$EXP_PORT" \
-  "kvmem-controller=127.0.0.1:$DRY_PORT" "kvmem-controller-apply=127.0.0.1:$APPLY_PORT"
+  "kvmem-controller=127.0.0.1:$DRY_PORT" "kvmem-controller-apply=127.0.0.1:$APPLY_PORT" \
+  "kvmem-controller-pools=127.0.0.1:$POOLS_PORT" "kvmem-controller-placement=127.0.0.1:$PLACE_PORT"
 start_prometheus "$E2E_TMP/prometheus.yml"
 
-wait_until 30 "15 s of samples from all three targets" prom_has_data "$PROM_PORT" \
-  'count(count_over_time(up[1m]) >= 15) == 3'
+wait_until 30 "15 s of samples from all five targets" prom_has_data "$PROM_PORT" \
+  'count(count_over_time(up[1m]) >= 15) == 5'
 wait_until 20 "a compaction by the --apply controller" prom_has_data "$PROM_PORT" \
   'kvmem_controller_compaction_fragmentation_index'
 wait_until 20 "a virtio-mem decision by the dry-run controller" prom_has_data "$PROM_PORT" \
   'kvmem_controller_virtio_mem_requested_bytes'
+wait_until 20 "a hugepage reservation that fell short on node 1" prom_has_data "$PROM_PORT" \
+  'kvmem_controller_hugepage_reservation_failures_total{node="1",size="2097152",cause="error"} > 0'
+wait_until 20 "a placement move of vmem recorded in dry-run" prom_has_data "$PROM_PORT" \
+  'kvmem_controller_placement_locality_ratio{domain="vmem",when="before"} == 0.1'
 # One webhook evaluation while Prometheus watches, so the controller dashboard's evaluation panel and annotation have data.
 curl -fsS -H 'Content-Type: application/json' "http://127.0.0.1:$DRY_PORT/webhook" -d \
   '{"version":"4","status":"firing","receiver":"kvmem","alerts":[{"status":"firing","labels":{"alertname":"KvmemNodeMemoryLow","node":"0"}}]}' \
@@ -77,6 +120,22 @@ wait_until 10 "Prometheus to see the webhook evaluation" prom_has_data "$PROM_PO
 scrape "$EXP_PORT" >"$E2E_TMP/all.prom"
 scrape "$DRY_PORT" >>"$E2E_TMP/all.prom"
 scrape "$APPLY_PORT" >>"$E2E_TMP/all.prom"
+scrape "$POOLS_PORT" >"$E2E_TMP/pools.prom"
+scrape "$PLACE_PORT" >"$E2E_TMP/place.prom"
+cat "$E2E_TMP/pools.prom" "$E2E_TMP/place.prom" >>"$E2E_TMP/all.prom"
+# What the pool and placement panels draw, exactly: node 1's 2 MiB pool wants 32 pages more
+# (64 MiB of headroom, none free) than the 40 it reads back; one vCPU pin of vmem, nothing migrated.
+assert_eq "$(metric_value "$E2E_TMP/pools.prom" 'kvmem_controller_hugepage_pool_shortfall_pages{node="1",size="2097152"}')" 32 "node 1 2 MiB shortfall"
+assert_eq "$(metric_value "$E2E_TMP/pools.prom" 'kvmem_controller_hugepage_pool_demand_pages{node="1",size="2097152"}')" 0 "node 1 2 MiB demand"
+pool1=$(cat "$POOL1/nr_hugepages")
+assert_eq "$(metric_value "$E2E_TMP/pools.prom" 'kvmem_controller_hugepage_pool_obtained_pages{node="1",size="2097152"}')" "$pool1" "node 1 2 MiB obtained"
+assert_eq "$(metric_value "$E2E_TMP/pools.prom" 'kvmem_controller_hugepage_pool_target_pages{node="1",size="2097152"}')" $((pool1 + 32)) "node 1 2 MiB target"
+(($(metric_value "$E2E_TMP/pools.prom" 'kvmem_controller_hugepage_compactions_total{node="1"}') >= 1)) ||
+  fail "no compaction of node 1 before its reservations"
+assert_eq "$(metric_value "$E2E_TMP/place.prom" 'kvmem_controller_placement_moves_total{kind="vcpus"}')" 1 "vCPU pins"
+assert_eq "$(metric_value "$E2E_TMP/place.prom" 'kvmem_controller_placement_moves_total{kind="memory"}')" 0 "memory migrations"
+assert_eq "$(metric_value "$E2E_TMP/place.prom" 'kvmem_controller_placement_migrated_bytes_total')" 0 "migrated bytes"
+pass "pool manager (shortfall 32 pages, obtained $pool1, failures counted) and placement (one vCPU pin) metrics as expected"
 named=$(python3 - "$SRC" <<'PY'
 import json, re, sys, glob, yaml
 src = sys.argv[1]
@@ -96,5 +155,5 @@ pass "all $(wc -w <<<"$named") metrics named in dashboards and alert rules are s
 python3 "$SRC/dashboards/check_queries.py" "http://127.0.0.1:$PROM_PORT" 20 "$SRC"/dashboards/*.json ||
   fail "dashboard queries"
 pass "every dashboard query is accepted by Prometheus and returns data"
-for pid in "$EXP_PID" "$DRY_PID" "$APPLY_PID"; do stop_daemon "$pid"; done
+for pid in "$EXP_PID" "$DRY_PID" "$APPLY_PID" "$POOLS_PID" "$PLACE_PID"; do stop_daemon "$pid"; done
 echo "monitoring_dashboards: all passed"

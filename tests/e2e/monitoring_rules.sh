@@ -30,6 +30,8 @@ stale_after: 45s
 balloon: {enabled: false, reclaim_below: 8GiB, release_above: 16GiB, pressure: {rate_window: 5m, swap_in_rate_above: 512KiB/s}}
 compaction: {enabled: false, compact_above: 0.8, for: 90s, thp_fallback_rate_above: 2.5/s}
 limits: {max_actions_per_cycle: 3}
+placement: {locality_below: 70%, for: 20m}
+hugepages: {headroom: 1GiB, retry_after: 5m}
 YAML
 "$CTL" --policy "$E2E_TMP/other.yaml" --print-alert-rules --alerts.runbook-url=https://wiki.example/kvmem >"$E2E_TMP/other.yml" ||
   fail "--print-alert-rules with another policy"
@@ -38,7 +40,13 @@ grep -q 'expr: kvmem_node_memory_available_bytes < 8589934592$' "$E2E_TMP/other.
 grep -q 'for: 90s$' "$E2E_TMP/other.yml" || fail "compaction.for not in rules"
 grep -q 'runbook_url: "https://wiki.example/kvmem#kvmemnodememorylow"' "$E2E_TMP/other.yml" || fail "--alerts.runbook-url"
 grep -q 'will not act on it: compaction.enabled is false' "$E2E_TMP/other.yml" || fail "disabled compaction not said"
-pass "another policy's rules (bytes, 500ms, disabled parts, own runbook URL) pass promtool"
+# placement.for 20m + ten 500ms cycles; three 5m retry_after + ten cycles.
+grep -A1 'expr: kvmem_domain_numa_locality_ratio < 0.7$' "$E2E_TMP/other.yml" | grep -q 'for: 1205s$' ||
+  fail "placement.locality_below and placement.for not in the locality alert"
+grep -A1 'expr: kvmem_controller_hugepage_pool_shortfall_pages > 0$' "$E2E_TMP/other.yml" | grep -q 'for: 905s$' ||
+  fail "hugepages.retry_after not in the pool shortfall alert"
+grep -q 'hugepages.headroom (1 GiB) need' "$E2E_TMP/other.yml" || fail "hugepages.headroom not in the shortfall description"
+pass "another policy's rules (bytes, 500ms, disabled parts, placement and hugepages keys, own runbook URL) pass promtool"
 
 python3 - "$RULES" "$SRC/alerts/tests" "$SRC/alerts/runbook.md" <<'PY' || fail "alert coverage, annotations or runbook"
 import glob, re, sys, yaml

@@ -58,7 +58,7 @@ TEST(AlertRules, EveryAlertIsComplete) {
       }
     }
   }
-  EXPECT_EQ(count, 16u);
+  EXPECT_EQ(count, 17u);
 }
 
 TEST(AlertRules, DefaultPolicyThresholds) {
@@ -73,6 +73,26 @@ TEST(AlertRules, DefaultPolicyThresholds) {
   EXPECT_EQ(Find(g, "KvmemGuestStatsStale").expr.rfind("time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > 30\n", 0), 0u);
   EXPECT_EQ(Find(g, "KvmemControllerStuck").expr, "time() - kvmem_controller_last_run_timestamp_seconds > 60");
   EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 0.5"), std::string::npos);
+  // placement.for 5m + ten 2s cycles is below the 15m floor.
+  const auto& locality = Find(g, "KvmemVmNumaLocalityLow");
+  EXPECT_EQ(locality.expr, "kvmem_domain_numa_locality_ratio < 0.8");
+  EXPECT_EQ(locality.for_duration, 15min);
+  EXPECT_EQ(locality.description,
+            "Only {{ $value | humanizePercentage }} of the memory of VM {{ $labels.domain }} on {{ $labels.instance }} "
+            "sits on the NUMA nodes its vCPUs run on, below placement.locality_below (80%) for 15m: its memory "
+            "accesses cross the interconnect. The controller pins its vCPUs to its memory or migrates its memory to "
+            "its vCPUs (placement.vcpus, placement.memory), unless its domain XML fixes its placement.");
+  // Three 1m retries + ten 2s cycles is below the 10m floor.
+  const auto& pool = Find(g, "KvmemHugepagePoolShortfall");
+  EXPECT_EQ(pool.expr, "kvmem_controller_hugepage_pool_shortfall_pages > 0");
+  EXPECT_EQ(pool.for_duration, 10min);
+  EXPECT_EQ(pool.severity, "warning");
+  EXPECT_EQ(pool.description,
+            "Node {{ $labels.node }} of {{ $labels.instance }} lacks {{ $value }} free {{ $labels.size | "
+            "humanize1024 }}B hugepages that the autostart VMs pinned to it and hugepages.headroom (0 B) need, for "
+            "10m: hugepage-backed VMs set to autostart may fail to start there. The controller grows the pool "
+            "(hugepages.grow) and retries every 1m (hugepages.retry_after); the cause label of "
+            "kvmem_controller_hugepage_reservation_failures_total says why its reservations fell short.");
 }
 
 TEST(AlertRules, PolicyThresholdsReachThePromQL) {
@@ -89,6 +109,10 @@ TEST(AlertRules, PolicyThresholdsReachThePromQL) {
   p.compaction.sustain_for = 2min;
   p.compaction.thp_fallback_rate_above = 25;
   p.limits.max_actions_per_cycle = 8;
+  p.placement.locality_below = 0.65;
+  p.placement.sustain_for = 20min;
+  p.hugepages.retry_after = 5min;
+  p.hugepages.headroom = 2 * model::kGiB;
   const auto g = BuildRules(p);
 
   const auto& low = Find(g, "KvmemNodeMemoryLow");
@@ -109,6 +133,16 @@ TEST(AlertRules, PolicyThresholdsReachThePromQL) {
   EXPECT_EQ(Find(g, "KvmemControllerStuck").expr, "time() - kvmem_controller_last_run_timestamp_seconds > 60");
   // A quarter of 8 actions per 0.5 s.
   EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 4"), std::string::npos);
+  // placement.for 20m + ten 0.5 s cycles: past the 15m floor.
+  const auto& locality = Find(g, "KvmemVmNumaLocalityLow");
+  EXPECT_EQ(locality.expr, "kvmem_domain_numa_locality_ratio < 0.65");
+  EXPECT_EQ(locality.for_duration, 20min + 5s);
+  EXPECT_NE(locality.description.find("below placement.locality_below (65%) for 1205s:"), std::string::npos);
+  // Three 5m retries + ten 0.5 s cycles: past the 10m floor.
+  const auto& pool = Find(g, "KvmemHugepagePoolShortfall");
+  EXPECT_EQ(pool.for_duration, 15min + 5s);
+  EXPECT_NE(pool.description.find("hugepages.headroom (2 GiB) need, for 905s:"), std::string::npos);
+  EXPECT_NE(pool.description.find("retries every 5m (hugepages.retry_after)"), std::string::npos);
 }
 
 TEST(AlertRules, ShortPolicyWindowsAreWidenedForPrometheus) {
@@ -124,9 +158,19 @@ TEST(AlertRules, ShortPolicyWindowsAreWidenedForPrometheus) {
 TEST(AlertRules, DisabledControllerPartsSayTheControllerWillNotAct) {
   model::Policy p;
   p.compaction.enabled = false;
+  p.placement.enabled = false;
+  p.hugepages.enabled = false;
   const auto g = BuildRules(p);
   EXPECT_NE(Find(g, "KvmemNodeFragmentationHigh").description.find("will not act on it: compaction.enabled is false"),
             std::string::npos);
+  const std::string locality = Find(g, "KvmemVmNumaLocalityLow").description;
+  EXPECT_NE(locality.find("interconnect. The controller will not act on it: placement.enabled is false."),
+            std::string::npos);
+  EXPECT_EQ(locality.find("pins its vCPUs"), std::string::npos);
+  const std::string pool = Find(g, "KvmemHugepagePoolShortfall").description;
+  EXPECT_NE(pool.find("start there. The controller will not act on it: hugepages.enabled is false."),
+            std::string::npos);
+  EXPECT_EQ(pool.find("retries every"), std::string::npos);
   EXPECT_NE(Find(g, "KvmemNodeMemoryLow").description.find("The controller is taking memory back"), std::string::npos);
 }
 
@@ -154,7 +198,7 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
-  EXPECT_EQ(alerts, 16u);
+  EXPECT_EQ(alerts, 17u);
   EXPECT_EQ(records, 6u);
 }
 
@@ -168,9 +212,33 @@ TEST(AlertRules, WebhookHints) {
   EXPECT_EQ(pressure->subject, Subject::kVm);
   EXPECT_EQ(pressure->policy_rules, (std::vector<std::string>{"balloon.release", "balloon.rebalance", "virtio_mem.grow"}));
   EXPECT_EQ(HintFor("KvmemThpFallbackRateHigh")->subject, Subject::kHost);
+  auto locality = HintFor("KvmemVmNumaLocalityLow");
+  ASSERT_TRUE(locality);
+  EXPECT_EQ(locality->policy_rules, (std::vector<std::string>{"placement.vcpus", "placement.memory"}));
+  EXPECT_EQ(locality->subject, Subject::kVm);
+  auto pool = HintFor("KvmemHugepagePoolShortfall");
+  ASSERT_TRUE(pool);
+  EXPECT_EQ(pool->policy_rules, std::vector<std::string>{"hugepages.grow"});
+  EXPECT_EQ(pool->subject, Subject::kNode);
+  EXPECT_FALSE(HintFor("KvmemHugePagesExhausted"));  // a full pool in use is the steady state: people only
   EXPECT_FALSE(HintFor("KvmemSwapThrashing"));  // informs people; the controller does not act on it
   EXPECT_FALSE(HintFor("Watchdog"));
   EXPECT_FALSE(HintFor(""));
+}
+
+// Exactly these alerts ask the controller to act (deploy/alertmanager/alertmanager.yml routes
+// them to its webhook), in file order.
+TEST(AlertRules, AlertsTheControllerActsOn) {
+  std::vector<std::string> acting;
+  for (const auto& g : BuildRules(model::Policy{})) {
+    for (const auto& a : g.alerts) {
+      if (HintFor(a.name)) acting.push_back(a.name);
+    }
+  }
+  EXPECT_EQ(acting, (std::vector<std::string>{"KvmemNodeMemoryLow", "KvmemNodeFragmentationHigh",
+                                              "KvmemThpFallbackRateHigh", "KvmemVmNumaLocalityLow",
+                                              "KvmemGuestMemoryPressure", "KvmemGuestSwapInHigh",
+                                              "KvmemGuestMajorFaultsHigh", "KvmemHugepagePoolShortfall"}));
 }
 
 TEST(AlertRules, PromFormats) {

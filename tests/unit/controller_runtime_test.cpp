@@ -174,6 +174,8 @@ TEST(VmsFromSnapshot, MapsFreshDomainsAndNeverActsOnStaleOnes) {
   d.xml.numatune_nodeset = "1";
   d.xml.virtio_mem.push_back({"virtiomem0", 0, 1ULL << 30, 2ULL << 20, 256ULL << 20, std::nullopt});
   d.placement.resident_bytes = {{0, 1ULL << 30}, {1, 3ULL << 30}};
+  d.placement.vcpus_per_node = {{1, 2}};
+  d.placement.qemu_pid = 4242;
   d.sampled_at = wall - 1s;
   snap.domains.push_back(d);
   auto old = d;
@@ -196,6 +198,12 @@ TEST(VmsFromSnapshot, MapsFreshDomainsAndNeverActsOnStaleOnes) {
   ASSERT_EQ(v.virtio_mem.size(), 1u);
   EXPECT_EQ(v.virtio_mem[0].node, 1);  // the numatune nodeset names one host node
   EXPECT_EQ(v.virtio_mem[0].current_bytes, 256ULL << 20);  // unknown current = requested
+  EXPECT_EQ(v.vcpus_per_node, (std::map<int, uint64_t>{{1, 2}}));
+  EXPECT_EQ(v.qemu_pid, 4242);
+  EXPECT_FALSE(v.stopped);
+  EXPECT_FALSE(v.autostart);
+  EXPECT_TRUE(v.hugepage_demand.empty());  // not hugepage-backed
+  EXPECT_FALSE(v.placement_fixed);         // a nodeset without a mode: not from a strict <numatune>
   EXPECT_FALSE(vms[1].running);  // sampled 60 s ago: older than max_age
 
   snap.up = false;  // libvirt did not answer in time: act on nothing
@@ -212,6 +220,12 @@ TEST(ObserveHost, TwoNodeFixture) {
   EXPECT_EQ(obs->nodes[1].fragmentation_index, -1.0);
   EXPECT_EQ(obs->nodes[1].unusable_ratio, 0.999);
   EXPECT_EQ(obs->psi_some_avg10, 0.0214);
+  // Hugepage pools of every size per node, CPUs, and the host-wide reservations (FACTS.md).
+  EXPECT_EQ(obs->nodes[0].hugepages, (std::vector<model::HugepagePool>{{2ULL << 20, 4096, 1024, 0}, {1ULL << 30, 8, 2, 0}}));
+  EXPECT_EQ(obs->nodes[1].hugepages, (std::vector<model::HugepagePool>{{2ULL << 20, 2048, 2048, 0}, {1ULL << 30, 4, 4, 0}}));
+  EXPECT_TRUE(obs->nodes[0].has_cpus);
+  EXPECT_TRUE(obs->nodes[1].has_cpus);
+  EXPECT_EQ(obs->hugepages_reserved_pages, (std::map<uint64_t, uint64_t>{{2ULL << 20, 100}, {1ULL << 30, 0}}));
   EXPECT_FALSE(observe::ObserveHost({"/nonexistent", "/nonexistent"}, model::TimePoint(5s)));
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "exporter/exposition/http_metrics.h"
 #include "exporter/procfs/read.h"
 #include "tests/support/exposition.h"
 
@@ -113,6 +114,9 @@ std::string ReferenceTable() {
     auto more = libvirt->Families();
     families.insert(families.end(), more.begin(), more.end());
   }
+  static const HttpServerMetrics http_metrics("kvmem_exporter");  // the HTTP server's, served with every scrape
+  auto server = http_metrics.Families();
+  families.insert(families.end(), server.begin(), server.end());
   std::sort(families.begin(), families.end(), [](auto* a, auto* b) { return a->name < b->name; });
   std::string out = "| name | type | unit | labels | help |\n|---|---|---|---|---|\n";
   for (const auto* d : families) {

@@ -72,6 +72,8 @@ TEST(PolicyPlacement, Table) {
   Host good{.vms = {Web({{0, 7 * kGiB}, {1, kGiB}})}};
   ControllerState cooling;
   cooling.placement_moves["uuid-web"] = At(200);
+  ControllerState pinned_by_us;
+  pinned_by_us.placement_moves["uuid-web"] = At(-1800);
   ControllerState paying;
   paying.placement.last_move = At(290);
   paying.placement.last_move_bytes = kGiB;
@@ -103,6 +105,11 @@ TEST(PolicyPlacement, Table) {
        {},
        {"vm web: placement.vcpus: locality 0.125 < locality_below 0.8; placement is fixed by the domain XML "
         "(vcpupin or strict numatune)"}},
+      {"a pin the controller set itself does not fix placement",
+       Held(300, fixed),
+       {"pin vcpus web to node 1"},
+       {},
+       pinned_by_us},
       {"cooldown", Held(300, pin), {}, {"vm web: placement.vcpus: locality 0.125 < locality_below 0.8; cooldown 1700 s left"}, cooling},
       {"the last move is still being paid for",
        Held(300, pin),

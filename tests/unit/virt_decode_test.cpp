@@ -135,6 +135,9 @@ TEST(DecodeDomainXml, LiveQemuDomain) {
       {"virtiomem0", 0, 8ULL << 30, 2ULL << 20, 1ULL << 30, 512ULL << 20},
       {"ua-vmem-node1", 1, 4ULL << 30, 4ULL << 20, 0, std::nullopt},
   };
+  want.numa_cells = {{0, 4ULL << 30}, {1, 4ULL << 30}};
+  want.memnodes = {{0, "strict", "0"}};
+  want.hugepage_pages = {{1ULL << 30, "0"}, {2ULL << 20, "1"}};  // XML order
   EXPECT_EQ(*x, want);
 }
 

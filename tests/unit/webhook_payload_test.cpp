@@ -67,6 +67,24 @@ TEST(WebhookPayload, MatchesFiringAlertsToPolicyRules) {
   EXPECT_FALSE(m.triggers[1].node);
 }
 
+TEST(WebhookPayload, MatchesPoolAndPlacementAlerts) {
+  auto p = ParsePayload(R"({"version":"4","alerts":[
+      {"status":"firing","labels":{"alertname":"KvmemHugepagePoolShortfall","instance":"kvm1:9849","node":"1","size":"2097152"}},
+      {"status":"firing","labels":{"alertname":"KvmemVmNumaLocalityLow","instance":"kvm1:9848","domain":"db-1","uuid":"u-1"}},
+      {"status":"firing","labels":{"alertname":"KvmemHugePagesExhausted","node":"0","size":"2097152"}}]})");
+  ASSERT_TRUE(p);
+  Matched m = Match(*p);
+  EXPECT_EQ(m.ignored, 1u);  // a full pool in use informs people only
+  ASSERT_EQ(m.triggers.size(), 2u);
+  EXPECT_EQ(m.triggers[0].policy_rules, std::vector<std::string>{"hugepages.grow"});
+  EXPECT_EQ(m.triggers[0].Subject(), "node 1");
+  EXPECT_EQ(m.triggers[0].instance, "kvm1:9849");
+  EXPECT_EQ(m.triggers[1].policy_rules, (std::vector<std::string>{"placement.vcpus", "placement.memory"}));
+  EXPECT_EQ(m.triggers[1].Subject(), "vm db-1");
+  EXPECT_EQ(m.triggers[1].uuid, "u-1");
+  EXPECT_FALSE(m.triggers[1].node);
+}
+
 TEST(WebhookPayload, BadNodeLabelStillEvaluatesTheHost) {
   auto p = ParsePayload(R"({"version":"4","alerts":[
       {"status":"firing","labels":{"alertname":"KvmemNodeFragmentationHigh","node":"x1"}},

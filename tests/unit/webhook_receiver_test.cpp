@@ -84,7 +84,10 @@ TEST(WebhookReceiver, StatusCodesAndCounters) {
   // Every trigger alert is there from the start, so rate() works on the first one.
   EXPECT_TRUE(HasSample(m, "kvmem_controller_webhook_evaluations_total{alertname=\"KvmemNodeMemoryLow\"} 0"));
   EXPECT_TRUE(HasSample(m, "kvmem_controller_webhook_evaluations_total{alertname=\"KvmemGuestSwapInHigh\"} 0"));
+  EXPECT_TRUE(HasSample(m, "kvmem_controller_webhook_evaluations_total{alertname=\"KvmemVmNumaLocalityLow\"} 0"));
+  EXPECT_TRUE(HasSample(m, "kvmem_controller_webhook_evaluations_total{alertname=\"KvmemHugepagePoolShortfall\"} 0"));
   EXPECT_EQ(m.find("alertname=\"KvmemSwapThrashing\""), std::string::npos);
+  EXPECT_EQ(m.find("alertname=\"KvmemHugePagesExhausted\""), std::string::npos);
 }
 
 TEST(WebhookReceiver, NoTokenMeansNoAuthentication) {
@@ -163,6 +166,50 @@ TEST(WebhookReceiver, DescribeOutcomeNamesTheSubjectsActionsAndSkips) {
   EXPECT_EQ(DescribeOutcome(db, plan), "balloon db-1: 4 GiB -> 3.5 GiB");
   Trigger gone{"KvmemNodeMemoryLow", {"balloon.reclaim"}, alerts::Subject::kNode, 7, "", "", ""};
   EXPECT_EQ(DescribeOutcome(gone, plan).rfind("node not observed; ", 0), 0u);
+}
+
+TEST(WebhookReceiver, DescribeOutcomeOfPoolAndPlacementAlerts) {
+  model::Plan plan;
+  plan.bands[0] = model::Band::kSteady;
+  plan.bands[1] = model::Band::kRelease;
+  model::CompactNode c;
+  c.node = 1;
+  c.reason.rule = "hugepages.grow";
+  plan.actions.push_back(c);
+  model::ResizeHugepagePool grow;
+  grow.node = 1;
+  grow.page_bytes = 2 * model::kMiB;
+  grow.from_pages = 512;
+  grow.to_pages = 1024;
+  grow.reason.rule = "hugepages.grow";
+  plan.actions.push_back(grow);
+  model::ResizeHugepagePool other = grow;  // another node's pool is not node 0's business
+  other.node = 0;
+  other.from_pages = 8;
+  other.to_pages = 9;
+  other.page_bytes = model::kGiB;
+  plan.actions.push_back(other);
+  model::PinVcpus pin;
+  pin.vm = {"u-1", "db-1"};
+  pin.to_node = 1;
+  pin.reason.rule = "placement.vcpus";
+  plan.actions.push_back(pin);
+  plan.skips.push_back({"node 0 2 MiB pages", "hugepages.grow", "min_normal_memory 10%"});
+  plan.skips.push_back({"vm web-1", "placement.vcpus", "cooldown 1200 s left"});
+  plan.skips.push_back({"vm web-1", "balloon.release", "no pressure"});
+
+  Trigger pool1{"KvmemHugepagePoolShortfall", {"hugepages.grow"}, alerts::Subject::kNode, 1, "", "", ""};
+  EXPECT_EQ(DescribeOutcome(pool1, plan), "band release; compact node 1; hugepages node 1 2 MiB: 512 -> 1024 pages");
+  Trigger pool0{"KvmemHugepagePoolShortfall", {"hugepages.grow"}, alerts::Subject::kNode, 0, "", "", ""};
+  EXPECT_EQ(DescribeOutcome(pool0, plan),
+            "band steady; hugepages node 0 1 GiB: 8 -> 9 pages; skipped: node 0 2 MiB pages: hugepages.grow: "
+            "min_normal_memory 10%");
+  Trigger db{"KvmemVmNumaLocalityLow", {"placement.vcpus", "placement.memory"}, alerts::Subject::kVm, std::nullopt,
+             "db-1", "u-1", ""};
+  EXPECT_EQ(DescribeOutcome(db, plan), "pin vcpus db-1 to node 1");
+  Trigger web{"KvmemVmNumaLocalityLow", {"placement.vcpus", "placement.memory"}, alerts::Subject::kVm, std::nullopt,
+              "web-1", "u-2", ""};
+  EXPECT_EQ(DescribeOutcome(web, plan), "no action; skipped: vm web-1: placement.vcpus: cooldown 1200 s left");
 }
 
 TEST(WebhookReceiver, ExposureNeedsATokenBeyondLoopback) {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Fault drill: an actuator that keeps failing. A fixture host whose node 1 is fragmented (no
+# free order-9 block) but whose node1/compact cannot be written (it is a directory: EISDIR,
+# which root cannot bypass the way it bypasses mode bits). With --apply the controller tries,
+# fails, and backs off per node, doubling from --actuate.backoff=1s up to
+# --actuate.backoff-max=4s; every failure is counted and recorded; the daemon stays up and exits 0.
+source "$(dirname "$0")/lib.sh"
+SRC=${KVMEM_SOURCE_DIR:?} CTL=${KVMEM_CONTROLLER:?}
+command -v jq >/dev/null || fail "jq not installed; run scripts/setup.sh"
+host="$E2E_TMP/host"
+cp -r "$SRC/tests/fixtures/hosts/two-node" "$host"
+# Node 1: no free order >= 9 blocks, so its fragmentation index for the THP order is ~1.
+sed -i 's/^\(Node 1, zone   Normal .*\)      1      0 $/\1      0      0 /' "$host/proc/buddyinfo"
+grep -q '^Node 1, zone   Normal .*      0      0 $' "$host/proc/buddyinfo" || fail "fixture edit did not apply"
+mkdir "$host/sys/devices/system/node/node1/compact"
+cat >"$E2E_TMP/policy.yaml" <<'YAML'
+interval: 100ms
+balloon:
+  enabled: false
+virtio_mem:
+  enabled: false
+compaction:
+  compact_above: 0.5
+  for: 100ms
+  quiet_below: 0.5
+  cooldown: 100ms
+  max_backoff: 100ms
+YAML
+start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/policy.yaml" --libvirt.uri= --path.procfs="$host/proc" \
+  --path.sysfs="$host/sys" --actuate.backoff=1s --actuate.backoff-max=4s \
+  --decision-log.file="$E2E_TMP/decisions.jsonl" --web.listen-address=127.0.0.1:0
+t0=$SECONDS
+sleep 17
+kill -0 "$CTL_PID" || fail "controller died"
+outcomes() { grep -c '"event":"outcome"' "$E2E_TMP/decisions.jsonl"; }
+before=$(outcomes)
+scrape "$CTL_PORT" >"$E2E_TMP/m.prom"
+after=$(outcomes)
+stop_daemon "$CTL_PID"
+elapsed=$((SECONDS - t0))
+
+# Real attempts reach the sysfs file; the rest are refused by the back-off without a write.
+jq -r 'select(.event == "outcome") | .error' "$E2E_TMP/decisions.jsonl" >"$E2E_TMP/errors.txt"
+attempts=$(grep -c 'node1/compact: cannot open for writing: Is a directory' "$E2E_TMP/errors.txt" || true)
+refused=$(grep -c '^backing off after' "$E2E_TMP/errors.txt" || true)
+total=$(wc -l <"$E2E_TMP/errors.txt")
+assert_eq "$((attempts + refused))" "$total" "every outcome is either a real attempt or a back-off refusal"
+# Real attempts at about 0, 1, 3, 7, 11 and 15 s: the gaps double from 1 s, then stay at 4 s.
+((attempts == 6)) || fail "$attempts real attempts in ${elapsed}s, want 6 (back-off 1, 2, 4, 4, 4 s): $(sort "$E2E_TMP/errors.txt" | uniq -c)"
+for n in 1 2 3 4 5; do
+  next=$((n == 1 ? 1 : n == 2 ? 2 : 4))
+  grep -qx "backing off after $n failures; next try in [1-$next] s" "$E2E_TMP/errors.txt" ||
+    fail "no refusal after $n failures with a wait of at most $next s: $(sort -u "$E2E_TMP/errors.txt")"
+done
+grep -q 'backing off after [0-9]* failures; next try in [5-9] s' "$E2E_TMP/errors.txt" && fail "back-off went past --actuate.backoff-max"
+# The metric is counted right after the outcome record is written: bracket it by the records.
+counted=$(metric_value "$E2E_TMP/m.prom" 'kvmem_controller_actions_total{actuator="compaction",reason="compaction.fragmentation",outcome="failed"}')
+((before - 1 <= counted && counted <= after)) || fail "failed actions counted $counted, records $before..$after around the scrape"
+assert_eq "$(grep -c 'msg=action action="compact node 1".* outcome=failed' "$CTL_LOG")" "$total" "failed actions logged"
+grep -q 'outcome="applied"' "$E2E_TMP/m.prom" && fail "an action counted as applied"
+assert_eq "$(jq -r 'select(.event == "outcome") | .result' "$E2E_TMP/decisions.jsonl" | sort -u)" failed "decision log results"
+pass "failing actuator: $attempts real attempts in ${elapsed}s with back-off 1 s -> 2 s -> 4 s (capped), $total failures counted, no crash, exit 0"
+echo "fault_actuator_failing: all passed"
