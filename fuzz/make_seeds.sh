@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets' seed corpora from the test fixtures (tests/fixtures: five whole
-# fake hosts and libvirt XML), deploy/policy.yaml and the hand-made seeds in fuzz/seeds/, so
+# fake hosts and libvirt XML), deploy/ (policy, web config) and the hand-made seeds in fuzz/seeds/, so
 # no fixture is copied into the repository. One directory per target under OUT; file names
 # are content hashes, so duplicates collapse. Targets that cover several parsers get the
 # selector byte their LLVMFuzzerTestOneInput reads first.
@@ -68,8 +68,12 @@ put_text sysfs_values 10 $' a\tb  1.5 -2e3 \r\n'
 
 put policy_yaml - "$src"/deploy/policy.yaml "$hand"/policy_yaml/*
 put webhook_payload - "$hand"/webhook_payload/*
-put libvirt_xml 0 "$src"/tests/fixtures/libvirt/domain-qemu-live.xml
+put libvirt_xml 0 "$src"/tests/fixtures/libvirt/*.xml  # domain XML, and test-driver hosts full of it
 put libvirt_xml 1 "$hand"/libvirt_xml/*
+put http_headers 0 "$hand"/http_headers/basic.txt
+put http_headers 1 "$hand"/http_headers/accept.txt
+put http_headers 2 "$hand"/http_headers/listen.txt
+put web_config - "$src"/deploy/web-config.yml "$hand"/web_config/*
 
 rm -rf "$out"
 mv "$out.tmp" "$out"

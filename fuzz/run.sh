@@ -26,12 +26,12 @@ log="$work/last-run.log"
 "$fuzzer" "${args[@]}" "$work/corpus" "$seeds" >"$log" 2>&1
 status=$?
 
-stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n1; }
-runs=$(stat number_of_executed_units)
-rate=$(stat average_exec_per_sec)
+final_stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n1; }
+runs=$(final_stat number_of_executed_units)
+rate=$(final_stat average_exec_per_sec)
 cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1)
-echo "$name: ${runs:-?} runs in ${seconds}s, ${rate:-?} exec/s, ${cov:-cov: ?}," \
-     "corpus $(find "$work/corpus" -type f | wc -l) files, peak RSS $(stat peak_rss_mb) MiB"
+echo "$name: ${runs:-?} runs (budget ${seconds} s), ${rate:-?} exec/s, ${cov:-cov: ?}," \
+     "corpus $(find "$work/corpus" -type f | wc -l) files, peak RSS $(final_stat peak_rss_mb) MiB"
 if ((status != 0)); then
   # Show the report: the sanitizer's or libFuzzer's, without the progress lines.
   grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED|RELOAD)' "$log" | tail -n 60 >&2
