@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/yaml_text.h"
+
 namespace kvmem::http {
 namespace {
 
@@ -20,18 +22,8 @@ struct Unsupported {
   std::string_view key, advice;
 };
 
-std::string Join(const std::vector<std::string_view>& names) {
-  std::string out;
-  for (auto n : names) out += (out.empty() ? "" : ", ") + std::string(n);
-  return out;
-}
-
-std::string KindOf(const YAML::Node& n) {
-  if (n.IsMap()) return "a mapping";
-  if (n.IsSequence()) return "a list";
-  if (n.IsNull()) return "nothing";
-  return "a single value";
-}
+using yaml_text::Join;
+using yaml_text::KindOf;
 
 // Holds the first error; every step below is skipped once it is set.
 class Parser {

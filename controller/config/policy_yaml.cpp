@@ -12,24 +12,15 @@
 #include <sstream>
 #include <vector>
 
+#include "common/yaml_text.h"
 #include "controller/config/units.h"
 #include "controller/config/validate.h"
 
 namespace kvmem::config {
 namespace {
 
-std::string Join(const std::vector<std::string_view>& names) {
-  std::string out;
-  for (auto n : names) out += (out.empty() ? "" : ", ") + std::string(n);
-  return out;
-}
-
-std::string KindOf(const YAML::Node& n) {
-  if (n.IsMap()) return "a mapping";
-  if (n.IsSequence()) return "a list";
-  if (n.IsNull()) return "nothing";
-  return "a single value";
-}
+using yaml_text::Join;
+using yaml_text::KindOf;
 
 // One mapping of the file (the top level, balloon, balloon.pressure, ...).
 class Section {

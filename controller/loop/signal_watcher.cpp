@@ -6,23 +6,12 @@
 
 #include <utility>
 
+#include "common/signals.h"
+
 namespace kvmem::loop {
-namespace {
-
-sigset_t Watched() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
-
-}  // namespace
 
 SignalWatcher::SignalWatcher() {
-  sigset_t set = Watched();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  BlockShutdownSignals();
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -39,10 +28,8 @@ void SignalWatcher::OnSignal(std::function<void(int)> fn) {
 }
 
 void SignalWatcher::Run() {
-  sigset_t set = Watched();
   for (;;) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
+    const int sig = WaitForSignal();
     if (exiting_) return;
     if (sig == SIGINT || sig == SIGTERM) stop_ = true;
     // Called under the lock, so that after OnSignal({}) returns no handler is still running.
