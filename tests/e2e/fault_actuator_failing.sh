@@ -8,24 +8,8 @@ source "$(dirname "$0")/lib.sh"
 SRC=${KVMEM_SOURCE_DIR:?} CTL=${KVMEM_CONTROLLER:?}
 command -v jq >/dev/null || fail "jq not installed; run scripts/setup.sh"
 host="$E2E_TMP/host"
-cp -r "$SRC/tests/fixtures/hosts/two-node" "$host"
-# Node 1: no free order >= 9 blocks, so its fragmentation index for the THP order is ~1.
-sed -i 's/^\(Node 1, zone   Normal .*\)      1      0 $/\1      0      0 /' "$host/proc/buddyinfo"
-grep -q '^Node 1, zone   Normal .*      0      0 $' "$host/proc/buddyinfo" || fail "fixture edit did not apply"
+compaction_drill "$host" "$E2E_TMP/policy.yaml"
 mkdir "$host/sys/devices/system/node/node1/compact"
-cat >"$E2E_TMP/policy.yaml" <<'YAML'
-interval: 100ms
-balloon:
-  enabled: false
-virtio_mem:
-  enabled: false
-compaction:
-  compact_above: 0.5
-  for: 100ms
-  quiet_below: 0.5
-  cooldown: 100ms
-  max_backoff: 100ms
-YAML
 start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/policy.yaml" --libvirt.uri= --path.procfs="$host/proc" \
   --path.sysfs="$host/sys" --actuate.backoff=1s --actuate.backoff-max=4s \
   --decision-log.file="$E2E_TMP/decisions.jsonl" --web.listen-address=127.0.0.1:0

@@ -23,20 +23,7 @@ unmount() {
 trap unmount EXIT
 
 host="$E2E_TMP/host"
-cp -r "$SRC/tests/fixtures/hosts/two-node" "$host"
-sed -i 's/^\(Node 1, zone   Normal .*\)      1      0 $/\1      0      0 /' "$host/proc/buddyinfo"
-cat >"$E2E_TMP/policy.yaml" <<'YAML'
-interval: 100ms
-balloon:
-  enabled: false
-virtio_mem:
-  enabled: false
-compaction:
-  for: 100ms
-  quiet_below: 0.5
-  cooldown: 100ms
-  max_backoff: 100ms
-YAML
+compaction_drill "$host" "$E2E_TMP/policy.yaml"
 log="$mnt/decisions.jsonl"
 start() {
   start_daemon CTL "$CTL" --policy "$E2E_TMP/policy.yaml" --libvirt.uri= --path.procfs="$host/proc" \

@@ -14,22 +14,9 @@ source "$(dirname "$0")/lib.sh"
 SRC=${KVMEM_SOURCE_DIR:?} CTL=${KVMEM_CONTROLLER:?}
 command -v jq >/dev/null || fail "jq not installed; run scripts/setup.sh"
 host="$E2E_TMP/host"
-cp -r "$SRC/tests/fixtures/hosts/two-node" "$host"
-sed -i 's/^\(Node 1, zone   Normal .*\)      1      0 $/\1      0      0 /' "$host/proc/buddyinfo"
+compaction_drill "$host" "$E2E_TMP/policy.yaml"
 fifo="$host/sys/devices/system/node/node1/compact"
 mkfifo "$fifo"
-cat >"$E2E_TMP/policy.yaml" <<'YAML'
-interval: 100ms
-balloon:
-  enabled: false
-virtio_mem:
-  enabled: false
-compaction:
-  for: 100ms
-  quiet_below: 0.5
-  cooldown: 100ms
-  max_backoff: 100ms
-YAML
 log="$E2E_TMP/decisions.jsonl"
 start() {  # [TIMEOUT]
   start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/policy.yaml" --libvirt.uri= --path.procfs="$host/proc" \

@@ -73,3 +73,26 @@ no_libvirt_flags() {
 # scripts/test-sanitize.sh): their RSS is then the sanitizer's allocator, quarantine and shadow
 # rather than the daemon's heap, and LeakSanitizer cannot run in a process under ptrace (strace).
 is_sanitized() { [[ "${KVMEM_SANITIZED:-0}" == 1 ]]; }
+
+# compaction_drill HOST_DIR POLICY_FILE: for the controller fault drills. Copies the two-node
+# fixture host to HOST_DIR with node 1 fragmented (no free order >= 9 block, so its
+# fragmentation index for the THP order is ~1) and writes a policy that does nothing but
+# compact, every 100 ms, on a host that always counts as quiet.
+compaction_drill() {
+  cp -r "${KVMEM_SOURCE_DIR:?}/tests/fixtures/hosts/two-node" "$1"
+  sed -i 's/^\(Node 1, zone   Normal .*\)      1      0 $/\1      0      0 /' "$1/proc/buddyinfo"
+  grep -q '^Node 1, zone   Normal .*      0      0 $' "$1/proc/buddyinfo" || fail "fixture edit did not apply"
+  cat >"$2" <<'YAML'
+interval: 100ms
+balloon:
+  enabled: false
+virtio_mem:
+  enabled: false
+compaction:
+  compact_above: 0.5
+  for: 100ms
+  quiet_below: 0.5
+  cooldown: 100ms
+  max_backoff: 100ms
+YAML
+}
