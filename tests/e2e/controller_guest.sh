@@ -19,8 +19,8 @@ cat >"$E2E_TMP/reclaim.yaml" <<'YAML'
 interval: 1s
 stale_after: 15s
 balloon:
-  reclaim_below: 99%
-  release_above: 99.5%
+  reclaim_below: 1000TiB
+  release_above: 1001TiB
   max_step: 64MiB
   min_guest: 400MiB
   min_free_ratio: 0.15

@@ -24,8 +24,8 @@ cat >"$E2E_TMP/policy.yaml" <<'YAML'
 interval: 500ms
 stale_after: 3s
 balloon:
-  reclaim_below: 99%
-  release_above: 99.5%
+  reclaim_below: 1000TiB
+  release_above: 1001TiB
   max_step: 16MiB
   min_step: 4MiB
   min_guest: 300MiB
