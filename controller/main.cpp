@@ -202,6 +202,11 @@ int Run(int argc, char** argv) {
   if (auto exposed = webhook::CheckExposure(cfg.listen_address, !webhook_options.bearer_token.empty() || basic_auth); cfg.webhook && !exposed) {
     return Usage(exposed.error().message.c_str());
   }
+  // Basic auth may leave the web config at runtime; a webhook beyond loopback without its own
+  // token then refuses every request rather than run unauthenticated.
+  if (web_config && webhook_options.bearer_token.empty() && !webhook::CheckExposure(cfg.listen_address, false)) {
+    webhook_options.protected_now = [web_config] { return !web_config->Current()->config.basic_users.empty(); };
+  }
   std::unique_ptr<webhook::Receiver> receiver;
   if (cfg.webhook) {
     receiver = std::make_unique<webhook::Receiver>(webhook_options, [&] {

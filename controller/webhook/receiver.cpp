@@ -20,14 +20,14 @@ namespace {
 using prometheus::MetricType;
 const FamilyDesc kRequests{"kvmem_controller_webhook_requests_total",
                            "Alertmanager webhook requests by result: accepted, or why they were refused "
-                           "(bad_request, unauthorized, method_not_allowed, too_large, unsupported_media_type).",
+                           "(bad_request, unauthorized, unprotected, method_not_allowed, too_large, unsupported_media_type).",
                            MetricType::Counter, {"result"}};
 const FamilyDesc kEvaluations{"kvmem_controller_webhook_evaluations_total",
                               "Immediate evaluations that firing alerts triggered through the webhook, by alert.",
                               MetricType::Counter, {"alertname"}};
 
-constexpr std::array<std::string_view, 6> kResults = {"accepted",  "bad_request", "unauthorized", "method_not_allowed",
-                                                      "too_large", "unsupported_media_type"};
+constexpr std::array<std::string_view, 7> kResults = {"accepted",           "bad_request", "unauthorized", "unprotected",
+                                                      "method_not_allowed", "too_large",   "unsupported_media_type"};
 constexpr auto kLogEvery = std::chrono::seconds(10);
 
 std::string Lower(std::string_view s) {
@@ -126,8 +126,9 @@ Result<void> CheckExposure(const std::string& listen_address, bool has_token) {
   boost::system::error_code ec;
   const auto ip = boost::asio::ip::make_address(addr->first, ec);
   if (!addr->first.empty() && !ec && ip.is_loopback()) return {};
-  return Fail(ErrorKind::kConfig, "the webhook needs --webhook.bearer-token-file when --web.listen-address (" +
-                                      listen_address + ") is not a loopback address; or turn it off with --no-webhook");
+  return Fail(ErrorKind::kConfig, "the webhook needs --webhook.bearer-token-file (or basic_auth_users in --web.config.file) when "
+                                      "--web.listen-address (" + listen_address +
+                                      ") is not a loopback address; or turn it off with --no-webhook");
 }
 
 std::string DescribeOutcome(const Trigger& t, const model::Plan& plan) {
@@ -215,6 +216,12 @@ http::Response Receiver::Handle(const http::Request& req) {
   if (req.method != "POST") return Reject(405, "method_not_allowed", "method " + req.method + " not allowed; use POST", req);
   if (!Authorized(req, options_.bearer_token)) {
     return Reject(401, "unauthorized", "missing or wrong bearer token", req);
+  }
+  if (options_.protected_now && !options_.protected_now()) {
+    return Reject(403, "unprotected",
+                  "the webhook listens beyond loopback and the web config no longer has basic_auth_users; "
+                  "restore them or start with --webhook.bearer-token-file",
+                  req);
   }
   if (req.body.size() > options_.max_body_bytes) {
     return Reject(413, "too_large",

@@ -32,6 +32,10 @@ inline constexpr size_t kDefaultMaxBodyBytes = 512 * 1024;
 struct ReceiverOptions {
   std::string bearer_token;  // empty: no authentication (CheckExposure allows that on loopback only)
   size_t max_body_bytes = kDefaultMaxBodyBytes;
+  // Without a token on a non-loopback address, basic auth from the web config is what guards
+  // the webhook, and that file can change at runtime. When this returns false the webhook
+  // answers 403 ("unprotected") until basic auth is back. Unset: always protected.
+  std::function<bool()> protected_now;
   // For rate-limiting the rejection log (one line per result per 10 s); tests inject a clock.
   std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
 };

@@ -172,4 +172,22 @@ assert_eq "$(https_code "$CTL_PORT" /webhook "${json[@]}" "${auth[@]}")" 401 "we
 assert_eq "$(https_code "$CTL_PORT" /metrics -H 'Authorization: Bearer webhook-token')" 401 "metrics with the webhook token"
 stop_daemon "$CTL_PID"
 pass "controller: TLS and basic auth on /metrics and /webhook; a bearer token replaces basic auth on /webhook only"
+
+# Beyond loopback without a token, basic auth is the webhook's guard: a reload that drops
+# basic_auth_users makes the webhook refuse (403) instead of running unauthenticated.
+start_daemon CTL "$CTL" --web.listen-address=:0 --path.procfs="$HOST/proc" --path.sysfs="$HOST/sys" --libvirt.uri= \
+  --web.config.file="$WEB"
+assert_eq "$(https_code "$CTL_PORT" /webhook "${json[@]}" "${auth[@]}")" 200 "all-interfaces webhook with basic auth"
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n' | write_atomically "$WEB"
+sleep 1.1
+assert_eq "$(https_code "$CTL_PORT" /webhook "${json[@]}")" 403 "webhook after basic auth left the web config"
+grep -q 'no longer has basic_auth_users' "$E2E_TMP/https_body" || fail "403 body: $(cat "$E2E_TMP/https_body")"
+assert_eq "$(https_code "$CTL_PORT" /metrics)" 200 "metrics follow the web config (no auth now)"
+cp "$E2E_TMP/https_body" "$E2E_TMP/ctl.prom"
+assert_eq "$(metric_value "$E2E_TMP/ctl.prom" 'kvmem_controller_webhook_requests_total{result="unprotected"}')" 1 "403s counted"
+web_config
+sleep 1.1
+assert_eq "$(https_code "$CTL_PORT" /webhook "${json[@]}" "${auth[@]}")" 200 "webhook once basic auth is back"
+stop_daemon "$CTL_PID"
+pass "a webhook beyond loopback refuses requests while the web config has no basic_auth_users"
 echo "web_tls: all passed"
