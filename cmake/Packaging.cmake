@@ -14,6 +14,7 @@ install(FILES deploy/systemd/kvmem-exporter.service deploy/systemd/kvmem-control
 install(FILES deploy/systemd/kvmem-exporter.default DESTINATION /etc/default RENAME kvmem-exporter)
 install(FILES deploy/systemd/kvmem-controller.default DESTINATION /etc/default RENAME kvmem-controller)
 install(FILES deploy/policy.yaml DESTINATION /etc/kvmem)
+install(FILES deploy/logrotate/kvmem-controller DESTINATION /etc/logrotate.d)
 install(FILES alerts/kvmem.rules.yml alerts/runbook.md DESTINATION ${KVMEM_SHARE}/alerts)
 install(FILES dashboards/kvmem-host.json dashboards/kvmem-vms.json dashboards/kvmem-controller.json
               dashboards/README.md
@@ -28,7 +29,7 @@ install(FILES README.md docs/monitoring.md docs/metrics.md docs/policy.md docs/c
 install(FILES deploy/web-config.yml DESTINATION ${KVMEM_SHARE}/deploy)
 install(FILES docs/security.md DESTINATION ${KVMEM_DOC})
 
-set(KVMEM_CONFFILES "/etc/default/kvmem-exporter\n/etc/default/kvmem-controller\n/etc/kvmem/policy.yaml\n")
+set(KVMEM_CONFFILES "/etc/default/kvmem-exporter\n/etc/default/kvmem-controller\n/etc/kvmem/policy.yaml\n/etc/logrotate.d/kvmem-controller\n")
 file(WRITE ${PROJECT_BINARY_DIR}/debian/conffiles "${KVMEM_CONFFILES}")
 # Units are installed, not enabled: the operator chooses (systemctl enable --now kvmem-exporter).
 file(WRITE ${PROJECT_BINARY_DIR}/debian/postinst

@@ -23,6 +23,8 @@ build_pkgs+=(ccache)
 # (apache2-utils) for bcrypt hashes in tests and docs/security.md.
 build_pkgs+=(libcrypt-dev)
 test_pkgs+=(openssl apache2-utils)
+# deploy/logrotate: the real logrotate rotates the decision log in tests/e2e/decision_log_rotate.sh.
+test_pkgs+=(logrotate)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -295,6 +295,7 @@ void DecisionLog::Reopen() {
   }
   ::close(fd_);
   fd_ = fd;
+  log::Info("decision log reopened", {{"file", path_}});
 }
 
 uint64_t DecisionLog::write_failures() const {

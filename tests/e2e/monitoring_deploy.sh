@@ -84,7 +84,7 @@ deb=$(ls "$E2E_TMP"/pkg/kvmem_*_amd64.deb 2>/dev/null | head -n1)
 dpkg -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$E2E_TMP/contents"
 for f in /usr/bin/kvmem_exporter /usr/bin/kvmem_controller \
          /lib/systemd/system/kvmem-exporter.service /lib/systemd/system/kvmem-controller.service \
-         /etc/default/kvmem-exporter /etc/default/kvmem-controller /etc/kvmem/policy.yaml \
+         /etc/default/kvmem-exporter /etc/default/kvmem-controller /etc/kvmem/policy.yaml /etc/logrotate.d/kvmem-controller \
          /usr/share/kvmem/alerts/kvmem.rules.yml /usr/share/kvmem/alerts/runbook.md \
          /usr/share/kvmem/dashboards/kvmem-host.json /usr/share/kvmem/dashboards/kvmem-vms.json \
          /usr/share/kvmem/dashboards/kvmem-controller.json /usr/share/kvmem/deploy/prometheus/prometheus.yml \
@@ -94,7 +94,7 @@ for f in /usr/bin/kvmem_exporter /usr/bin/kvmem_controller \
 done
 dpkg-deb -f "$deb" Depends | grep -q 'libvirt0' || fail "Depends lacks libvirt0: $(dpkg-deb -f "$deb" Depends)"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles >"$E2E_TMP/conffiles"
-for f in /etc/kvmem/policy.yaml /etc/default/kvmem-exporter /etc/default/kvmem-controller; do
+for f in /etc/kvmem/policy.yaml /etc/default/kvmem-exporter /etc/default/kvmem-controller /etc/logrotate.d/kvmem-controller; do
   grep -qxF "$f" "$E2E_TMP/conffiles" || fail "$f is not a conffile"
 done
 mkdir -p "$E2E_TMP/root" && dpkg-deb -x "$deb" "$E2E_TMP/root"
