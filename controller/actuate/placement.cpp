@@ -10,9 +10,11 @@
 #include <cstring>
 #include <memory>
 
+#include "common/log.h"
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/model/units.h"
 #include "exporter/procfs/read.h"
+#include "exporter/virt/types.h"
 
 namespace kvmem::actuate {
 namespace {
@@ -140,6 +142,15 @@ model::Outcome PlacementActuator::Pin(const model::PinVcpus& a) {
     Error e = virt::LastError("virDomainPinEmulator " + a.vm.name, uri);
     opt_.libvirt->DropIfDead();
     return Failure("pinned all " + std::to_string(vcpus) + " vCPUs to " + target + " but not the emulator threads: " + e.ToString());
+  }
+  // Marks the pins as ours in the live XML, so a restarted controller does not take them for
+  // the administrator's (observe::PlacementFixed). The pins stand either way: a failure here
+  // only means the next controller process leaves this VM alone, the safe side.
+  const std::string mark = "<placement vcpus-node=\"" + std::to_string(a.to_node) + "\"/>";
+  if (virDomainSetMetadata(d->get(), VIR_DOMAIN_METADATA_ELEMENT, mark.c_str(), virt::kKvmemPlacementPrefix,
+                           virt::kKvmemPlacementNs, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    log::Warn("pinned the vCPUs but could not mark them as the controller's in the domain metadata",
+              {{"domain", a.vm.name}, {"err", virt::LastError("virDomainSetMetadata", uri).ToString()}});
   }
   model::Outcome out;
   reader_.BeginRound();

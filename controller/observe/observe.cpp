@@ -67,7 +67,9 @@ uint64_t DefaultHugepageBytes(const procfs::Root& root) {
 }
 
 bool PlacementFixed(const virt::DomainXml& xml) {
-  if (xml.vcpupin || xml.emulatorpin || !xml.vcpu_cpuset.empty()) return true;
+  // Pins kvmem_controller set (and marked in the live metadata) are not the administrator's.
+  if ((xml.vcpupin || xml.emulatorpin) && !xml.kvmem_pinned_node) return true;
+  if (!xml.vcpu_cpuset.empty()) return true;
   if (xml.numatune_mode == "strict" && !xml.numatune_nodeset.empty()) return true;
   return std::any_of(xml.memnodes.begin(), xml.memnodes.end(),
                      [](const virt::MemNode& m) { return m.mode == "strict" && !m.nodeset.empty(); });

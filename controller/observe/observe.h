@@ -38,7 +38,8 @@ std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot
                                                   uint64_t default_hugepage_bytes = kFallbackHugepageBytes);
 
 // The domain XML fixes placement: a <vcpupin>, an <emulatorpin>, a <vcpu cpuset>, or a
-// strict <numatune> <memory> or <memnode> with a nodeset.
+// strict <numatune> <memory> or <memnode> with a nodeset. Pins carrying kvmem_controller's own
+// live metadata mark (kvmem_pinned_node) do not count: it set them, and may move them again.
 bool PlacementFixed(const virt::DomainXml& xml);
 
 }  // namespace kvmem::observe

@@ -127,6 +127,10 @@ void DecodeNuma(const xmlNode* dom, DomainXml& out) {
   out.vcpupin = Child(cputune, "vcpupin") != nullptr;
   out.emulatorpin = Child(cputune, "emulatorpin") != nullptr;
   out.vcpu_cpuset = Attr(Child(dom, "vcpu"), "cpuset");
+  ForChildren(Child(dom, "metadata"), "placement", [&](const xmlNode* mark) {
+    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemPlacementNs) != 0) return;
+    if (auto node = U64(Attr(mark, "vcpus-node")); node && *node < 1'000'000) out.kvmem_pinned_node = static_cast<int>(*node);
+  });
 }
 
 }  // namespace

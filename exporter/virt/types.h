@@ -66,6 +66,11 @@ struct HugepagePage {
   bool operator==(const HugepagePage&) const = default;
 };
 
+// The namespace of the live metadata element kvmem_controller leaves on a domain whose vCPUs
+// it pinned (libvirt keys it by this URI; the prefix is only for the XML it shows).
+inline constexpr const char* kKvmemPlacementNs = "https://kvmem.dev/xmlns/placement/1";
+inline constexpr const char* kKvmemPlacementPrefix = "kvmem";
+
 // Facts from the domain XML. Sizes in bytes. Autostart is not in the XML.
 struct DomainXml {
   std::optional<uint64_t> memory_bytes;          // <memory>: maximum balloon size
@@ -91,6 +96,9 @@ struct DomainXml {
   bool vcpupin = false;                         // <cputune> has a <vcpupin>
   bool emulatorpin = false;                     // <cputune> has an <emulatorpin>
   std::string vcpu_cpuset;                      // <vcpu cpuset>: a static pin of every vCPU; "" none
+  // <metadata><placement xmlns=kKvmemPlacementNs vcpus-node="N"/>: kvmem_controller pinned the
+  // vCPUs to node N itself (live only), so the <vcpupin>s above are not the administrator's.
+  std::optional<int> kvmem_pinned_node;
   bool operator==(const DomainXml&) const = default;
 };
 

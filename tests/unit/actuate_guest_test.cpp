@@ -15,6 +15,7 @@
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
 #include "exporter/procfs/read.h"
+#include "exporter/virt/decode.h"
 
 namespace kvmem {
 namespace {
@@ -137,6 +138,14 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
   auto o = placement.Apply(pin);
   ASSERT_TRUE(o.ok) << o.error;
   expect_pinned(node0);
+  // The QEMU driver keeps the controller's live metadata mark in the running domain's XML.
+  char* live = virDomainGetXMLDesc(d.get(), 0);
+  ASSERT_NE(live, nullptr);
+  auto decoded = virt::DecodeDomainXml(live);
+  free(live);
+  ASSERT_TRUE(decoded);
+  EXPECT_TRUE(decoded->vcpupin);
+  EXPECT_EQ(decoded->kvmem_pinned_node, 0);
   ASSERT_TRUE(o.locality_after.has_value()) << "the QEMU process of " << vm.uuid << " was not found";
   if (numa_max_node() == 0) {
     EXPECT_EQ(*o.locality_after, 1.0);  // one node: all memory is local

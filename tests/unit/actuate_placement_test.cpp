@@ -15,6 +15,8 @@
 
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
+#include "controller/observe/observe.h"
+#include "exporter/virt/decode.h"
 #include "exporter/procfs/node.h"
 
 namespace kvmem {
@@ -104,6 +106,36 @@ TEST(Placement, PinsEveryVcpuAndTheEmulatorOnTestDriver) {
 
   ASSERT_TRUE(placement.Apply(Pin(kTestVm, 0)).ok);
   EXPECT_EQ(PinInfo(conn, 2), (Map{{0xff, 0x00}, {0xff, 0x00}, {0xff, 0x00}}));
+}
+
+// The live XML after a pin carries the controller's metadata mark, so a controller started
+// later reads the pins as its own, not the administrator's.
+TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
+  actuate::LibvirtConnection conn("test:///default");
+  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  virt::DomainPtr d(virDomainLookupByUUIDString(conn.Get().value(), kTestVm.uuid.c_str()));
+  ASSERT_TRUE(d);
+  auto live = [&] {
+    char* xml = virDomainGetXMLDesc(d.get(), 0);
+    std::string s = xml ? xml : "";
+    free(xml);
+    return virt::DecodeDomainXml(s).value();
+  };
+  ASSERT_TRUE(placement.Apply(Pin(kTestVm, 1)).ok);
+  auto x = live();
+  EXPECT_TRUE(x.vcpupin);
+  EXPECT_EQ(x.kvmem_pinned_node, 1);
+  EXPECT_FALSE(observe::PlacementFixed(x));
+  ASSERT_TRUE(placement.Apply(Pin(kTestVm, 0)).ok);
+  EXPECT_EQ(live().kvmem_pinned_node, 0);  // replaced, not added
+
+  // The administrator's pins (no mark) stay fixed.
+  ASSERT_EQ(virDomainSetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, virt::kKvmemPlacementNs,
+                                 VIR_DOMAIN_AFFECT_LIVE), 0);
+  x = live();
+  EXPECT_TRUE(x.vcpupin);
+  EXPECT_FALSE(x.kvmem_pinned_node.has_value());
+  EXPECT_TRUE(observe::PlacementFixed(x));
 }
 
 TEST(Placement, PinRefusesWhatItCannotDo) {

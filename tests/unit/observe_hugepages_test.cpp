@@ -76,6 +76,15 @@ TEST(PlacementFixed, PinsAndStrictNumatune) {
   EXPECT_FALSE(fixed("<numatune><memory mode='interleave' nodeset='0-1'/></numatune>"));
   EXPECT_TRUE(fixed("<numatune><memnode cellid='0' nodeset='1'/></numatune>"));
   EXPECT_FALSE(fixed("<numatune><memnode cellid='0' mode='preferred' nodeset='1'/></numatune>"));
+  // The controller's own pins, marked in the live metadata; a foreign namespace is no mark.
+  const std::string pins = "<cputune><vcpupin vcpu='0' cpuset='1'/><emulatorpin cpuset='1'/></cputune>";
+  const std::string ours = "<metadata><kvmem:placement xmlns:kvmem='https://kvmem.dev/xmlns/placement/1' vcpus-node='1'/></metadata>";
+  EXPECT_FALSE(fixed(pins + ours));
+  EXPECT_TRUE(fixed(pins + "<metadata><x:placement xmlns:x='https://example.org/other' vcpus-node='1'/></metadata>"));
+  EXPECT_TRUE(fixed(pins + "<metadata><placement vcpus-node='1'/></metadata>"));
+  EXPECT_TRUE(fixed("<vcpu cpuset='0-3'>2</vcpu>" + ours));               // a static <vcpu cpuset> is never ours
+  EXPECT_TRUE(fixed(ours + "<numatune><memory nodeset='0'/></numatune>"));  // nor a strict numatune
+  EXPECT_EQ(virt::DecodeDomainXml("<domain>" + ours + "</domain>")->kvmem_pinned_node, 1);
 }
 
 TEST(VmsFromSnapshotHugepages, StoppedAutostartDomainCarriesItsDemand) {
