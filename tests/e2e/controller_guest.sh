@@ -64,8 +64,8 @@ cat >"$E2E_TMP/reclaim.yaml" <<'YAML'
 interval: 1s
 stale_after: 15s
 balloon:
-  reclaim_below: 1%
-  release_above: 2%
+  reclaim_below: 1MiB
+  release_above: 2MiB
   max_step: 512MiB
   cooldown: 1s
   pressure:

@@ -17,7 +17,17 @@ exec 9>/run/lock/kvmem-hugepage-pool.lock
 flock -w 300 9 || fail "the hugepage pool lock is held by someone else for 5 minutes"
 orig=$(cat $POOL/nr_hugepages)
 state=$(mktemp -d /tmp/kvmem-lvd.XXXXXX)
-trap 'echo "$orig" >$POOL/nr_hugepages; "$SRC/tests/e2e/vm/libvirtd.sh" stop "$state" >/dev/null 2>&1 || true; rm -rf "$state"; cleanup' EXIT
+# On exit: the controller first (an --apply daemon could resize the pool again), then the pool.
+restore() {
+  local p
+  for p in "${E2E_PIDS[@]:-}"; do [[ -n "$p" ]] && { kill -KILL "$p" 2>/dev/null || true; }; done
+  echo "$orig" >$POOL/nr_hugepages
+  [[ $(cat $POOL/nr_hugepages) -eq $orig ]] || echo "WARNING: node0 2 MiB pool is $(cat $POOL/nr_hugepages), was $orig" >&2
+  "$SRC/tests/e2e/vm/libvirtd.sh" stop "$state" >/dev/null 2>&1 || true
+  rm -rf "$state"
+  cleanup
+}
+trap restore EXIT
 "$SRC/tests/e2e/vm/libvirtd.sh" start "$state" >"$E2E_TMP/libvirtd.out" 2>&1 || { cat "$E2E_TMP/libvirtd.out" >&2; fail "private libvirtd"; }
 uri=$(cat "$state/uri")
 

@@ -1,6 +1,9 @@
 # Shared helpers for the end-to-end scripts: start daemons on 127.0.0.1 with an OS-chosen
 # port (read back from their start-up log), scrape, assert, and always stop them by PID.
 set -euo pipefail
+# Loopback only, whatever the environment says about proxies; "." as the decimal point.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost LC_ALL=C
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 
 E2E_TMP=$(mktemp -d /tmp/kvmem-e2e.XXXXXX)
 E2E_PIDS=()
