@@ -14,7 +14,13 @@ start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/policy.yaml" --libvirt.uri= -
   --path.sysfs="$host/sys" --actuate.backoff=1s --actuate.backoff-max=4s \
   --decision-log.file="$E2E_TMP/decisions.jsonl" --web.listen-address=127.0.0.1:0
 t0=$SECONDS
-sleep 17
+# Real attempts (the write reached the file) at about 0, 1, 3, 7, 11 and 15 s: wait for the
+# sixth (up to 40 s on a loaded machine), then 2 s more, short of the seventh 4 s later.
+attempt_times() {
+  jq -r 'select(.event == "outcome" and ((.error // "") | test("Is a directory"))) | .time' "$E2E_TMP/decisions.jsonl"
+}
+for _ in $(seq 1 400); do (($(attempt_times | wc -l) >= 6)) && break; sleep 0.1; done
+sleep 2
 kill -0 "$CTL_PID" || fail "controller died"
 outcomes() { grep -c '"event":"outcome"' "$E2E_TMP/decisions.jsonl"; }
 before=$(outcomes)
@@ -29,8 +35,19 @@ attempts=$(grep -c 'node1/compact: cannot open for writing: Is a directory' "$E2
 refused=$(grep -c '^backing off after' "$E2E_TMP/errors.txt" || true)
 total=$(wc -l <"$E2E_TMP/errors.txt")
 assert_eq "$((attempts + refused))" "$total" "every outcome is either a real attempt or a back-off refusal"
-# Real attempts at about 0, 1, 3, 7, 11 and 15 s: the gaps double from 1 s, then stay at 4 s.
 ((attempts == 6)) || fail "$attempts real attempts in ${elapsed}s, want 6 (back-off 1, 2, 4, 4, 4 s): $(sort "$E2E_TMP/errors.txt" | uniq -c)"
+# The gaps between them double from 1 s, then stay at 4 s: never early, and late by less than
+# a second (the loop runs every 100 ms; more is load).
+gaps=$(attempt_times | python3 -c '
+import sys, datetime
+t = [datetime.datetime.fromisoformat(l.strip().replace("Z", "+00:00")).timestamp() for l in sys.stdin]
+print(" ".join(f"{b - a:.2f}" for a, b in zip(t, t[1:])))')
+read -r -a gap <<<"$gaps"
+want=(1 2 4 4 4)
+for i in 0 1 2 3 4; do
+  awk -v g="${gap[$i]}" -v w="${want[$i]}" 'BEGIN { exit !(g >= w - 0.15 && g < w + 1) }' ||
+    fail "gap $((i + 1)) between real attempts ${gap[$i]} s, want ${want[$i]} s (all: $gaps)"
+done
 for n in 1 2 3 4 5; do
   next=$((n == 1 ? 1 : n == 2 ? 2 : 4))
   grep -qx "backing off after $n failures; next try in [1-$next] s" "$E2E_TMP/errors.txt" ||
@@ -43,5 +60,5 @@ counted=$(metric_value "$E2E_TMP/m.prom" 'kvmem_controller_actions_total{actuato
 assert_eq "$(grep -c 'msg=action action="compact node 1".* outcome=failed' "$CTL_LOG")" "$total" "failed actions logged"
 grep -q 'outcome="applied"' "$E2E_TMP/m.prom" && fail "an action counted as applied"
 assert_eq "$(jq -r 'select(.event == "outcome") | .result' "$E2E_TMP/decisions.jsonl" | sort -u)" failed "decision log results"
-pass "failing actuator: $attempts real attempts in ${elapsed}s with back-off 1 s -> 2 s -> 4 s (capped), $total failures counted, no crash, exit 0"
+pass "failing actuator: $attempts real attempts in ${elapsed}s, gaps $gaps s (back-off 1 -> 2 -> 4 s, capped), $total failures counted, no crash, exit 0"
 echo "fault_actuator_failing: all passed"

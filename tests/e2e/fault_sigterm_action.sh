@@ -49,7 +49,7 @@ reader=$!
 stop_timed "$CTL_PID"
 wait "$reader"
 assert_eq "$(cat "$E2E_TMP/written")" 1 "what the compaction wrote"
-awk -v t="$took" 'BEGIN { exit !(t >= 1.8 && t < 3) }' || fail "exit took ${took}s; want after the 2 s action, before 3 s"
+awk -v t="$took" 'BEGIN { exit !(t >= 1.8 && t < 4.5) }' || fail "exit took ${took}s; want after the 2 s action, well before the 5 s timeout"
 assert_eq "$(intents)" 1 "intents: nothing started after SIGTERM"
 assert_eq "$(wc -l <"$log")" 2 "records: one intent, one outcome"
 assert_eq "$(last .event)/$(last .result)/$(last .action)" "outcome/applied/compact node 1" "last record"
@@ -65,7 +65,7 @@ assert_eq "$(metric_value "$E2E_TMP/m.prom" kvmem_controller_interrupted_actions
 wait_intents 2
 sleep 0.3
 stop_timed "$CTL_PID"
-awk -v t="$took" 'BEGIN { exit !(t >= 1.5 && t < 3) }' || fail "exit took ${took}s with --actuate.timeout=2s (0.3 s into the action)"
+awk -v t="$took" 'BEGIN { exit !(t >= 1.5 && t < 4.5) }' || fail "exit took ${took}s with --actuate.timeout=2s (0.3 s into the action)"
 assert_eq "$(last .event)/$(last .result)" "outcome/failed" "last record after a hung action"
 [[ "$(last .error)" == "timed out after 2 s;"* ]] || fail "outcome error: $(last .error)"
 grep -q 'exiting with an action still running past --actuate.timeout' "$CTL_LOG" || fail "stuck exit not logged"
