@@ -43,7 +43,8 @@ set(CPACK_PACKAGE_VENDOR kvmem)
 set(CPACK_PACKAGE_CONTACT "kvmem maintainers <kvmem@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "memory locality exporter and controller for KVM/libvirt hosts")
 set(CPACK_PACKAGE_DESCRIPTION "kvmem_exporter publishes per-NUMA-node and per-VM memory metrics for \
-Prometheus; kvmem_controller adjusts balloons, virtio-mem and compaction from a policy. Includes \
+Prometheus; kvmem_controller adjusts balloons, virtio-mem, compaction, hugepage pools and NUMA \
+placement from a policy. Includes \
 systemd units, alert rules generated from the example policy, and Grafana dashboards.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

@@ -64,8 +64,9 @@ int Usage(const char* msg) {
 int Run(int argc, char** argv) {
   Config cfg;
   FlagSet flags("kvmem_controller",
-                "Feedback controller for VM memory on KVM hosts: balloon targets, virtio-mem sizes and "
-                "per-node compaction, decided from a policy file. Dry-run unless --apply is given.");
+                "Feedback controller for VM memory on KVM hosts: balloon targets, virtio-mem sizes, "
+                "per-node compaction, hugepage pools and NUMA placement, decided from a policy file. "
+                "Dry-run unless --apply is given.");
   flags.String("policy", &cfg.policy_file, "Policy file (YAML); every key is optional (see docs/policy.md). Empty: the defaults.");
   flags.Bool("apply", &cfg.apply, "Apply actions. Without it the controller only logs and counts what it would do.");
   flags.Bool("once", &cfg.once, "Run one cycle, log its decisions and exit.");
@@ -75,10 +76,10 @@ int Run(int argc, char** argv) {
   flags.Bool("print-alert-rules", &cfg.print_alert_rules, "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");
   flags.String("alerts.runbook-url", &cfg.runbook_url, "Runbook the printed rules link to; each alert appends #<its name in lower case>.");
   flags.Bool("webhook", &cfg.webhook, "Serve the Alertmanager webhook at /webhook: a firing alert about a policy rule makes the controller evaluate now.");
-  flags.String("webhook.bearer-token-file", &cfg.webhook_token_file, "File with the bearer token Alertmanager must send; required unless --web.listen-address is loopback.");
+  flags.String("webhook.bearer-token-file", &cfg.webhook_token_file, "File with the bearer token Alertmanager must send; beyond loopback the webhook needs it or basic_auth_users in --web.config.file.");
   flags.String("path.procfs", &cfg.procfs, "procfs mountpoint.");
-  flags.String("path.sysfs", &cfg.sysfs, "sysfs mountpoint (compaction writes nodeN/compact here).");
-  flags.String("libvirt.uri", &cfg.libvirt_uri, "libvirt URI (read-write, for balloon and virtio-mem); empty: no VMs, compaction only.");
+  flags.String("path.sysfs", &cfg.sysfs, "sysfs mountpoint (compaction and hugepage pools write nodeN/compact and nodeN/hugepages/*/nr_hugepages here).");
+  flags.String("libvirt.uri", &cfg.libvirt_uri, "libvirt URI (read-write: balloon, virtio-mem, vCPU pinning, hugepage demand); empty: no VMs, only compaction and pools.");
   flags.Duration("libvirt.timeout", &cfg.libvirt_timeout, "How long one observation waits for libvirt before using the last good values.");
   flags.String("log.level", &cfg.log_level, "Only log messages with the given severity or above: debug, info, warn, error.");
   flags.String("log.format", &cfg.log_format, "Output format of log messages: logfmt or json.");
