@@ -21,6 +21,7 @@
 #include "controller/loop/controller.h"
 #include "controller/actuate/deadline.h"
 #include "controller/loop/decision_log.h"
+#include "controller/loop/last_plan.h"
 #include "controller/loop/signal_watcher.h"
 #include "controller/observe/observe.h"
 #include "controller/webhook/receiver.h"
@@ -173,8 +174,12 @@ int Run(int argc, char** argv) {
   controller.SetStopFlag(&signal_watcher.stop_flag());
   if (decision_log) controller.SetDecisionLog(decision_log.get());
 
+  loop::LastPlan last_plan(!cfg.apply);
   auto run_once = [&] {
-    return controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), std::chrono::system_clock::now());
+    const auto wall = std::chrono::system_clock::now();
+    model::Plan plan = controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), wall);
+    last_plan.Record(plan, wall);
+    return plan;
   };
   if (cfg.once) {
     std::fputs((model::ToString(run_once()) + "\n").c_str(), stdout);
@@ -228,12 +233,20 @@ int Run(int argc, char** argv) {
       r.body = SerializeText(sink.families());
       return r;
     }
+    if (req.path == "/plan") {
+      http::Response r;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = last_plan.Render();
+      return r;
+    }
     if (req.path == "/") {
       http::Response r;
       r.content_type = "text/html; charset=utf-8";
       r.body = std::string("<!DOCTYPE html>\n<html><head><title>kvmem controller</title></head><body>\n"
                            "<h1>kvmem controller</h1>\n<p>Mode: ") +
-               (cfg.apply ? "apply" : "dry-run") + "</p>\n<p><a href=\"/metrics\">Metrics</a></p>\n</body></html>\n";
+               (cfg.apply ? "apply" : "dry-run") + "</p>\n<p><a href=\"/metrics\">Metrics</a></p>\n"
+                 "<p><a href=\"/plan\">Last plan</a>: what the latest cycle decided, every action and skip with its reason</p>\n"
+                 "</body></html>\n";
       return r;
     }
     return http::TextResponse(404, "not found\n");

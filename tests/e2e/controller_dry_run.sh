@@ -3,7 +3,7 @@
 # column; --once prints a plan; the daemon in dry-run against libvirt's test driver puts this
 # host's node 0 into reclaim (thresholds far above any real host, so the band does not depend on
 # how much memory this machine has free) yet never shrinks the test domain (its guest stats carry no
-# timestamp, so they count as stale); SIGHUP with a broken policy keeps the old one; SIGTERM exits 0.
+# timestamp, so they count as stale), and /plan says why; SIGHUP with a broken policy keeps the old one; SIGTERM exits 0.
 source "$(dirname "$0")/lib.sh"
 CTL=${KVMEM_CONTROLLER:?}
 
@@ -43,6 +43,15 @@ cycles=$(metric_value "$E2E_TMP/ctl.prom" kvmem_controller_cycles_total)
 [[ ${cycles%.*} -ge 4 ]] || fail "expected >= 4 cycles in 3 s at 500 ms, got $cycles"
 promtool check metrics <"$E2E_TMP/ctl.prom" || fail "promtool findings on controller metrics"
 pass "dry-run daemon: node 0 in reclaim, stale test domain never shrunk ($skips skips in $cycles cycles)"
+curl -fsS "http://127.0.0.1:$CTL_PORT/plan" >"$E2E_TMP/plan.txt" || fail "GET /plan"
+head -n 1 "$E2E_TMP/plan.txt" | grep -qE '^cycle [0-9]+ at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z \(dry-run\)$' ||
+  fail "/plan header: $(head -n 1 "$E2E_TMP/plan.txt")"
+assert_eq "$(sed -n 2p "$E2E_TMP/plan.txt")" "plan: 0 actions, 2 skips" "/plan summary"
+assert_eq "$(sed -n 3p "$E2E_TMP/plan.txt")" "  node 0 reclaim" "/plan band"
+grep -qE '^  skip vm test: balloon.reclaim: stats [0-9.]+ s old \(stale_after 30 s\)$' "$E2E_TMP/plan.txt" ||
+  fail "/plan lacks the stale-stats skip: $(cat "$E2E_TMP/plan.txt")"
+curl -fsS "http://127.0.0.1:$CTL_PORT/" | grep -q 'href="/plan"' || fail "landing page does not link /plan"
+pass "/plan shows the latest cycle's plan with every skip and its reason"
 
 printf 'balloon:\n  max_step: lots\n' >"$E2E_TMP/reclaim.yaml"
 kill -HUP "$CTL_PID"
