@@ -211,7 +211,7 @@ int Run(int argc, char** argv) {
   // Basic auth may leave the web config at runtime; a webhook beyond loopback without its own
   // token then refuses every request rather than run unauthenticated.
   if (web_config && webhook_options.bearer_token.empty() && !webhook::CheckExposure(cfg.listen_address, false)) {
-    webhook_options.protected_now = [web_config] { return !web_config->Current()->config.basic_users.empty(); };
+    webhook_options.require_basic_user = true;
   }
   std::unique_ptr<webhook::Receiver> receiver;
   if (cfg.webhook) {

@@ -144,8 +144,9 @@ model::Outcome PlacementActuator::Pin(const model::PinVcpus& a) {
     return Failure("pinned all " + std::to_string(vcpus) + " vCPUs to " + target + " but not the emulator threads: " + e.ToString());
   }
   // Marks the pins as ours in the live XML, so a restarted controller does not take them for
-  // the administrator's (observe::PlacementFixed). The pins stand either way: a failure here
-  // only means the next controller process leaves this VM alone, the safe side.
+  // the administrator's (observe::PlacementFixed). The pins stand either way: without the mark
+  // the controller (this process once it re-reads the XML, or the next one) leaves this VM
+  // alone, the safe side.
   const std::string mark = "<placement vcpus-node=\"" + std::to_string(a.to_node) + "\"/>";
   if (virDomainSetMetadata(d->get(), VIR_DOMAIN_METADATA_ELEMENT, mark.c_str(), virt::kKvmemPlacementPrefix,
                            virt::kKvmemPlacementNs, VIR_DOMAIN_AFFECT_LIVE) < 0) {

@@ -217,7 +217,7 @@ http::Response Receiver::Handle(const http::Request& req) {
   if (!Authorized(req, options_.bearer_token)) {
     return Reject(401, "unauthorized", "missing or wrong bearer token", req);
   }
-  if (options_.protected_now && !options_.protected_now()) {
+  if (options_.require_basic_user && req.user.empty()) {
     return Reject(403, "unprotected",
                   "the webhook listens beyond loopback and the web config no longer has basic_auth_users; "
                   "restore them or start with --webhook.bearer-token-file",

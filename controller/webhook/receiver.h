@@ -33,9 +33,10 @@ struct ReceiverOptions {
   std::string bearer_token;  // empty: no authentication (CheckExposure allows that on loopback only)
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   // Without a token on a non-loopback address, basic auth from the web config is what guards
-  // the webhook, and that file can change at runtime. When this returns false the webhook
-  // answers 403 ("unprotected") until basic auth is back. Unset: always protected.
-  std::function<bool()> protected_now;
+  // the webhook, and that file can change at runtime: with this set, a request the HTTP server
+  // did not authenticate (Request::user empty, i.e. the file has no basic_auth_users now) gets
+  // 403 ("unprotected") until basic auth is back.
+  bool require_basic_user = false;
   // For rate-limiting the rejection log (one line per result per 10 s); tests inject a clock.
   std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
 };

@@ -46,8 +46,9 @@ pass "dry-run daemon: node 0 in reclaim, stale test domain never shrunk ($skips 
 curl -fsS "http://127.0.0.1:$CTL_PORT/plan" >"$E2E_TMP/plan.txt" || fail "GET /plan"
 head -n 1 "$E2E_TMP/plan.txt" | grep -qE '^cycle [0-9]+ at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z \(dry-run\)$' ||
   fail "/plan header: $(head -n 1 "$E2E_TMP/plan.txt")"
-assert_eq "$(sed -n 2p "$E2E_TMP/plan.txt")" "plan: 0 actions, 2 skips" "/plan summary"
-assert_eq "$(sed -n 3p "$E2E_TMP/plan.txt")" "  node 0 reclaim" "/plan band"
+# Line by line only where the host's shape (how many nodes) cannot change it.
+sed -n 2p "$E2E_TMP/plan.txt" | grep -qE '^plan: 0 actions, [0-9]+ skips$' || fail "/plan summary: $(sed -n 2p "$E2E_TMP/plan.txt")"
+grep -qx '  node 0 reclaim' "$E2E_TMP/plan.txt" || fail "/plan lacks node 0's band"
 grep -qE '^  skip vm test: balloon.reclaim: stats [0-9.]+ s old \(stale_after 30 s\)$' "$E2E_TMP/plan.txt" ||
   fail "/plan lacks the stale-stats skip: $(cat "$E2E_TMP/plan.txt")"
 curl -fsS "http://127.0.0.1:$CTL_PORT/" | grep -q 'href="/plan"' || fail "landing page does not link /plan"

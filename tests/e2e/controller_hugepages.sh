@@ -19,8 +19,7 @@ orig=$(cat $POOL/nr_hugepages)
 state=$(mktemp -d /tmp/kvmem-lvd.XXXXXX)
 # On exit: the controller first (an --apply daemon could resize the pool again), then the pool.
 restore() {
-  local p
-  for p in "${E2E_PIDS[@]:-}"; do [[ -n "$p" ]] && { kill -KILL "$p" 2>/dev/null || true; }; done
+  [[ -n "${CTL_PID:-}" ]] && { kill -KILL "$CTL_PID" 2>/dev/null || true; }  # stop_daemon may have reaped it: harmless
   echo "$orig" >$POOL/nr_hugepages
   [[ $(cat $POOL/nr_hugepages) -eq $orig ]] || echo "WARNING: node0 2 MiB pool is $(cat $POOL/nr_hugepages), was $orig" >&2
   "$SRC/tests/e2e/vm/libvirtd.sh" stop "$state" >/dev/null 2>&1 || true

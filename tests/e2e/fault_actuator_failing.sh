@@ -6,7 +6,7 @@
 # --actuate.backoff-max=4s; every failure is counted and recorded; the daemon stays up and exits 0.
 source "$(dirname "$0")/lib.sh"
 SRC=${KVMEM_SOURCE_DIR:?} CTL=${KVMEM_CONTROLLER:?}
-command -v jq >/dev/null || fail "jq not installed; run scripts/setup.sh"
+for tool in jq python3; do command -v "$tool" >/dev/null || fail "$tool not installed; run scripts/setup.sh"; done
 host="$E2E_TMP/host"
 compaction_drill "$host" "$E2E_TMP/policy.yaml"
 mkdir "$host/sys/devices/system/node/node1/compact"
@@ -37,7 +37,7 @@ total=$(wc -l <"$E2E_TMP/errors.txt")
 assert_eq "$((attempts + refused))" "$total" "every outcome is either a real attempt or a back-off refusal"
 ((attempts == 6)) || fail "$attempts real attempts in ${elapsed}s, want 6 (back-off 1, 2, 4, 4, 4 s): $(sort "$E2E_TMP/errors.txt" | uniq -c)"
 # The gaps between them double from 1 s, then stay at 4 s: never early, and late by less than
-# a second (the loop runs every 100 ms; more is load).
+# two seconds (the loop runs every 100 ms; the rest is load, or a slow fdatasync under ASan).
 gaps=$(attempt_times | python3 -c '
 import sys, datetime
 t = [datetime.datetime.fromisoformat(l.strip().replace("Z", "+00:00")).timestamp() for l in sys.stdin]
@@ -45,7 +45,7 @@ print(" ".join(f"{b - a:.2f}" for a, b in zip(t, t[1:])))')
 read -r -a gap <<<"$gaps"
 want=(1 2 4 4 4)
 for i in 0 1 2 3 4; do
-  awk -v g="${gap[$i]}" -v w="${want[$i]}" 'BEGIN { exit !(g >= w - 0.15 && g < w + 1) }' ||
+  awk -v g="${gap[$i]}" -v w="${want[$i]}" 'BEGIN { exit !(g >= w - 0.15 && g < w + 2) }' ||
     fail "gap $((i + 1)) between real attempts ${gap[$i]} s, want ${want[$i]} s (all: $gaps)"
 done
 for n in 1 2 3 4 5; do

@@ -133,6 +133,7 @@ step bench bench
 step pools_after_bench pools_show
 step controller controller
 echo "=== DONE" >&3
+exec 3>&-  # closing the port waits for its output to drain
 sync
 poweroff -f
 INIT

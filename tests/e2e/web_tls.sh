@@ -175,7 +175,9 @@ pass "controller: TLS and basic auth on /metrics and /webhook; a bearer token re
 
 # Beyond loopback without a token, basic auth is the webhook's guard: a reload that drops
 # basic_auth_users makes the webhook refuse (403) instead of running unauthenticated.
-start_daemon CTL "$CTL" --web.listen-address=:0 --path.procfs="$HOST/proc" --path.sysfs="$HOST/sys" --libvirt.uri= \
+# Not loopback to the exposure check, yet only loopback traffic reaches it: an IPv4-mapped
+# 127.0.0.1 on an IPv6 socket.
+start_daemon CTL "$CTL" --web.listen-address='[::ffff:127.0.0.1]:0' --path.procfs="$HOST/proc" --path.sysfs="$HOST/sys" --libvirt.uri= \
   --web.config.file="$WEB"
 assert_eq "$(https_code "$CTL_PORT" /webhook "${json[@]}" "${auth[@]}")" 200 "all-interfaces webhook with basic auth"
 printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n' | write_atomically "$WEB"
