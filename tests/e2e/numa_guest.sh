@@ -11,10 +11,19 @@
 #      and compaction;
 #   3. kvmem_hugepage_ab with a 16 MiB buffer, local (mem N0) against remote (mem N1);
 #   4. kvmem_controller --once --apply without libvirt and with 32 MiB of hugepage headroom: the
-#      pool manager grows both nodes' pools to 16 pages.
+#      pool manager grows both nodes' pools to 16 pages;
+#   5. node 1 fragmented: kvmem-fragment (guest/fragment.c, built static here) fills it with
+#      4 KiB pages down to its watermarks plus 16 MiB and gives back every other page, and the
+#      2 MiB blocks still free go into node 1's pool, so its buddyinfo shows no free block of
+#      order >= 9 (kcompactd's proactive compaction off meanwhile). Then kvmem_controller
+#      --once --apply with 256 MiB of headroom and compact_above 0.25 must compact node 1
+#      before growing its pool to 128 pages, and node 0's (with free 2 MiB blocks) without.
 # Results come back on the guest's second serial port, in "=== BEGIN name" / "=== END name"
 # sections, and are checked here: exact node facts from the QEMU command line, promtool on the
-# scrape, the tests passed and not skipped, bytes migrated, the benchmark's remote rows.
+# scrape, the tests passed and not skipped, bytes migrated, the benchmark's remote rows, and for
+# step 5 the controller's index against one computed here from the guest's buddyinfo (and the
+# kernel's debugfs extfrag_index), compaction logged before the resize, the pools read back,
+# and no direct compaction by the kernel while the pool grew.
 # TCG numbers say nothing about speed. Exit 77 only when no QEMU or no guest kernel can be had.
 source "$(dirname "$0")/lib.sh"
 SRC=${KVMEM_SOURCE_DIR:?} BUILD=${KVMEM_BUILD_DIR:?}
@@ -27,7 +36,7 @@ now() { local t=$EPOCHREALTIME; echo "${t/,/.}"; }
 
 [[ $(uname -m) == x86_64 ]] || skip "needs an x86_64 host"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/setup.sh --with-vm)"
-for c in busybox promtool ldd strip; do command -v "$c" >/dev/null || fail "$c not found (scripts/setup.sh)"; done
+for c in busybox promtool ldd strip gcc; do command -v "$c" >/dev/null || fail "$c not found (scripts/setup.sh)"; done
 for b in "$EXPORTER" "$CTL" "$UNIT" "$BENCH"; do [[ -x $b ]] || fail "not built: $b"; done
 cache=${KVMEM_VM_CACHE:-/var/tmp/kvmem-vm-cache}
 rc=0
@@ -51,11 +60,14 @@ for lib in "${!libs[@]}"; do
   cp -L "$lib" "$root$lib"
 done
 [[ -f $root/lib64/ld-linux-x86-64.so.2 ]] || fail "the dynamic loader is not in the initramfs"
+gcc -static -O2 -s -Wall -o "$root/bin/kvmem-fragment" "$SRC/tests/e2e/vm/guest/fragment.c" || fail "building guest/fragment.c"
 cat >"$root/kvmem/env" <<EOF
 GTEST_FILTER='Placement.MigratesARealProcessToNodeZero:Placement.LibnumaNodeCpusMatchSysfs:Placement.MigrateRefusesAStrangerAMissingNodeAndADeadProcess:HugepagePoolActuator.RealNodeZeroGrowsByFourAndReturnsWhenRoot:SysfsCompaction.RealNodeZeroWhenRoot:HugepageRunner.FourKilobyteRunGetsFourKilobytePages'
 BENCH_FLAGS='--size=16M --modes=4k,2m --warmup=1 --rounds=2 --accesses=200000 --stream-passes=1'
 POOL0=10
 POOL1=12
+FRAG_KEEP=2
+COMPACT_HEADROOM=256MiB
 EOF
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -124,6 +136,71 @@ controller() {
   pools_show
   return "$crc"
 }
+# Node 1 left with no free 2 MiB block (kvmem-fragment, then its last big blocks soaked into
+# the pool), then one cycle that must compact it before it can grow its pool. kcompactd's
+# proactive compaction would undo the fragmentation within a second: off for these two steps.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+buddy() { grep -E '^Node [0-9]+, zone' /proc/buddyinfo | sed "s/^/$1 /"; }
+extfrag() { [ ! -r /sys/kernel/debug/extfrag/extfrag_index ] || sed "s/^/$1 extfrag /" /sys/kernel/debug/extfrag/extfrag_index; }
+vmstat_compact() { echo "$1 vmstat $(grep -E '^compact_(stall|success|migrate_scanned|free_scanned|isolated) ' /proc/vmstat | tr '\n' ' ')"; }
+fragment() {
+  taskset -p 1 $$ >/dev/null || return 1  # this shell and its children on CPU 0, CPU 1 quiet
+  mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+  PROACTIVENESS=$(cat /proc/sys/vm/compaction_proactiveness)
+  echo 0 >/proc/sys/vm/compaction_proactiveness || return 1
+  echo "compaction_proactiveness $PROACTIVENESS -> 0"
+  # The floor: node 1's high watermarks (its zones' "high", in pages) + 16 MiB, so that
+  # kswapd stays asleep and the OOM killer away.
+  high=$(awk '$1 == "Node" {on = $2 == "1,"} on && $1 == "high" && NF == 2 {s += $2} END {print s + 0}' /proc/zoneinfo)
+  floor=$((high * 4 / 1024 + 16))
+  echo "node1 high watermark $high pages; floor $floor MiB"
+  taskset -c 1 /bin/kvmem-fragment 1 "$FRAG_KEEP" "$floor" >/tmp/fragment.log 2>&1 &
+  FRAG_PID=$!
+  i=0
+  until grep -q '^kvmem-fragment: ready' /tmp/fragment.log; do
+    i=$((i + 1))
+    if [ "$i" -ge 1200 ] || ! kill -0 "$FRAG_PID" 2>/dev/null; then cat /tmp/fragment.log; return 1; fi
+    sleep 0.1
+  done
+  cat /tmp/fragment.log
+  buddy filled
+  extfrag filled
+  pools_show
+}
+compaction() {
+  printf 'interval: 500ms\ncompaction:\n  compact_above: 0.25\n  quiet_below: 0.9\nhugepages:\n  headroom: %s\n' \
+    "$COMPACT_HEADROOM" >/tmp/policy-compact.yaml
+  echo "psi $(head -n 1 /proc/pressure/memory)"
+  # The big blocks left above the floor go into node 1's pool, so none stays free, right
+  # before the controller looks. Written from CPU 1: the allocator keeps a spare order-9
+  # block on the writing CPU's per-CPU list, which comes back to the buddy lists when that
+  # list is drained: soon when the CPU is remote to the node, not while CPU 1 stays quiet.
+  i=0
+  while big=$(awk '$2 == "1," {s += $14 + 2 * $15} END {print s + 0}' /proc/buddyinfo) && [ "$big" -gt 0 ] && [ "$i" -lt 5 ]; do
+    nr=$(cat "$(pool 1 nr_hugepages)")
+    echo "soak: $big free 2 MiB blocks into node1's pool, $nr -> $((nr + big))"
+    taskset -c 1 sh -c "echo $((nr + big)) >$(pool 1 nr_hugepages)" || return 1
+    i=$((i + 1))
+  done
+  pools_show | sed 's/^/before /'
+  vmstat_compact before
+  buddy before
+  extfrag before
+  t0=$(uptime_s)
+  /kvmem/kvmem_controller --policy /tmp/policy-compact.yaml --apply --once --libvirt.uri= \
+    --web.listen-address=127.0.0.1:0
+  crc=$?
+  echo "controller_s $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN {printf "%.2f", b - a}')"
+  buddy after
+  extfrag after
+  vmstat_compact after
+  kill "$FRAG_PID"
+  wait "$FRAG_PID" 2>/dev/null
+  echo "$PROACTIVENESS" >/proc/sys/vm/compaction_proactiveness
+  taskset -p 3 $$ >/dev/null
+  pools_show
+  return "$crc"
+}
 step nodes nodes
 step pools pools
 step exporter exporter
@@ -132,6 +209,8 @@ step pools_after_gtest pools_show
 step bench bench
 step pools_after_bench pools_show
 step controller controller
+step fragment fragment
+step compaction compaction
 echo "=== DONE" >&3
 exec 3>&-  # closing the port waits for its output to drain
 sync
@@ -165,7 +244,7 @@ echo "guest ran for $boot_s s (QEMU start to power-off)"
 # section NAME: the output of a step; end_of NAME: its "rc=N s=S"
 section() { awk -v n="$1" '$0 == "=== BEGIN " n {on = 1; next} on && index($0, "=== END " n " ") == 1 {exit} on' "$R"; }
 end_of() { sed -n "s/^=== END $1 //p" "$R"; }
-for s in nodes pools exporter gtest pools_after_gtest bench pools_after_bench controller; do
+for s in nodes pools exporter gtest pools_after_gtest bench pools_after_bench controller fragment compaction; do
   echo "step $s: $(end_of "$s")"
   [[ $(end_of "$s") == rc=0\ * ]] || { section "$s" | tail -n 40 >&2; fail "guest step $s: $(end_of "$s")"; }
 done
@@ -174,6 +253,8 @@ section exporter >"$E2E_TMP/scrape.prom"
 section gtest >"$E2E_TMP/gtest.txt"
 section bench >"$E2E_TMP/bench.md"
 section controller >"$E2E_TMP/controller.txt"
+section fragment >"$E2E_TMP/fragment.txt"
+section compaction >"$E2E_TMP/compaction.txt"
 cat "$E2E_TMP/nodes.txt"
 
 # --- 1. topology and the exporter ----------------------------------------------------------------
@@ -247,4 +328,71 @@ for n in 0 1; do
 done
 assert_eq "$(tail -n 2 "$C" | tr '\n' ' ')" "node0 nr=16 free=16 node1 nr=16 free=16 " "pools after the controller"
 pass "controller --once --apply: node 0 10 -> 16 and node 1 12 -> 16 pages, read back from sysfs"
-echo "numa_guest: all passed (guest $boot_s s; steps: $(for s in exporter gtest bench controller; do printf '%s %s ' "$s" "$(end_of "$s" | sed 's/.*s=//')s"; done))"
+# --- 5. compaction before reservation on a fragmented node 1 ----------------------------------------
+F=$E2E_TMP/fragment.txt K=$E2E_TMP/compaction.txt
+# node_index TAG NODE FILE: the fragmentation index for order 9 from the "TAG Node N, zone Z
+# c0 .. c10" lines, by the kernel's integer arithmetic (mm/vmstat.c __fragmentation_index).
+node_index() {
+  awk -v tag="$1" -v node="$2," '$1 == tag && $2 == "Node" && $3 == node {
+      for (k = 0; k + 6 <= NF; k++) { c = $(k + 6); blocks += c; pages += c * 2 ^ k; if (k >= 9) suitable += c * 2 ^ (k - 9) }
+      zones++ }
+    END { if (!zones) exit 1
+      if (blocks == 0) v = 0; else if (suitable > 0) v = -1000; else v = 1000 - int((1000 + int(pages * 1000 / 512)) / blocks)
+      printf "%.3f\n", v / 1000 }' "$3"
+}
+big_blocks() { awk -v tag="$1" -v node="$2," '$1 == tag && $3 == node {s += $15 + 2 * $16} END {print s + 0}' "$3"; }
+grep -E '^(compaction_proactiveness|node1 high|kvmem-fragment)' "$F"; grep -E '^(psi|soak|before node|plan:|controller_s)' "$K"
+sed -n 's/^ts=[^ ]* level=\([a-z]*\) msg=action \(action="[^"]*"\) rule=\([^ ]*\) .*\( inputs="[^"]*"\).* \(outcome=.*\)$/\1 \2 \3\4 \5/p' "$K"
+ready=$(grep '^kvmem-fragment: ready: ' "$F") || { cat "$F" >&2; fail "kvmem-fragment did not report ready"; }
+[[ $ready =~ touched\ ([0-9]+)\ pages.*released\ ([0-9]+)\ keeping\ 1\ in\ 2\  ]] || fail "kvmem-fragment ready line: $ready"
+touched=${BASH_REMATCH[1]}
+assert_eq "${BASH_REMATCH[2]}" $((touched / 2)) "4 KiB pages released of the $touched node 1 held"
+((touched * 4096 >= 512 * 1048576)) || fail "kvmem-fragment filled only $((touched / 256)) MiB of node 1, want >= 512 MiB"
+assert_eq "$(big_blocks before 1 "$K")" 0 "free 2 MiB blocks on node 1 as the controller starts"
+pool1=$(sed -n 's/^before node1 nr=\([0-9]*\) free=\1$/\1/p' "$K")
+[[ -n $pool1 ]] || fail "node 1's pool after the soak: $(grep '^before node1 ' "$K")"
+((pool1 >= 16 && pool1 < 128)) || fail "node 1's pool is $pool1 pages after the soak; the step needs 16..127 for a grow to 128"
+grep -q '^before node0 nr=16 free=16$' "$K" || fail "node 0's pool after the soak: $(grep '^before node0 ' "$K")"
+idx_filled=$(node_index filled 1 "$F") || fail "no node 1 in the buddyinfo after kvmem-fragment"
+idx_before=$(node_index before 1 "$K") || fail "no node 1 in the buddyinfo before the controller"
+idx_after=$(node_index after 1 "$K") || fail "no node 1 in the buddyinfo after the controller"
+awk -v i="$idx_before" 'BEGIN {exit !(i > 0.9)}' || fail "node 1's index before the controller is $idx_before, want > 0.9"
+# The kernel's own index (debugfs), where node 1 has a single zone, from the same moment.
+if grep -q '^before extfrag Node 1,' "$K" && (($(grep -c '^before Node 1,' "$K") == 1)); then
+  assert_eq "$(awk '$1 == "before" && $2 == "extfrag" && $4 == "1," {print $16}' "$K")" "$idx_before" \
+    "node 1 order-9 extfrag_index (debugfs) against buddyinfo before the controller"
+fi
+compact_line=$(grep -n 'action="compact node 1" rule=hugepages.grow ' "$K") || { cat "$K" >&2; fail "controller: no compaction of node 1"; }
+grow_line=$(grep -n "action=\"hugepages node 1 2 MiB: $pool1 -> 128 pages\" rule=hugepages.grow " "$K") ||
+  { cat "$K" >&2; fail "controller: no resize of node 1 $pool1 -> 128"; }
+idx_ctl=$(printf '%s' "$compact_line" | sed -n 's/.* inputs="[^"]*fragmentation_index=\([-0-9.]*\)".*/\1/p')
+assert_eq "$(printf '%.3f' "$idx_ctl")" "$idx_before" "node 1's index: the controller's reading against buddyinfo just before"
+grep -qF "why=\"node 1 2 MiB pool: usable $pool1 pages < 128 needed (demand 0 + headroom 128); growing $pool1 -> 128 pages; compacting the node first: fragmentation index $idx_ctl > compact_above 0.25\" outcome=applied error=\"\"" <<<"$compact_line" ||
+  fail "controller: the compaction of node 1: $compact_line"
+((${compact_line%%:*} < ${grow_line%%:*})) || fail "controller: node 1 compacted after its resize"
+grep -q 'action="hugepages node 0 2 MiB: 16 -> 128 pages" .*fragmentation_index=-1" .*outcome=applied' "$K" ||
+  { cat "$K" >&2; fail "controller: no applied resize of node 0 16 -> 128"; }
+! grep -q 'action="compact node 0"' "$K" || fail "controller: compacted node 0, which had free 2 MiB blocks"
+grep -qx 'plan: 3 actions, 0 skips' "$K" || fail "controller: want 3 actions and no skip: $(grep '^plan:' "$K")"
+grep -q '^node0 nr=128 free=128$' "$K" || fail "node 0's pool after the controller: $(grep '^node0 ' "$K")"
+stall() { sed -n "s/^$1 vmstat .*compact_stall \([0-9]*\) .*/\1/p" "$K"; }
+grep -E '^(before|after) vmstat' "$K"
+obtained=$(sed -n 's/^node1 nr=\([0-9]*\) free=\1$/\1/p' "$K")
+if [[ $grow_line == *outcome=applied* ]]; then
+  assert_eq "$obtained" 128 "node 1's pool read back from sysfs after an applied resize"
+  got="$pool1 -> 128 pages"
+  # All of them came from the controller's compaction: the kernel never compacted directly.
+  assert_eq "$idx_after" "-1.000" "node 1's index after the controller (a free 2 MiB block)"
+  assert_eq "$(($(stall after) - $(stall before)))" 0 "direct compactions while the controller reserved (compact_stall)"
+else  # the kernel could not find them all: the controller must say what sysfs says
+  grep -qF "outcome=failed error=\"obtained $obtained of 128 pages of 2 MiB on node 1 (short by $((128 - obtained)))\"" <<<"$grow_line" ||
+    fail "controller: node 1's resize, with $obtained pages in sysfs: $grow_line"
+  ((obtained > pool1)) || fail "node 1's pool did not grow after the compaction ($pool1 -> $obtained)"
+  got="$pool1 -> $obtained of 128 pages (partial, as the controller reported)"
+fi
+dur() { printf '%s' "$1" | sed -n 's/.* duration_ms=\([0-9]*\)$/\1/p'; }
+orders() { cat "$F" "$K" | awk -v t="$1" '$1 == t && $3 == "1," {s = $5 ":"; for (i = 6; i <= NF; i++) s = s " " $i; print s}'; }
+echo "node 1 free blocks by order 0..10: after kvmem-fragment $(orders filled); before the controller $(orders before); after $(orders after)"
+echo "node 1: index $idx_filled after kvmem-fragment, $idx_before before the controller, $idx_after after; compaction $(dur "$compact_line") ms, resize $(dur "$grow_line") ms; $(grep '^psi ' "$K")"
+pass "controller --once --apply: node 1 (index $idx_before) compacted first, then $got; node 0 16 -> 128 without compaction"
+echo "numa_guest: all passed (guest $boot_s s; steps: $(for s in exporter gtest bench controller fragment compaction; do printf '%s %s ' "$s" "$(end_of "$s" | sed 's/.*s=//')s"; done))"
