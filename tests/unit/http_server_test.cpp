@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -100,14 +101,17 @@ class Client {
     }
     return out;
   }
-  // Seconds until the server closes the connection (recv returns 0), or -1 after 3 s.
+  // Seconds until the server closes the connection, or -1 after 3 s. A close is recv returning
+  // 0, or ECONNRESET: a server that closes with unread bytes (a trickled byte that arrived just
+  // before) sends a reset instead of a FIN.
   double SecondsUntilClosed() {
     auto start = std::chrono::steady_clock::now();
     char buf[256];
     for (;;) {
       ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
-      if (n == 0) return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (n < 0) return -1;
+      if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (n < 0 && errno != EINTR) return -1;
     }
   }
 
