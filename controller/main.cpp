@@ -25,10 +25,10 @@
 #include "controller/loop/signal_watcher.h"
 #include "controller/observe/observe.h"
 #include "controller/webhook/receiver.h"
-#include "exporter/exposition/http_metrics.h"
-#include "exporter/exposition/text_format.h"
-#include "exporter/procfs/read.h"
-#include "exporter/virt/source.h"
+#include "common/metrics/http_metrics.h"
+#include "common/metrics/text_format.h"
+#include "host/procfs/read.h"
+#include "host/virt/source.h"
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "exporter/collectors/collectors.h"
-#include "exporter/exposition/http_metrics.h"
+#include "common/metrics/http_metrics.h"
 #include "exporter/exposition/scrape.h"
-#include "exporter/exposition/text_format.h"
-#include "exporter/procfs/read.h"
+#include "common/metrics/text_format.h"
+#include "host/procfs/read.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "exporter/procfs/buddyinfo.h"
+#include "host/procfs/buddyinfo.h"
 
 namespace kvmem::actuate {
 namespace {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "controller/actuate/actuator.h"
-#include "exporter/procfs/root.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::actuate {
 

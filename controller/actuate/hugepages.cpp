@@ -11,7 +11,7 @@
 
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/model/units.h"
-#include "exporter/procfs/read.h"
+#include "host/procfs/read.h"
 
 namespace kvmem::actuate {
 namespace {

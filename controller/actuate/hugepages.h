@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "controller/actuate/actuator.h"
-#include "exporter/exposition/sink.h"
-#include "exporter/procfs/root.h"
+#include "common/metrics/sink.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::actuate {
 

@@ -7,8 +7,8 @@
 #include <chrono>
 
 #include "controller/actuate/libvirt_connection.h"
-#include "exporter/virt/decode.h"
-#include "exporter/virt/handles.h"
+#include "host/virt/decode.h"
+#include "host/virt/handles.h"
 
 namespace kvmem::actuate {
 namespace {

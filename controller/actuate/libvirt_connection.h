@@ -14,7 +14,7 @@
 
 #include "common/result.h"
 #include "controller/model/action.h"
-#include "exporter/virt/handles.h"
+#include "host/virt/handles.h"
 
 namespace kvmem::actuate {
 

@@ -13,8 +13,8 @@
 #include "common/log.h"
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/model/units.h"
-#include "exporter/procfs/read.h"
-#include "exporter/virt/types.h"
+#include "host/procfs/read.h"
+#include "host/virt/types.h"
 
 namespace kvmem::actuate {
 namespace {

@@ -26,9 +26,9 @@
 
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
-#include "exporter/procfs/numa_maps.h"
-#include "exporter/procfs/root.h"
-#include "exporter/virt/placement.h"
+#include "host/procfs/numa_maps.h"
+#include "host/procfs/root.h"
+#include "host/virt/placement.h"
 
 namespace kvmem::actuate {
 

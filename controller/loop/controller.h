@@ -20,7 +20,7 @@
 #include "controller/model/policy.h"
 #include "controller/policy/state.h"
 #include "controller/policy/window.h"
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 

@@ -27,7 +27,7 @@
 
 #include "common/result.h"
 #include "controller/model/action.h"
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 

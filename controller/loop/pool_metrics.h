@@ -19,7 +19,7 @@
 
 #include "controller/model/action.h"
 #include "controller/policy/state.h"
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 

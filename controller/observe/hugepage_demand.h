@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "controller/model/observation.h"
-#include "exporter/virt/types.h"
+#include "host/virt/types.h"
 
 namespace kvmem::observe {
 

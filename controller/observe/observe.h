@@ -10,8 +10,8 @@
 #include "common/result.h"
 #include "controller/model/observation.h"
 #include "controller/observe/hugepage_demand.h"
-#include "exporter/procfs/root.h"
-#include "exporter/virt/types.h"
+#include "host/procfs/root.h"
+#include "host/virt/types.h"
 
 namespace kvmem::observe {
 

@@ -20,7 +20,7 @@
 #include "common/result.h"
 #include "controller/model/action.h"
 #include "controller/webhook/payload.h"
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem::webhook {
 

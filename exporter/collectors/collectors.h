@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "exporter/exposition/collector.h"
-#include "exporter/procfs/root.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::collectors {
 

@@ -6,7 +6,7 @@
 
 #include <unistd.h>
 
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem::collectors {
 

@@ -1,13 +1,13 @@
 // The fragmentation collector: buddy allocator free blocks per node, zone and order; the
 // kernel's unusable-free-space and fragmentation indexes for the THP (PMD) order; compaction
-// counters and settings. Formulas: exporter/procfs/buddyinfo.h and docs/metrics.md.
+// counters and settings. Formulas: host/procfs/buddyinfo.h and docs/metrics.md.
 #include <array>
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/buddyinfo.h"
-#include "exporter/procfs/keyvalue.h"
-#include "exporter/procfs/read.h"
+#include "host/procfs/buddyinfo.h"
+#include "host/procfs/keyvalue.h"
+#include "host/procfs/read.h"
 
 namespace kvmem::collectors {
 namespace {

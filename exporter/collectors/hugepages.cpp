@@ -2,9 +2,9 @@
 // hugepage-aware available memory per node.
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/hugepages.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/procfs/node.h"
+#include "host/procfs/hugepages.h"
+#include "host/procfs/meminfo.h"
+#include "host/procfs/node.h"
 
 namespace kvmem::collectors {
 namespace {

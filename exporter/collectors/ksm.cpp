@@ -3,7 +3,7 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/read.h"
+#include "host/procfs/read.h"
 
 namespace kvmem::collectors {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/virt/source.h"
+#include "host/procfs/meminfo.h"
+#include "host/virt/source.h"
 
 namespace kvmem::collectors {
 namespace {

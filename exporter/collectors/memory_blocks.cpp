@@ -1,8 +1,8 @@
 // The memory_blocks collector: hotplug block size and online/offline blocks per node.
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/memory_blocks.h"
-#include "exporter/procfs/node.h"
+#include "host/procfs/memory_blocks.h"
+#include "host/procfs/node.h"
 
 namespace kvmem::collectors {
 namespace {

@@ -4,9 +4,9 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/keyvalue.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/procfs/node.h"
+#include "host/procfs/keyvalue.h"
+#include "host/procfs/meminfo.h"
+#include "host/procfs/node.h"
 
 namespace kvmem::collectors {
 namespace {

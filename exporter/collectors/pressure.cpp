@@ -1,7 +1,7 @@
 // The pressure collector: memory PSI ("some" and "full").
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/psi.h"
+#include "host/procfs/psi.h"
 
 namespace kvmem::collectors {
 namespace {

@@ -4,10 +4,10 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "exporter/procfs/keyvalue.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/procfs/read.h"
-#include "exporter/procfs/swap.h"
+#include "host/procfs/keyvalue.h"
+#include "host/procfs/meminfo.h"
+#include "host/procfs/read.h"
+#include "host/procfs/swap.h"
 
 namespace kvmem::collectors {
 namespace {

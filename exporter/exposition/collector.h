@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem {
 

@@ -6,8 +6,8 @@
 
 
 #include "common/log.h"
-#include "exporter/exposition/text_format.h"
-#include "exporter/procfs/read.h"
+#include "common/metrics/text_format.h"
+#include "host/procfs/read.h"
 
 namespace kvmem {
 namespace {

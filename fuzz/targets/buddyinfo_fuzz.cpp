@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/procfs/buddyinfo.h"
+#include "host/procfs/buddyinfo.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/procfs/keyvalue.h"
+#include "host/procfs/keyvalue.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "exporter/virt/decode.h"
+#include "host/virt/decode.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

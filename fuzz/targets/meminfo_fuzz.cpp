@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/procfs/hugepages.h"
-#include "exporter/procfs/meminfo.h"
+#include "host/procfs/hugepages.h"
+#include "host/procfs/meminfo.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

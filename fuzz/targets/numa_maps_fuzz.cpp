@@ -2,7 +2,7 @@
 // "kernelpagesize_kB=<size>").
 #include <cstdint>
 
-#include "exporter/procfs/numa_maps.h"
+#include "host/procfs/numa_maps.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

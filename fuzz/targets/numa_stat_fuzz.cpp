@@ -2,7 +2,7 @@
 // hugetlb.<size>.numa_stat ("key N0=... N1=..." and "total=... N0=...").
 #include <cstdint>
 
-#include "exporter/procfs/numa_maps.h"
+#include "host/procfs/numa_maps.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "exporter/procfs/psi.h"
+#include "host/procfs/psi.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // Fuzzes ParseSwaps: /proc/swaps (a header, then "Filename Type Size Used Priority" in KiB).
 #include <cstdint>
 
-#include "exporter/procfs/swap.h"
+#include "host/procfs/swap.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -15,12 +15,12 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/procfs/fields.h"
-#include "exporter/procfs/hugepages.h"
-#include "exporter/procfs/ksm_stat.h"
-#include "exporter/procfs/node.h"
-#include "exporter/procfs/numa_maps.h"
-#include "exporter/procfs/swap.h"
+#include "host/procfs/fields.h"
+#include "host/procfs/hugepages.h"
+#include "host/procfs/ksm_stat.h"
+#include "host/procfs/node.h"
+#include "host/procfs/numa_maps.h"
+#include "host/procfs/swap.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

@@ -14,8 +14,8 @@
 #include "controller/actuate/hugepages.h"
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
-#include "exporter/procfs/read.h"
-#include "exporter/virt/decode.h"
+#include "host/procfs/read.h"
+#include "host/virt/decode.h"
 
 namespace kvmem {
 namespace {

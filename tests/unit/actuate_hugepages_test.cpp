@@ -11,8 +11,8 @@
 
 #include "controller/actuate/hugepages.h"
 #include "controller/actuate/libvirt_connection.h"
-#include "exporter/exposition/text_format.h"
-#include "exporter/procfs/read.h"
+#include "common/metrics/text_format.h"
+#include "host/procfs/read.h"
 
 namespace kvmem {
 namespace {

@@ -16,8 +16,8 @@
 #include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
 #include "controller/observe/observe.h"
-#include "exporter/virt/decode.h"
-#include "exporter/procfs/node.h"
+#include "host/virt/decode.h"
+#include "host/procfs/node.h"
 
 namespace kvmem {
 namespace {

@@ -4,7 +4,7 @@
 #include "common/flags.h"
 #include "common/http/gzip.h"
 #include "common/http/server.h"
-#include "exporter/exposition/sink.h"
+#include "common/metrics/sink.h"
 
 namespace kvmem {
 namespace {

@@ -11,11 +11,11 @@
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/libvirt.h"
 #include "controller/loop/controller.h"
-#include "exporter/exposition/text_format.h"
+#include "common/metrics/text_format.h"
 
 #include <set>
 #include "controller/observe/observe.h"
-#include "exporter/procfs/read.h"
+#include "host/procfs/read.h"
 
 namespace kvmem {
 namespace {

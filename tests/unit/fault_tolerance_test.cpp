@@ -23,7 +23,7 @@
 #include "controller/actuate/libvirt.h"
 #include "controller/loop/controller.h"
 #include "controller/loop/decision_log.h"
-#include "exporter/exposition/text_format.h"
+#include "common/metrics/text_format.h"
 
 namespace kvmem {
 namespace {

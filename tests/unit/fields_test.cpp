@@ -1,7 +1,7 @@
 // Tokenising and number parsing edge cases.
 #include <gtest/gtest.h>
 
-#include "exporter/procfs/fields.h"
+#include "host/procfs/fields.h"
 
 namespace kvmem::procfs {
 namespace {

@@ -3,14 +3,14 @@
 
 #include <cmath>
 
-#include "exporter/procfs/buddyinfo.h"
-#include "exporter/procfs/hugepages.h"
-#include "exporter/procfs/keyvalue.h"
-#include "exporter/procfs/memory_blocks.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/procfs/node.h"
-#include "exporter/procfs/psi.h"
-#include "exporter/procfs/swap.h"
+#include "host/procfs/buddyinfo.h"
+#include "host/procfs/hugepages.h"
+#include "host/procfs/keyvalue.h"
+#include "host/procfs/memory_blocks.h"
+#include "host/procfs/meminfo.h"
+#include "host/procfs/node.h"
+#include "host/procfs/psi.h"
+#include "host/procfs/swap.h"
 #include "tests/support/exposition.h"
 
 namespace kvmem::testing {

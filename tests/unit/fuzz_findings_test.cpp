@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "exporter/procfs/fields.h"
-#include "exporter/procfs/numa_maps.h"
+#include "host/procfs/fields.h"
+#include "host/procfs/numa_maps.h"
 
 namespace kvmem::procfs {
 namespace {

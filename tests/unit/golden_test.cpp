@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
-#include "exporter/exposition/http_metrics.h"
-#include "exporter/procfs/read.h"
+#include "common/metrics/http_metrics.h"
+#include "host/procfs/read.h"
 #include "tests/support/exposition.h"
 
 namespace kvmem::testing {

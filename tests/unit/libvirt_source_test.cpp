@@ -13,7 +13,7 @@
 #include <fstream>
 #include <thread>
 
-#include "exporter/virt/source.h"
+#include "host/virt/source.h"
 
 namespace kvmem::virt {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "controller/observe/hugepage_demand.h"
-#include "exporter/virt/decode.h"
+#include "host/virt/decode.h"
 
 namespace kvmem::observe {
 namespace {

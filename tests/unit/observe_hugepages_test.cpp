@@ -8,9 +8,9 @@
 #include <string>
 
 #include "controller/observe/observe.h"
-#include "exporter/virt/decode.h"
-#include "exporter/virt/fetch.h"
-#include "exporter/virt/source.h"
+#include "host/virt/decode.h"
+#include "host/virt/fetch.h"
+#include "host/virt/source.h"
 
 namespace kvmem {
 namespace {

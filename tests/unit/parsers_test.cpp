@@ -1,11 +1,11 @@
 // Parser edge cases on inline text: short lines, unknown keys, wrong units, overflow, empty.
 #include <gtest/gtest.h>
 
-#include "exporter/procfs/buddyinfo.h"
-#include "exporter/procfs/keyvalue.h"
-#include "exporter/procfs/meminfo.h"
-#include "exporter/procfs/psi.h"
-#include "exporter/procfs/swap.h"
+#include "host/procfs/buddyinfo.h"
+#include "host/procfs/keyvalue.h"
+#include "host/procfs/meminfo.h"
+#include "host/procfs/psi.h"
+#include "host/procfs/swap.h"
 
 namespace kvmem::procfs {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/loop/pool_metrics.h"
-#include "exporter/exposition/text_format.h"
+#include "common/metrics/text_format.h"
 #include "tests/support/builders.h"
 
 namespace kvmem::test {

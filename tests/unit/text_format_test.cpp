@@ -6,7 +6,7 @@
 
 #include <prometheus/text_serializer.h>
 
-#include "exporter/exposition/text_format.h"
+#include "common/metrics/text_format.h"
 #include "tests/support/exposition.h"
 
 namespace kvmem::testing {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/virt/decode.h"
+#include "host/virt/decode.h"
 
 namespace kvmem::virt {
 namespace {

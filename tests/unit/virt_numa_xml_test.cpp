@@ -2,7 +2,7 @@
 // <numatune> memnodes and placement, <page nodeset>, and the pinning markers in <cputune>.
 #include <gtest/gtest.h>
 
-#include "exporter/virt/decode.h"
+#include "host/virt/decode.h"
 
 namespace kvmem::virt {
 namespace {

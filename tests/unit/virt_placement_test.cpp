@@ -11,9 +11,9 @@
 #include <fstream>
 #include <thread>
 
-#include "exporter/procfs/ksm_stat.h"
-#include "exporter/procfs/numa_maps.h"
-#include "exporter/virt/placement.h"
+#include "host/procfs/ksm_stat.h"
+#include "host/procfs/numa_maps.h"
+#include "host/virt/placement.h"
 
 namespace kvmem {
 namespace {

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "controller/webhook/receiver.h"
-#include "exporter/exposition/text_format.h"
+#include "common/metrics/text_format.h"
 
 namespace kvmem::webhook {
 namespace {
