@@ -44,11 +44,14 @@ struct VmRef {
 };
 
 // Set the balloon target (virDomainSetMemoryFlags, live) from the observed size to `to`.
+// Sizes include plugged virtio-mem memory, as balloon.current does; libvirt sets the balloon
+// over base RAM only, so the actuator subtracts `plugged_bytes`, as observed when decided.
 struct SetBalloon {
   VmRef vm;
   uint64_t from_bytes = 0;
   uint64_t to_bytes = 0;
   Reason reason;
+  uint64_t plugged_bytes = 0;
 };
 
 // Set a virtio-mem device's <requested> size; always a multiple of the device block.
@@ -146,6 +149,9 @@ struct Outcome {
   // Placement only: the VM's locality ratio measured after the move, and bytes migrated.
   std::optional<double> locality_after;
   std::optional<uint64_t> bytes_migrated;
+  // What wrote, where an actuator has more than one way: "libvirt" or "sysfs" for hugepage
+  // pools; empty otherwise. The loop counts writes by it.
+  std::string method;
 };
 
 const Reason& ReasonOf(const Action& action);

@@ -98,6 +98,12 @@ struct VmObservation {
   bool placement_fixed = false;
 
   bool HugepageBacked() const { return !hugepage_demand.empty(); }
+  // Memory the guest has plugged through its virtio-mem devices.
+  uint64_t VirtioMemPluggedBytes() const {
+    uint64_t sum = 0;
+    for (const auto& d : virtio_mem) sum += d.current_bytes;
+    return sum;
+  }
   // Share of memory_per_node on nodes in vcpus_per_node; nullopt without both.
   std::optional<double> LocalityRatio() const;
 };

@@ -100,7 +100,7 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
       if (c.BytesLeft() < policy.min_step) c.AddSkip(VmSubject(vm), "limits", c.BytesLimitText());
       return;  // otherwise what is still needed is below min_step: not worth a change
     }
-    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes - d, {}};
+    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes - d, {}, vm.VirtioMemPluggedBytes()};
     a.reason = {kReclaim,
                 "balloon.reclaim_below",
                 AsDouble(band.reclaim_below),
@@ -169,7 +169,7 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
                 "under pressure (" + k.pressure.why + ") but its nodes have no headroom above release_above");
       continue;
     }
-    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + g, {}};
+    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + g, {}, vm.VirtioMemPluggedBytes()};
     a.reason = {kRelease,
                 "balloon.release_above",
                 AsDouble(band.release_above),
@@ -427,7 +427,7 @@ bool RebalanceVm(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
   }
   for (const auto& [k, give] : d.gives) {
     const auto& donor = *k->vm;
-    model::SetBalloon a{RefOf(donor), donor.balloon_current_bytes, donor.balloon_current_bytes - give, {}};
+    model::SetBalloon a{RefOf(donor), donor.balloon_current_bytes, donor.balloon_current_bytes - give, {}, donor.VirtioMemPluggedBytes()};
     a.reason = {kRebalance,
                 p.threshold,
                 p.threshold_value,
@@ -440,7 +440,7 @@ bool RebalanceVm(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
                     FormatBytes(k->floor) + ", gives " + FormatBytes(give) + " to " + vm.name};
     c.Add(std::move(a));
   }
-  model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + d.grow, {}};
+  model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + d.grow, {}, vm.VirtioMemPluggedBytes()};
   a.reason = {kRebalance,
               p.threshold,
               p.threshold_value,
