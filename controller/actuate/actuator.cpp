@@ -19,14 +19,16 @@ std::string SubjectOf(const model::Action& action) {
       action);
 }
 
-model::Outcome DryRun::Apply(const model::Action&) noexcept {
+model::Outcome DryRun::Apply(const model::Action& action) noexcept {
   model::Outcome o;
-  o.dry_run = true;
+  o.error = inner_->Refusal(action);
+  o.ok = o.error.empty();
+  o.dry_run = o.ok;
   return o;
 }
 
-model::Outcome Router::Apply(const model::Action& action) noexcept {
-  Actuator* target = std::visit(
+Actuator* Router::Target(const model::Action& action) const noexcept {
+  return std::visit(
       [this](const auto& a) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, model::CompactNode>) return compaction_;
@@ -35,13 +37,23 @@ model::Outcome Router::Apply(const model::Action& action) noexcept {
         else return libvirt_;
       },
       action);
-  if (!target) {
-    model::Outcome o;
-    o.ok = false;
-    o.error = "no actuator for " + std::string(model::ActuatorOf(action));
-    return o;
+}
+
+std::string Router::Refusal(const model::Action& action) const noexcept {
+  try {
+    const Actuator* target = Target(action);
+    return target ? target->Refusal(action) : "no actuator for " + std::string(model::ActuatorOf(action));
+  } catch (...) {
+    return "out of memory";
   }
-  return target->Apply(action);
+}
+
+model::Outcome Router::Apply(const model::Action& action) noexcept {
+  if (Actuator* target = Target(action)) return target->Apply(action);
+  model::Outcome o;
+  o.ok = false;
+  o.error = Refusal(action);
+  return o;
 }
 
 Backoff::Backoff(Actuator* inner, std::chrono::milliseconds base, std::chrono::milliseconds max, Clock clock)

@@ -1,6 +1,9 @@
-// Actuators: the only code that changes the host. One interface, composed as
-// Backoff(DryRun(Router{libvirt, compaction, hugepages, placement})) by the daemon.
-// Apply() never throws: every failure is an Outcome with ok == false and a message.
+// Actuators: the only code that changes the host. One interface, composed by the daemon as
+//   Backoff(Deadline(Router{libvirt, compaction, hugepages, placement}))           with --apply
+//   Backoff(Deadline(DryRun(Router{libvirt, compaction, hugepages, placement})))   without
+// so a dry run refuses exactly what a real run would refuse before writing (no route, an
+// action of the wrong kind, a value out of range) and records the rest.
+// Apply() and Refusal() never throw: every failure is an Outcome with ok == false and a message.
 // Not thread-safe: the control loop is the one caller.
 #pragma once
 
@@ -17,12 +20,21 @@ class Actuator {
  public:
   virtual ~Actuator() = default;
   virtual model::Outcome Apply(const model::Action& action) noexcept = 0;
+  // Why Apply() would fail `action` before touching anything; "" when it would try. Reads
+  // nothing: checks the action against what this actuator can do.
+  virtual std::string Refusal(const model::Action& /*action*/) const noexcept { return {}; }
 };
 
-// Records instead of applying: the outcome is ok, dry_run, and nothing is touched.
+// Records instead of applying: asks `inner` (the real stack) for its refusal; an action it
+// would refuse fails with the same error, any other is ok and dry_run, and nothing is touched.
 class DryRun final : public Actuator {
  public:
+  explicit DryRun(const Actuator* inner) : inner_(inner) {}
   model::Outcome Apply(const model::Action& action) noexcept override;
+  std::string Refusal(const model::Action& action) const noexcept override { return inner_->Refusal(action); }
+
+ private:
+  const Actuator* inner_;
 };
 
 // Sends balloon and virtio-mem actions to `libvirt`, compaction to `compaction`, hugepage
@@ -33,8 +45,10 @@ class Router final : public Actuator {
   Router(Actuator* libvirt, Actuator* compaction, Actuator* hugepages = nullptr, Actuator* placement = nullptr)
       : libvirt_(libvirt), compaction_(compaction), hugepages_(hugepages), placement_(placement) {}
   model::Outcome Apply(const model::Action& action) noexcept override;
+  std::string Refusal(const model::Action& action) const noexcept override;
 
  private:
+  Actuator* Target(const model::Action& action) const noexcept;
   Actuator* libvirt_;
   Actuator* compaction_;
   Actuator* hugepages_;

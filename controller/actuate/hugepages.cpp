@@ -1,27 +1,15 @@
 // Per-node hugepage pool resizes through libvirt or sysfs, with read-back.
 #include "controller/actuate/hugepages.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <climits>
-#include <cstring>
 
-#include "controller/actuate/libvirt_connection.h"
 #include "controller/model/units.h"
-#include "host/procfs/read.h"
+#include "host/write/sysfs.h"
 
 namespace kvmem::actuate {
 namespace {
 
-using prometheus::MetricType;
-const FamilyDesc kWrites{"kvmem_controller_hugepage_pool_writes_total",
-                         "Hugepage pool resizes the controller wrote, by method: libvirt (virNodeAllocPages) or sysfs "
-                         "(nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).",
-                         MetricType::Counter,
-                         {"method"}};
 constexpr std::string_view kLibvirt = "libvirt", kSysfs = "sysfs";
 
 model::Outcome Failure(std::string error) {
@@ -31,28 +19,7 @@ model::Outcome Failure(std::string error) {
   return o;
 }
 
-// Empty on success, else the error naming the file. The kernel accepts the number and then
-// allocates what it can: a successful write says nothing about the pool's new size.
-std::string WriteSysfs(const std::string& path, uint64_t pages) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);  // O_TRUNC: fixture trees
-  if (fd < 0) return path + ": cannot open for writing: " + std::strerror(errno);
-  const std::string text = std::to_string(pages) + "\n";
-  ssize_t n;
-  do {
-    n = ::write(fd, text.data(), text.size());
-  } while (n < 0 && errno == EINTR);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) return path + ": writing " + std::to_string(pages) + " failed: " + std::strerror(err);
-  if (static_cast<size_t>(n) != text.size()) return path + ": short write of " + std::to_string(pages);
-  return {};
-}
-
 }  // namespace
-
-std::string PoolFile(const procfs::Root& root, int node, uint64_t page_bytes) {
-  return root.Node(node, "hugepages/hugepages-" + std::to_string(page_bytes / 1024) + "kB/nr_hugepages");
-}
 
 std::string PoolShortfall(const model::ResizeHugepagePool& a, uint64_t obtained) {
   const std::string size = model::FormatBytes(a.page_bytes);
@@ -69,53 +36,55 @@ std::string PoolShortfall(const model::ResizeHugepagePool& a, uint64_t obtained)
   return {};
 }
 
-HugepagePoolActuator::Written HugepagePoolActuator::Write(const model::ResizeHugepagePool& a, const std::string& path) {
+std::string HugepagePoolActuator::Refusal(const model::Action& action) const noexcept {
+  try {
+    const auto* a = std::get_if<model::ResizeHugepagePool>(&action);
+    if (!a) return "the hugepage pool actuator does not " + model::Summary(action);
+    if (a->node < 0) return "hugepage pool: node " + std::to_string(a->node) + " is not a node id";
+    if (a->page_bytes == 0 || a->page_bytes % 1024 != 0 || a->page_bytes / 1024 > UINT_MAX) {
+      return "hugepage pool: page size of " + std::to_string(a->page_bytes) + " B is not a whole number of KiB";
+    }
+    return {};
+  } catch (...) {
+    return "out of memory";
+  }
+}
+
+HugepagePoolActuator::Written HugepagePoolActuator::Write(const model::ResizeHugepagePool& a) {
   std::string unreachable;  // why libvirt did not write, when sysfs then fails too
   if (libvirt_) {
-    auto conn = libvirt_->Get();
-    if (conn) {
-      unsigned int kib[1] = {static_cast<unsigned int>(a.page_bytes / 1024)};
-      unsigned long long count[1] = {a.to_pages};
-      if (virNodeAllocPages(*conn, 1, kib, count, a.node, 1, VIR_NODE_ALLOC_PAGES_SET) >= 0) return {kLibvirt, {}};
-      const int code = virt::LastErrorCode();  // both copied before any other libvirt call
-      const Error e = virt::LastError("virNodeAllocPages node " + std::to_string(a.node), libvirt_->uri());
-      if (code != VIR_ERR_NO_SUPPORT) {
-        libvirt_->DropIfDead();
-        return {kLibvirt, e.ToString()};
-      }
-    } else {
-      unreachable = conn.error().ToString() + "; then ";
+    using PoolWrite = hostwrite::LibvirtWriter::PoolWrite;
+    Error error;
+    switch (libvirt_->SetHugepagePool(a.node, a.page_bytes / 1024, a.to_pages, &error)) {
+      case PoolWrite::kDone: return {kLibvirt, {}};
+      case PoolWrite::kFailed: return {kLibvirt, error.ToString()};
+      case PoolWrite::kUnreachable: unreachable = error.ToString() + "; then "; break;
+      case PoolWrite::kUnsupported: break;
     }
   }
-  std::string error = WriteSysfs(path, a.to_pages);
-  return {kSysfs, error.empty() ? error : unreachable + error};
+  const std::string path = root_.NodeHugepages(a.node, a.page_bytes, "nr_hugepages");
+  auto written = hostwrite::WriteKnob(path, std::to_string(a.to_pages) + "\n", std::to_string(a.to_pages), true);
+  return {kSysfs, written ? std::string() : unreachable + written.error().message};
 }
 
 model::Outcome HugepagePoolActuator::Apply(const model::Action& action) noexcept {
   const auto start = std::chrono::steady_clock::now();
-  last_method_ = {};
   model::Outcome out;
   try {
-    const auto* a = std::get_if<model::ResizeHugepagePool>(&action);
-    if (!a) return Failure("the hugepage pool actuator does not " + model::Summary(action));
-    if (a->node < 0) return Failure("hugepage pool: node " + std::to_string(a->node) + " is not a node id");
-    if (a->page_bytes == 0 || a->page_bytes % 1024 != 0 || a->page_bytes / 1024 > UINT_MAX) {
-      return Failure("hugepage pool: page size of " + std::to_string(a->page_bytes) + " B is not a whole number of KiB");
-    }
-    const std::string path = PoolFile(root_, a->node, a->page_bytes);
-    Written written = Write(*a, path);
-    last_method_ = written.method;
-    ++writes_[written.method == kLibvirt ? 0 : 1];
-
-    auto back = procfs::ReadU64File(path);
+    if (std::string refusal = Refusal(action); !refusal.empty()) return Failure(refusal);
+    const auto& a = std::get<model::ResizeHugepagePool>(action);
+    Written written = Write(a);
+    out.method = written.method;
+    Result<uint64_t> back = read_back_ ? read_back_->PoolPages(a.node, a.page_bytes)
+                                       : Fail(ErrorKind::kNotFound, "no read-back configured");
     if (back) out.pages_obtained = *back;
-    std::string shortfall = back ? PoolShortfall(*a, *back) : std::string();
+    std::string shortfall = back ? PoolShortfall(a, *back) : std::string();
     if (!written.error.empty()) {
       out.ok = false;
       out.error = shortfall.empty() ? written.error : shortfall + "; " + written.error;
     } else if (!back) {
       out.ok = false;
-      out.error = "wrote " + std::to_string(a->to_pages) + " pages with " + std::string(written.method) +
+      out.error = "wrote " + std::to_string(a.to_pages) + " pages with " + std::string(written.method) +
                   " but cannot read the pool back: " + back.error().ToString();
     } else if (!shortfall.empty()) {
       out.ok = false;
@@ -127,12 +96,5 @@ model::Outcome HugepagePoolActuator::Apply(const model::Action& action) noexcept
   out.duration = std::chrono::duration_cast<model::Duration>(std::chrono::steady_clock::now() - start);
   return out;
 }
-
-void HugepagePoolActuator::Collect(MetricSink& out) const {
-  out.Add(kWrites, {kLibvirt}, static_cast<double>(writes_[0].load()));
-  out.Add(kWrites, {kSysfs}, static_cast<double>(writes_[1].load()));
-}
-
-std::vector<const FamilyDesc*> HugepagePoolActuator::Families() { return {&kWrites}; }
 
 }  // namespace kvmem::actuate

@@ -4,9 +4,9 @@
 //                  libvirt connection. Drivers that refuse the LIVE flag on an active domain
 //                  (the test driver accepts only 0) get virDomainPinVcpu, the live-only call.
 //                  No memory moves. locality_after: the share of the QEMU process's resident
-//                  memory on to_node (/proc/PID/numa_maps), when the process can be found.
+//                  memory on to_node (read back through ReadBack), when it can be found.
 //   MigrateMemory  numa_migrate_pages(pid, every other node, {to_node}) (migrate_pages(2)),
-//                  with resident bytes per node read from /proc/PID/numa_maps before and after:
+//                  with resident bytes per node read back (ReadBack) before and after:
 //                  bytes_migrated is the decrease on the other nodes, locality_after the share
 //                  on to_node. A positive return (pages the kernel could not move: in use,
 //                  locked, pinned by a device) is a failed outcome that still carries both.
@@ -14,8 +14,8 @@
 //                  as libvirt-qemu: run the controller as root). It does not move hugetlb pages;
 //                  the decision code never picks hugetlb-backed VMs.
 // Node CPUs come from libnuma (numa_node_to_cpus on the live host) unless the options give
-// another map; /proc/PID files are read under --path.procfs, which must be the live /proc for
-// page migration to be measured.
+// another map; the ReadBack reads /proc/PID files, which must be the live /proc for page
+// migration to be measured.
 // Apply() never throws; not thread-safe (one caller, the control loop).
 #pragma once
 
@@ -26,23 +26,19 @@
 
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
-#include "host/procfs/numa_maps.h"
-#include "host/procfs/root.h"
-#include "host/virt/placement.h"
+#include "controller/model/read_back.h"
+#include "host/write/libvirt_writer.h"
+#include "host/write/numa.h"
 
 namespace kvmem::actuate {
 
-class LibvirtConnection;
-
 // node -> its CPU ids, ascending; an empty list for a memory-only node.
 using NodeCpusFn = std::function<Result<std::vector<int>>(int node)>;
-// The live host's map through libnuma. Errors: NUMA unavailable, a node that does not exist.
-Result<std::vector<int>> LibnumaNodeCpus(int node);
 
 struct PlacementOptions {
-  procfs::Root root;                       // /proc/PID/numa_maps and cmdline
-  LibvirtConnection* libvirt = nullptr;    // PinVcpus needs it; must outlive the actuator
-  NodeCpusFn node_cpus = LibnumaNodeCpus;  // the test driver's host is not this host
+  model::ReadBack* read_back = nullptr;             // numa_maps, QEMU pids; must outlive the actuator
+  hostwrite::LibvirtWriter* libvirt = nullptr;      // PinVcpus needs it; must outlive the actuator
+  NodeCpusFn node_cpus = hostwrite::LibnumaNodeCpus;  // the test driver's host is not this host
   // MigrateMemory refuses a pid whose /proc/PID/cmdline does not carry "-uuid <the VM's uuid>":
   // the pid was observed a cycle ago and may have been reused.
   bool verify_qemu_uuid = true;
@@ -50,26 +46,21 @@ struct PlacementOptions {
 
 class PlacementActuator final : public Actuator {
  public:
-  explicit PlacementActuator(PlacementOptions options);
+  explicit PlacementActuator(PlacementOptions options) : opt_(std::move(options)) {}
   model::Outcome Apply(const model::Action& action) noexcept override;
+  std::string Refusal(const model::Action& action) const noexcept override;
 
  private:
   model::Outcome Pin(const model::PinVcpus& a);
   model::Outcome Migrate(const model::MigrateMemory& a);
 
   PlacementOptions opt_;
-  virt::PlacementReader reader_;  // finds a pinned VM's QEMU process
 };
 
-// Resident bytes per node of process `pid`, read now (never from a cache) and parsed by
-// procfs::ParseNumaMaps. Errors name the file.
-Result<procfs::NodeBytes> ReadNumaMaps(const procfs::Root& root, int pid);
 // The share of `bytes` on `node`; nullopt when nothing is resident. Pure.
-std::optional<double> ShareOn(const procfs::NodeBytes& bytes, int node);
+std::optional<double> ShareOn(const model::NodeBytes& bytes, int node);
 // Sum over nodes other than `to_node` of the decrease from `before` to `after` (a node that
 // grew counts 0). Pure.
-uint64_t BytesMovedOff(const procfs::NodeBytes& before, const procfs::NodeBytes& after, int to_node);
-// "0-7,16" for messages. Pure.
-std::string CpuListText(const std::vector<int>& cpus);
+uint64_t BytesMovedOff(const model::NodeBytes& before, const model::NodeBytes& after, int to_node);
 
 }  // namespace kvmem::actuate

@@ -11,6 +11,11 @@ const FamilyDesc kDemand{"kvmem_controller_hugepage_pool_demand_pages", "Pages t
 const FamilyDesc kObtained{"kvmem_controller_hugepage_pool_obtained_pages", "Pool size read back after the controller's last resize of it.", MetricType::Gauge, {"node", "size"}};
 const FamilyDesc kFailures{"kvmem_controller_hugepage_reservation_failures_total", "Pool growths that obtained fewer pages than asked, by cause (fragmented, no_memory, error).", MetricType::Counter, {"node", "size", "cause"}};
 const FamilyDesc kCompactions{"kvmem_controller_hugepage_compactions_total", "Compactions the pool manager ran on the node before reserving on it.", MetricType::Counter, {"node"}};
+const FamilyDesc kWrites{"kvmem_controller_hugepage_pool_writes_total",
+                         "Hugepage pool resizes the controller wrote, by method: libvirt (virNodeAllocPages) or sysfs "
+                         "(nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).",
+                         MetricType::Counter,
+                         {"method"}};
 const FamilyDesc kMoves{"kvmem_controller_placement_moves_total", "Placement moves applied (or recorded in dry-run), by kind: vcpus (pinned to the memory) or memory (migrated to the vCPUs).", MetricType::Counter, {"kind"}};
 const FamilyDesc kMigrated{"kvmem_controller_placement_migrated_bytes_total", "Bytes of VM memory the controller migrated between nodes.", MetricType::Counter, {}};
 const FamilyDesc kLocality{"kvmem_controller_placement_locality_ratio", "The VM's locality ratio before and after its last placement move (after: as measured by the actuator).", MetricType::Gauge, {"domain", "uuid", "when"}};
@@ -28,6 +33,7 @@ void PoolPlacementMetrics::Update(const model::Plan& plan, const policy::Control
 
 void PoolPlacementMetrics::Record(const model::Action& action, const model::Outcome& outcome) {
   std::lock_guard lock(mutex_);
+  if (!outcome.method.empty()) ++writes_[outcome.method];
   if (const auto* h = std::get_if<model::ResizeHugepagePool>(&action)) {
     if (outcome.pages_obtained) obtained_[{h->node, h->page_bytes}] = *outcome.pages_obtained;
     return;
@@ -47,7 +53,7 @@ void PoolPlacementMetrics::Record(const model::Action& action, const model::Outc
 }
 
 std::vector<const FamilyDesc*> PoolPlacementMetrics::Families() {
-  return {&kTarget, &kShortfall, &kDemand, &kObtained, &kFailures, &kCompactions, &kMoves, &kMigrated, &kLocality};
+  return {&kTarget, &kShortfall, &kDemand, &kObtained, &kFailures, &kCompactions, &kWrites, &kMoves, &kMigrated, &kLocality};
 }
 
 void PoolPlacementMetrics::Collect(MetricSink& out) const {
@@ -62,6 +68,10 @@ void PoolPlacementMetrics::Collect(MetricSink& out) const {
     out.Add(kFailures, {Node(std::get<0>(k)), Size(std::get<1>(k)), std::get<2>(k)}, static_cast<double>(n));
   }
   for (const auto& [node, n] : compactions_) out.Add(kCompactions, {Node(node)}, static_cast<double>(n));
+  for (const char* method : {"libvirt", "sysfs"}) {
+    auto it = writes_.find(method);
+    out.Add(kWrites, {method}, it == writes_.end() ? 0.0 : static_cast<double>(it->second));
+  }
   for (const char* kind : {"vcpus", "memory"}) {
     auto it = moves_.find(kind);
     out.Add(kMoves, {kind}, it == moves_.end() ? 0.0 : static_cast<double>(it->second));

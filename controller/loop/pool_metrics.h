@@ -4,6 +4,7 @@
 //   kvmem_controller_hugepage_pool_obtained_pages {node,size}: read back after the last resize
 //   kvmem_controller_hugepage_reservation_failures_total {node,size,cause}
 //   kvmem_controller_hugepage_compactions_total {node}: compactions run before a reservation
+//   kvmem_controller_hugepage_pool_writes_total {method}: resizes written, libvirt or sysfs
 //   kvmem_controller_placement_moves_total {kind}, _migrated_bytes_total
 //   kvmem_controller_placement_locality_ratio {domain,uuid,when}: before and after the VM's last move
 // Thread-safe: Update/Record from the loop, Collect from the HTTP thread. Throws only
@@ -40,6 +41,7 @@ class PoolPlacementMetrics {
   std::map<PoolKey, uint64_t> obtained_;
   std::map<std::tuple<int, uint64_t, std::string>, uint64_t> shortfalls_;
   std::map<int, uint64_t> compactions_;
+  std::map<std::string, uint64_t> writes_;  // by Outcome::method
   std::map<std::string, uint64_t> moves_;  // by kind: vcpus, memory
   uint64_t migrated_bytes_ = 0;
   std::map<std::pair<std::string, std::string>, std::pair<double, std::optional<double>>> locality_;

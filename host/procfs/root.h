@@ -1,6 +1,7 @@
 // Where /proc and /sys live: the real host, or a fixture tree (--path.procfs, --path.sysfs).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace kvmem::procfs {
@@ -13,6 +14,10 @@ struct Root {
   std::string Sys(const std::string& rel) const { return sys + "/" + rel; }
   std::string Node(int node, const std::string& rel) const {
     return sys + "/devices/system/node/node" + std::to_string(node) + "/" + rel;
+  }
+  // nodeN/hugepages/hugepages-<kB>kB/<file>: one pool of one page size.
+  std::string NodeHugepages(int node, uint64_t page_bytes, const std::string& file) const {
+    return Node(node, "hugepages/hugepages-" + std::to_string(page_bytes / 1024) + "kB/" + file);
   }
 };
 

@@ -12,13 +12,22 @@
 #include <iostream>
 
 #include "controller/actuate/hugepages.h"
-#include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
+#include "controller/observe/read_back.h"
+#include "host/virt/handles.h"
+#include "host/write/libvirt_writer_internal.h"
+#include "host/write/numa.h"
 #include "host/procfs/read.h"
 #include "host/virt/decode.h"
 
 namespace kvmem {
 namespace {
+
+// Reads back from this host's /proc and /sys, as the daemon's actuators do.
+observe::HostReadBack& LiveReadBack() {
+  static observe::HostReadBack read_back({"/proc", "/sys"});
+  return read_back;
+}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -30,9 +39,9 @@ std::string Env(const char* name) {
     GTEST_SKIP() << "runs inside tests/e2e/actuate_guest.sh (a private libvirtd and a QEMU guest)"; \
   }
 
-model::VmRef GuestVm(actuate::LibvirtConnection& conn) {
+model::VmRef GuestVm(hostwrite::LibvirtWriter& conn) {
   const std::string name = Env("KVMEM_TEST_DOMAIN");
-  virt::DomainPtr d(virDomainLookupByName(conn.Get().value(), name.c_str()));
+  virt::DomainPtr d(virDomainLookupByName(hostwrite::ConnectionOf(conn).value(), name.c_str()));
   EXPECT_TRUE(d) << name;
   char uuid[VIR_UUID_STRING_BUFLEN] = {};
   if (d) virDomainGetUUIDString(d.get(), uuid);
@@ -50,15 +59,15 @@ TEST(ActuateGuest, PoolThroughVirNodeAllocPages) {
     ~Restore() { std::ofstream(path) << pages << "\n"; }
   } restore{dir + "/nr_hugepages", nr0};
 
-  actuate::LibvirtConnection conn(Env("KVMEM_TEST_URI"));
-  actuate::HugepagePoolActuator pool({"/proc", "/sys"}, &conn);
+  hostwrite::LibvirtWriter conn(Env("KVMEM_TEST_URI"));
+  actuate::HugepagePoolActuator pool({"/proc", "/sys"}, &conn, &LiveReadBack());
   model::ResizeHugepagePool grow;
   grow.node = 0;
   grow.page_bytes = 2ULL << 20;
   grow.from_pages = nr0;
   grow.to_pages = nr0 + 4;
   auto o = pool.Apply(grow);
-  EXPECT_EQ(pool.last_method(), "libvirt");  // the qemu driver implements virNodeAllocPages
+  EXPECT_EQ(o.method, "libvirt");  // the qemu driver implements virNodeAllocPages
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.pages_obtained, nr0 + 4);
   EXPECT_EQ(read("nr_hugepages"), nr0 + 4);
@@ -70,7 +79,7 @@ TEST(ActuateGuest, PoolThroughVirNodeAllocPages) {
   shrink.from_pages = nr0 + 4;
   shrink.to_pages = nr0;
   auto back = pool.Apply(shrink);
-  EXPECT_EQ(pool.last_method(), "libvirt");
+  EXPECT_EQ(back.method, "libvirt");
   EXPECT_TRUE(back.ok) << back.error;
   EXPECT_EQ(read("nr_hugepages"), nr0);
 }
@@ -95,12 +104,12 @@ std::vector<std::string> QemuAffinity(int pid) {
 TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
   KVMEM_NEED_GUEST();
   ASSERT_GE(numa_available(), 0);
-  actuate::LibvirtConnection conn(Env("KVMEM_TEST_URI"));
+  hostwrite::LibvirtWriter conn(Env("KVMEM_TEST_URI"));
   const model::VmRef vm = GuestVm(conn);
   const int pid = std::stoi(Env("KVMEM_TEST_QEMU_PID"));
-  const int host_cpus = virNodeGetCPUMap(conn.Get().value(), nullptr, nullptr, 0);
+  const int host_cpus = virNodeGetCPUMap(hostwrite::ConnectionOf(conn).value(), nullptr, nullptr, 0);
   const int maplen = (host_cpus + 7) / 8;
-  virt::DomainPtr d(virDomainLookupByUUIDString(conn.Get().value(), vm.uuid.c_str()));
+  virt::DomainPtr d(virDomainLookupByUUIDString(hostwrite::ConnectionOf(conn).value(), vm.uuid.c_str()));
   const int vcpus = virDomainGetVcpusFlags(d.get(), VIR_DOMAIN_AFFECT_LIVE);
   ASSERT_GE(vcpus, 1);
   // The pin maps read back (every vCPU, then the emulator) equal `cpus`.
@@ -117,7 +126,7 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
     EXPECT_EQ(emulator, want);
     const auto affinity = QemuAffinity(pid);
     EXPECT_EQ(affinity.size(), static_cast<size_t>(vcpus) + 1);  // the main thread and each vCPU thread
-    for (const auto& a : affinity) EXPECT_EQ(a, actuate::CpuListText(cpus));
+    for (const auto& a : affinity) EXPECT_EQ(a, hostwrite::CpuListText(cpus));
   };
   model::PinVcpus pin;
   pin.vm = vm;
@@ -125,16 +134,16 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
 
   // First onto one CPU of node 0 (a narrower map than "unpinned", so the change is visible on
   // a small host too), then onto all of node 0's CPUs as libnuma lists them.
-  const std::vector<int> node0 = actuate::LibnumaNodeCpus(0).value();
+  const std::vector<int> node0 = hostwrite::LibnumaNodeCpus(0).value();
   ASSERT_FALSE(node0.empty());
   const std::vector<int> one{node0.back()};
-  actuate::PlacementActuator narrow({.root = {"/proc", "/sys"}, .libvirt = &conn,
+  actuate::PlacementActuator narrow({.read_back = &LiveReadBack(), .libvirt = &conn,
                                      .node_cpus = [&](int) { return Result<std::vector<int>>(one); }});
   auto first = narrow.Apply(pin);
   ASSERT_TRUE(first.ok) << first.error;
   expect_pinned(one);
 
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn});
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn});
   auto o = placement.Apply(pin);
   ASSERT_TRUE(o.ok) << o.error;
   expect_pinned(node0);
@@ -151,19 +160,19 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
     EXPECT_EQ(*o.locality_after, 1.0);  // one node: all memory is local
   }
   std::cout << "pinned " << vcpus << " vCPUs of " << vm.name << " to CPU " << one[0] << ", then node 0 (CPUs "
-            << actuate::CpuListText(node0) << ") in " << o.duration.count() << " ms; locality after "
+            << hostwrite::CpuListText(node0) << ") in " << o.duration.count() << " ms; locality after "
             << *o.locality_after << "\n";
 }
 
 TEST(ActuateGuest, MigratesTheQemuProcessFoundByItsUuid) {
   KVMEM_NEED_GUEST();
   ASSERT_GE(numa_available(), 0);
-  actuate::LibvirtConnection conn(Env("KVMEM_TEST_URI"));
+  hostwrite::LibvirtWriter conn(Env("KVMEM_TEST_URI"));
   model::MigrateMemory m;
   m.vm = GuestVm(conn);
   m.pid = std::stoi(Env("KVMEM_TEST_QEMU_PID"));
   m.to_node = 0;
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn});  // checks -uuid
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn});  // checks -uuid
   auto o = placement.Apply(m);
   ASSERT_TRUE(o.ok) << o.error;
   ASSERT_TRUE(o.bytes_migrated.has_value());

@@ -10,7 +10,9 @@
 #include <iostream>
 
 #include "controller/actuate/hugepages.h"
-#include "controller/actuate/libvirt_connection.h"
+#include "controller/loop/pool_metrics.h"
+#include "controller/observe/read_back.h"
+#include "host/write/libvirt_writer.h"
 #include "common/metrics/text_format.h"
 #include "host/procfs/read.h"
 
@@ -31,8 +33,8 @@ model::ResizeHugepagePool Resize(int node, uint64_t page_bytes, uint64_t from, u
 
 TEST(HugepagePoolActuator, PoolFileIsTheNodesNrHugepages) {
   procfs::Root root{"/p", "/s"};
-  EXPECT_EQ(actuate::PoolFile(root, 1, k2M), "/s/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages");
-  EXPECT_EQ(actuate::PoolFile(root, 0, k1G), "/s/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages");
+  EXPECT_EQ(root.NodeHugepages(1, k2M, "nr_hugepages"), "/s/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages");
+  EXPECT_EQ(root.NodeHugepages(0, k1G, "nr_hugepages"), "/s/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages");
 }
 
 TEST(HugepagePoolActuator, ShortfallTable) {
@@ -81,14 +83,15 @@ struct FixtureSys {
 
 TEST(HugepagePoolActuator, WritesTheNodesFileAndReadsItBack) {
   FixtureSys sys;
-  actuate::HugepagePoolActuator pool(sys.root(), nullptr);
+  observe::HostReadBack read_back(sys.root());
+  actuate::HugepagePoolActuator pool(sys.root(), nullptr, &read_back);
   ASSERT_EQ(procfs::ReadSmallFile(sys.Pool(1, "2048kB")).value(), "2048\n");
   auto grown = pool.Apply(Resize(1, k2M, 2048, 3000));
   EXPECT_TRUE(grown.ok) << grown.error;
   EXPECT_EQ(grown.error, "");
   EXPECT_EQ(procfs::ReadSmallFile(sys.Pool(1, "2048kB")).value(), "3000\n");
   EXPECT_EQ(grown.pages_obtained, 3000u);
-  EXPECT_EQ(pool.last_method(), "sysfs");
+  EXPECT_EQ(grown.method, "sysfs");
   EXPECT_FALSE(grown.locality_after.has_value());
   EXPECT_FALSE(grown.bytes_migrated.has_value());
 
@@ -105,7 +108,8 @@ TEST(HugepagePoolActuator, WritesTheNodesFileAndReadsItBack) {
 
 TEST(HugepagePoolActuator, ErrorsNameTheFileAndRefuseBadActions) {
   FixtureSys sys;
-  actuate::HugepagePoolActuator pool(sys.root(), nullptr);
+  observe::HostReadBack read_back(sys.root());
+  actuate::HugepagePoolActuator pool(sys.root(), nullptr, &read_back);
   auto missing = pool.Apply(Resize(7, k2M, 0, 4));
   EXPECT_FALSE(missing.ok);
   EXPECT_EQ(missing.error, sys.Pool(7, "2048kB") + ": cannot open for writing: No such file or directory");
@@ -113,7 +117,7 @@ TEST(HugepagePoolActuator, ErrorsNameTheFileAndRefuseBadActions) {
 
   auto odd = pool.Apply(Resize(0, 1000, 0, 4));
   EXPECT_EQ(odd.error, "hugepage pool: page size of 1000 B is not a whole number of KiB");
-  EXPECT_EQ(pool.last_method(), "");
+  EXPECT_EQ(odd.method, "");
   EXPECT_EQ(pool.Apply(Resize(-1, k2M, 0, 4)).error, "hugepage pool: node -1 is not a node id");
 
   model::CompactNode compact;
@@ -123,31 +127,40 @@ TEST(HugepagePoolActuator, ErrorsNameTheFileAndRefuseBadActions) {
 
 TEST(HugepagePoolActuator, TestDriverHasNoAllocPagesSoSysfsWrites) {
   FixtureSys sys;
-  actuate::LibvirtConnection conn("test:///default");
-  actuate::HugepagePoolActuator pool(sys.root(), &conn);
+  hostwrite::LibvirtWriter conn("test:///default");
+  observe::HostReadBack read_back(sys.root());
+  actuate::HugepagePoolActuator pool(sys.root(), &conn, &read_back);
   auto o = pool.Apply(Resize(0, k2M, 4096, 4100));
   EXPECT_TRUE(o.ok) << o.error;
-  EXPECT_EQ(pool.last_method(), "sysfs");  // virNodeAllocPages: VIR_ERR_NO_SUPPORT
+  EXPECT_EQ(o.method, "sysfs");  // virNodeAllocPages: VIR_ERR_NO_SUPPORT
   EXPECT_EQ(procfs::ReadSmallFile(sys.Pool(0, "2048kB")).value(), "4100\n");
 
   // An unreachable daemon: sysfs writes too, and a failure names both.
-  actuate::LibvirtConnection gone("qemu:///system?socket=/nonexistent/sock");
-  actuate::HugepagePoolActuator pool2(sys.root(), &gone);
-  EXPECT_TRUE(pool2.Apply(Resize(1, k2M, 2048, 2000)).ok);
-  EXPECT_EQ(pool2.last_method(), "sysfs");
+  hostwrite::LibvirtWriter gone("qemu:///system?socket=/nonexistent/sock");
+  actuate::HugepagePoolActuator pool2(sys.root(), &gone, &read_back);
+  auto shrunk = pool2.Apply(Resize(1, k2M, 2048, 2000));
+  EXPECT_TRUE(shrunk.ok) << shrunk.error;
+  EXPECT_EQ(shrunk.method, "sysfs");
   auto both = pool2.Apply(Resize(9, k2M, 0, 1));
   EXPECT_EQ(both.error.find("qemu:///system?socket=/nonexistent/sock: virConnectOpen: "), 0u) << both.error;
   EXPECT_NE(both.error.find("; then " + sys.Pool(9, "2048kB") + ": cannot open for writing"), std::string::npos) << both.error;
 
+  // The loop counts writes by Outcome::method.
+  loop::PoolPlacementMetrics metrics;
+  metrics.Record(Resize(0, k2M, 4096, 4100), o);
+  metrics.Record(Resize(1, k2M, 2048, 2000), shrunk);
+  metrics.Record(Resize(9, k2M, 0, 1), both);
+  metrics.Record(Resize(0, 1000, 0, 4), model::Outcome{});  // refused before writing: no method
   MetricSink sink;
-  pool.Collect(sink);
-  for (const auto* f : actuate::HugepagePoolActuator::Families()) EXPECT_EQ(ValidateFamily(*f), "") << f->name;
-  EXPECT_EQ(SerializeText(sink.families()),
-            "# HELP kvmem_controller_hugepage_pool_writes_total Hugepage pool resizes the controller wrote, by method: "
-            "libvirt (virNodeAllocPages) or sysfs (nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).\n"
-            "# TYPE kvmem_controller_hugepage_pool_writes_total counter\n"
-            "kvmem_controller_hugepage_pool_writes_total{method=\"libvirt\"} 0\n"
-            "kvmem_controller_hugepage_pool_writes_total{method=\"sysfs\"} 1\n");
+  metrics.Collect(sink);
+  for (const auto* f : loop::PoolPlacementMetrics::Families()) EXPECT_EQ(ValidateFamily(*f), "") << f->name;
+  const std::string text = SerializeText(sink.families());
+  EXPECT_NE(text.find("# HELP kvmem_controller_hugepage_pool_writes_total Hugepage pool resizes the controller wrote, by method: "
+                      "libvirt (virNodeAllocPages) or sysfs (nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).\n"
+                      "# TYPE kvmem_controller_hugepage_pool_writes_total counter\n"
+                      "kvmem_controller_hugepage_pool_writes_total{method=\"libvirt\"} 0\n"
+                      "kvmem_controller_hugepage_pool_writes_total{method=\"sysfs\"} 3\n"),
+            std::string::npos) << text;
 }
 
 // This host's node 0: 4 more 2 MiB pages than now, then exactly the old size again.
@@ -164,7 +177,8 @@ TEST(HugepagePoolActuator, RealNodeZeroGrowsByFourAndReturnsWhenRoot) {
     }
   } restore{dir + "/nr_hugepages", nr0};
 
-  actuate::HugepagePoolActuator pool({"/proc", "/sys"}, nullptr);
+  observe::HostReadBack read_back({"/proc", "/sys"});
+  actuate::HugepagePoolActuator pool({"/proc", "/sys"}, nullptr, &read_back);
   auto grown = pool.Apply(Resize(0, k2M, nr0, nr0 + 4));
   const uint64_t nr1 = read("nr_hugepages"), free1 = read("free_hugepages");
   ASSERT_TRUE(grown.pages_obtained.has_value()) << grown.error;

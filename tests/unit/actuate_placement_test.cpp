@@ -13,14 +13,23 @@
 #include <cstring>
 #include <iostream>
 
-#include "controller/actuate/libvirt_connection.h"
 #include "controller/actuate/placement.h"
+#include "controller/observe/read_back.h"
+#include "host/virt/handles.h"
+#include "host/write/libvirt_writer_internal.h"
+#include "host/write/numa.h"
 #include "controller/observe/observe.h"
 #include "host/virt/decode.h"
 #include "host/procfs/node.h"
 
 namespace kvmem {
 namespace {
+
+// Reads back from this host's /proc and /sys, as the daemon's actuators do.
+observe::HostReadBack& LiveReadBack() {
+  static observe::HostReadBack read_back({"/proc", "/sys"});
+  return read_back;
+}
 
 constexpr uint64_t kMiB = 1ULL << 20;
 // test:///default's running domain "test" (2 vCPUs) and its host: capabilities list cell 0
@@ -58,26 +67,26 @@ TEST(Placement, ShareBytesMovedAndCpuLists) {
   // node 1 lost 90, node 2 grew (counts 0), node 3 vanished (lost 7), node 0 is the target
   EXPECT_EQ(actuate::BytesMovedOff({{0, 10}, {1, 100}, {2, 50}, {3, 7}}, {{0, 150}, {1, 10}, {2, 60}}, 0), 97u);
   EXPECT_EQ(actuate::BytesMovedOff({{0, 10}}, {{0, 5}}, 0), 0u);
-  EXPECT_EQ(actuate::CpuListText({0, 1, 2, 3, 8, 10, 11}), "0-3,8,10-11");
-  EXPECT_EQ(actuate::CpuListText({5}), "5");
-  EXPECT_EQ(actuate::CpuListText({}), "");
+  EXPECT_EQ(hostwrite::CpuListText({0, 1, 2, 3, 8, 10, 11}), "0-3,8,10-11");
+  EXPECT_EQ(hostwrite::CpuListText({5}), "5");
+  EXPECT_EQ(hostwrite::CpuListText({}), "");
 }
 
 TEST(Placement, LibnumaNodeCpusMatchSysfs) {
   if (numa_available() < 0) GTEST_SKIP() << "no NUMA support in this kernel";
   for (int node = 0; node <= numa_max_node(); ++node) {
     if (!numa_bitmask_isbitset(numa_nodes_ptr, static_cast<unsigned int>(node))) continue;
-    EXPECT_EQ(actuate::LibnumaNodeCpus(node).value(), procfs::ReadNodeCpus({"/proc", "/sys"}, node).value()) << node;
+    EXPECT_EQ(hostwrite::LibnumaNodeCpus(node).value(), procfs::ReadNodeCpus({"/proc", "/sys"}, node).value()) << node;
   }
   const int past = numa_max_node() + 1;
-  EXPECT_EQ(actuate::LibnumaNodeCpus(past).error().message,
+  EXPECT_EQ(hostwrite::LibnumaNodeCpus(past).error().message,
             "libnuma: node " + std::to_string(past) + " does not exist (highest node " + std::to_string(past - 1) + ")");
 }
 
 // The pin map of every live vCPU, then the emulator's, over the actuator's own connection
 // (the test driver's state lives as long as the connection).
-std::vector<std::vector<unsigned char>> PinInfo(actuate::LibvirtConnection& conn, int maplen) {
-  virConnectPtr c = conn.Get().value();
+std::vector<std::vector<unsigned char>> PinInfo(hostwrite::LibvirtWriter& conn, int maplen) {
+  virConnectPtr c = hostwrite::ConnectionOf(conn).value();
   virt::DomainPtr d(virDomainLookupByUUIDString(c, kTestVm.uuid.c_str()));
   const int vcpus = virDomainGetVcpusFlags(d.get(), VIR_DOMAIN_AFFECT_LIVE);
   std::vector<unsigned char> maps(static_cast<size_t>(vcpus * maplen));
@@ -91,10 +100,10 @@ std::vector<std::vector<unsigned char>> PinInfo(actuate::LibvirtConnection& conn
 }
 
 TEST(Placement, PinsEveryVcpuAndTheEmulatorOnTestDriver) {
-  actuate::LibvirtConnection conn("test:///default");
+  hostwrite::LibvirtWriter conn("test:///default");
   unsigned long long free_per_cell[4] = {};
-  ASSERT_EQ(virNodeGetCellsFreeMemory(conn.Get().value(), free_per_cell, 0, 4), 2);  // two host cells
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  ASSERT_EQ(virNodeGetCellsFreeMemory(hostwrite::ConnectionOf(conn).value(), free_per_cell, 0, 4), 2);  // two host cells
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
   using Map = std::vector<std::vector<unsigned char>>;
   ASSERT_EQ(PinInfo(conn, 2), (Map{{0xff, 0xff}, {0xff, 0xff}, {0xff, 0xff}}));  // unpinned: every host CPU
 
@@ -111,9 +120,9 @@ TEST(Placement, PinsEveryVcpuAndTheEmulatorOnTestDriver) {
 // The live XML after a pin carries the controller's metadata mark, so a controller started
 // later reads the pins as its own, not the administrator's.
 TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
-  actuate::LibvirtConnection conn("test:///default");
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
-  virt::DomainPtr d(virDomainLookupByUUIDString(conn.Get().value(), kTestVm.uuid.c_str()));
+  hostwrite::LibvirtWriter conn("test:///default");
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  virt::DomainPtr d(virDomainLookupByUUIDString(hostwrite::ConnectionOf(conn).value(), kTestVm.uuid.c_str()));
   ASSERT_TRUE(d);
   auto live = [&] {
     char* xml = virDomainGetXMLDesc(d.get(), 0);
@@ -139,8 +148,8 @@ TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
 }
 
 TEST(Placement, PinRefusesWhatItCannotDo) {
-  actuate::LibvirtConnection conn("test:///default");
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  hostwrite::LibvirtWriter conn("test:///default");
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
   EXPECT_EQ(placement.Apply(Pin(kTestVm, 2)).error,
             "node 2 has no CPUs (a memory-only node): cannot pin the vCPUs of test there");
   EXPECT_EQ(placement.Apply(Pin(kTestVm, 5)).error, "pin vcpus test: no node 5");
@@ -148,7 +157,7 @@ TEST(Placement, PinRefusesWhatItCannotDo) {
   EXPECT_FALSE(missing.ok);
   EXPECT_NE(missing.error.find("virDomainLookupByUUIDString ghost"), std::string::npos) << missing.error;
 
-  actuate::PlacementActuator without({.root = {"/proc", "/sys"}, .libvirt = nullptr, .node_cpus = TestDriverNodeCpus});
+  actuate::PlacementActuator without({.read_back = &LiveReadBack(), .libvirt = nullptr, .node_cpus = TestDriverNodeCpus});
   EXPECT_EQ(without.Apply(Pin(kTestVm, 1)).error, "pinning vCPUs needs libvirt (--libvirt.uri)");
   model::CompactNode compact;
   compact.node = 0;
@@ -197,12 +206,12 @@ TEST(Placement, MigratesARealProcessToNodeZero) {
   const bool two_nodes = numa_max_node() > 0 && numa_bitmask_isbitset(numa_all_nodes_ptr, 1);
   Toucher child(64 * kMiB, two_nodes ? 1 : -1);
   ASSERT_GT(child.pid, 0) << "the child could not map, bind or touch its memory";
-  auto before = actuate::ReadNumaMaps({"/proc", "/sys"}, child.pid).value();
+  auto before = LiveReadBack().ResidentBytesPerNode(child.pid).value();
   uint64_t total = 0;
   for (auto [node, bytes] : before) total += bytes;
   EXPECT_GE(total, 64 * kMiB);
 
-  actuate::PlacementActuator placement({.root = {"/proc", "/sys"}, .libvirt = nullptr, .verify_qemu_uuid = false});
+  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = nullptr, .verify_qemu_uuid = false});
   auto o = placement.Apply(Migrate(child.pid, 0));
   std::cout << "resident before: " << total / kMiB << " MiB; migrated "
             << (o.bytes_migrated ? *o.bytes_migrated : 0) << " B in " << o.duration.count() << " ms\n";
@@ -216,7 +225,7 @@ TEST(Placement, MigratesARealProcessToNodeZero) {
   EXPECT_TRUE(o.ok) << o.error;
   ASSERT_TRUE(o.bytes_migrated.has_value());
   EXPECT_GE(*o.bytes_migrated, 64 * kMiB);
-  auto after = actuate::ReadNumaMaps({"/proc", "/sys"}, child.pid).value();
+  auto after = LiveReadBack().ResidentBytesPerNode(child.pid).value();
   EXPECT_LT(after[1], before[1] - 64 * kMiB + 1);
   EXPECT_GE(*o.locality_after, static_cast<double>(64 * kMiB) / static_cast<double>(total));
 }
@@ -226,14 +235,14 @@ TEST(Placement, MigrateRefusesAStrangerAMissingNodeAndADeadProcess) {
   Toucher child(4 * kMiB, -1);
   ASSERT_GT(child.pid, 0);
   const std::string pid = std::to_string(child.pid);
-  actuate::PlacementActuator checked({.root = {"/proc", "/sys"}, .libvirt = nullptr});
+  actuate::PlacementActuator checked({.read_back = &LiveReadBack(), .libvirt = nullptr});
   auto stranger = checked.Apply(Migrate(child.pid, 0));
   EXPECT_EQ(stranger.error, "migrate memory hog (pid " + pid + "): /proc/" + pid +
                                 "/cmdline carries no -uuid, not 0d6b2a56-7d4c-4b7e-9a43-5b1f2e0c9d11: not this VM's "
                                 "QEMU process (restarted?)");
   EXPECT_FALSE(stranger.bytes_migrated.has_value());
 
-  actuate::PlacementActuator unchecked({.root = {"/proc", "/sys"}, .libvirt = nullptr, .verify_qemu_uuid = false});
+  actuate::PlacementActuator unchecked({.read_back = &LiveReadBack(), .libvirt = nullptr, .verify_qemu_uuid = false});
   const int past = numa_max_node() + 1;
   std::vector<int> memory_nodes;
   for (int n = 0; n < past; ++n) {
@@ -241,7 +250,7 @@ TEST(Placement, MigrateRefusesAStrangerAMissingNodeAndADeadProcess) {
   }
   EXPECT_EQ(unchecked.Apply(Migrate(child.pid, past)).error,
             "migrate memory hog (pid " + pid + "): node " + std::to_string(past) +
-                " is not a memory node of this host (libnuma: {" + actuate::CpuListText(memory_nodes) + "})");
+                " is not a memory node of this host (libnuma: {" + hostwrite::CpuListText(memory_nodes) + "})");
   EXPECT_EQ(unchecked.Apply(Migrate(0, 0)).error, "migrate memory hog (pid 0): no QEMU process id");
 
   ::kill(child.pid, SIGKILL);

@@ -62,7 +62,9 @@ TEST(Router, SendsEachActionTypeToItsActuator) {
 }
 
 TEST(DryRun, RecordsEveryActionType) {
-  actuate::DryRun dry;
+  Recorder libvirt, compaction, hugepages, placement;
+  actuate::Router router(&libvirt, &compaction, &hugepages, &placement);
+  actuate::DryRun dry(&router);
   for (const auto& a : OneOfEach()) {
     auto o = dry.Apply(a);
     EXPECT_TRUE(o.ok);
@@ -71,6 +73,25 @@ TEST(DryRun, RecordsEveryActionType) {
     EXPECT_FALSE(o.locality_after.has_value());
     EXPECT_FALSE(o.bytes_migrated.has_value());
   }
+}
+
+// The dry run wraps the real stack: what the real run would refuse before writing, it
+// refuses with the same error, and it never calls Apply on the actuators.
+TEST(DryRun, RefusesWhatTheRealStackRefuses) {
+  Recorder libvirt, compaction;
+  actuate::Router old_style(&libvirt, &compaction);
+  actuate::DryRun dry(&old_style);
+  const auto actions = OneOfEach();
+  for (size_t i : {3u, 4u, 5u}) {
+    auto o = dry.Apply(actions[i]);
+    EXPECT_FALSE(o.ok);
+    EXPECT_FALSE(o.dry_run);
+    EXPECT_EQ(o.error, old_style.Apply(actions[i]).error);
+  }
+  EXPECT_EQ(dry.Apply(actions[3]).error, "no actuator for hugepages");
+  EXPECT_TRUE(dry.Apply(actions[0]).dry_run);
+  EXPECT_TRUE(libvirt.seen.empty());  // the three real Apply calls above went to hugepages/placement: none
+  EXPECT_TRUE(compaction.seen.empty());
 }
 
 TEST(Backoff, PoolsAndPlacementBackOffApartFromNodesAndVms) {

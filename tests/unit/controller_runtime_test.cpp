@@ -11,6 +11,8 @@
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/libvirt.h"
 #include "controller/loop/controller.h"
+#include "controller/observe/read_back.h"
+#include "host/write/libvirt_writer.h"
 #include "common/metrics/text_format.h"
 
 #include <set>
@@ -43,10 +45,13 @@ class Recorder final : public actuate::Actuator {
 };
 
 TEST(DryRun, RecordsWithoutTouching) {
-  actuate::DryRun dry;
+  Recorder lv, comp;
+  actuate::Router r(&lv, &comp);
+  actuate::DryRun dry(&r);
   auto o = dry.Apply(Balloon("u1", 1 << 30));
   EXPECT_TRUE(o.ok);
   EXPECT_TRUE(o.dry_run);
+  EXPECT_TRUE(lv.seen.empty());
 }
 
 TEST(Router, SendsCompactionAndLibvirtActionsApart) {
@@ -97,7 +102,8 @@ std::string CopyFixture(const std::string& scenario) {
 TEST(SysfsCompaction, WritesOneAndReportsIndexes) {
   std::string dir = CopyFixture("two-node");
   std::ofstream(dir + "/sys/devices/system/node/node1/compact").close();
-  actuate::SysfsCompaction c({dir + "/proc", dir + "/sys"});
+  observe::HostReadBack read_back({dir + "/proc", dir + "/sys"});
+  actuate::SysfsCompaction c({dir + "/proc", dir + "/sys"}, &read_back);
   auto o = c.Apply(model::CompactNode{1, std::nullopt, {}});
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_EQ(procfs::ReadSmallFile(dir + "/sys/devices/system/node/node1/compact").value(), "1\n");
@@ -114,7 +120,8 @@ TEST(SysfsCompaction, RealNodeZeroWhenRoot) {
   if (::geteuid() != 0 || !procfs::PathExists("/sys/devices/system/node/node0/compact")) {
     GTEST_SKIP() << "needs root and /sys/devices/system/node/node0/compact";
   }
-  actuate::SysfsCompaction c({"/proc", "/sys"});
+  observe::HostReadBack read_back({"/proc", "/sys"});
+  actuate::SysfsCompaction c({"/proc", "/sys"}, &read_back);
   auto o = c.Apply(model::CompactNode{0, std::nullopt, {}});
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_GT(o.duration.count(), -1);
@@ -123,17 +130,26 @@ TEST(SysfsCompaction, RealNodeZeroWhenRoot) {
 }
 
 TEST(LibvirtActuator, SetsBalloonOnTestDriver) {
-  actuate::LibvirtActuator a("test:///default");
+  hostwrite::LibvirtWriter writer("test:///default");
+  actuate::LibvirtActuator a(writer);
   // test:///default's domain "test" has this UUID and 8 GiB; the change lasts for the connection.
   const std::string uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
-  EXPECT_EQ(a.LiveMemoryBytes(uuid).value(), 2ULL << 30);  // test:///default: 8 GiB max, 2 GiB used
+  EXPECT_EQ(writer.LiveMemoryBytes(uuid).value(), 2ULL << 30);  // test:///default: 8 GiB max, 2 GiB used
   auto o = a.Apply(Balloon(uuid, 1ULL << 30));
   EXPECT_TRUE(o.ok) << o.error;
-  EXPECT_EQ(a.LiveMemoryBytes(uuid).value(), 1ULL << 30);
+  EXPECT_EQ(writer.LiveMemoryBytes(uuid).value(), 1ULL << 30);
+  // Plugged virtio-mem memory is not the balloon's: the target over base RAM is what is set.
+  auto with_vmem = Balloon(uuid, 1792ULL << 20);
+  with_vmem.plugged_bytes = 512ULL << 20;
+  ASSERT_TRUE(a.Apply(with_vmem).ok);
+  EXPECT_EQ(writer.LiveMemoryBytes(uuid).value(), 1280ULL << 20);
+  with_vmem.plugged_bytes = with_vmem.to_bytes;
+  EXPECT_EQ(a.Apply(with_vmem).error, "target 1879048192 B is not above the 1879048192 B of plugged virtio-mem memory");
   auto missing = a.Apply(Balloon("00000000-0000-0000-0000-000000000000", 1ULL << 30));
   EXPECT_FALSE(missing.ok);
   EXPECT_NE(missing.error.find("virDomainLookupByUUIDString"), std::string::npos) << missing.error;
-  actuate::LibvirtActuator gone("qemu:///system?socket=/nonexistent/sock");
+  hostwrite::LibvirtWriter gone_writer("qemu:///system?socket=/nonexistent/sock");
+  actuate::LibvirtActuator gone(gone_writer);
   auto o2 = gone.Apply(Balloon("6695eb01-f6a4-8304-79aa-97f2502e193f", 1ULL << 30));
   EXPECT_FALSE(o2.ok);
   EXPECT_NE(o2.error.find("virConnectOpen"), std::string::npos) << o2.error;
@@ -144,16 +160,16 @@ TEST(VirtioMemDeviceXml, ChangesOnlyTheRequestedSizeOfTheAliasedDevice) {
     <memory model='virtio-mem'><target><size unit='KiB'>524288</size><node>0</node><block unit='KiB'>2048</block><requested unit='KiB'>131072</requested><current unit='KiB'>131072</current></target><alias name='virtiomem0'/></memory>
     <memory model='virtio-mem'><target><size unit='KiB'>1048576</size><node>0</node><block unit='KiB'>2048</block><requested unit='KiB'>0</requested></target></memory>
   </devices></domain>)";
-  auto d0 = actuate::VirtioMemDeviceXml(xml, "virtiomem0", 262144);
+  auto d0 = hostwrite::VirtioMemDeviceXml(xml, "virtiomem0", 262144);
   ASSERT_TRUE(d0) << d0.error().ToString();
   EXPECT_EQ(*d0, "<memory model=\"virtio-mem\"><target><size unit=\"KiB\">524288</size><node>0</node><block unit=\"KiB\">2048</block><requested unit=\"KiB\">262144</requested><current unit=\"KiB\">131072</current></target><alias name=\"virtiomem0\"/></memory>");
-  auto d1 = actuate::VirtioMemDeviceXml(xml, "virtio-mem1", 4096);
+  auto d1 = hostwrite::VirtioMemDeviceXml(xml, "virtio-mem1", 4096);
   ASSERT_TRUE(d1);
   EXPECT_NE(d1->find("<requested unit=\"KiB\">4096</requested>"), std::string::npos);
-  auto none = actuate::VirtioMemDeviceXml(xml, "virtiomem9", 1);
+  auto none = hostwrite::VirtioMemDeviceXml(xml, "virtiomem9", 1);
   EXPECT_FALSE(none);
   EXPECT_EQ(none.error().ToString(), "virtiomem9: no virtio-mem device with this alias in the live domain XML");
-  EXPECT_FALSE(actuate::VirtioMemDeviceXml("<not xml", "a", 1));
+  EXPECT_FALSE(hostwrite::VirtioMemDeviceXml("<not xml", "a", 1));
 }
 
 TEST(VmsFromSnapshot, MapsFreshDomainsAndNeverActsOnStaleOnes) {
@@ -299,7 +315,9 @@ TEST(ControllerLoop, FailedDonorShrinkStopsTheRebalanceGrow) {
 }
 
 TEST(ControllerLoop, DryRunAppliesNothingButCountsWhatItWouldDo) {
-  actuate::DryRun dry;
+  Recorder lv, comp;
+  actuate::Router router(&lv, &comp);
+  actuate::DryRun dry(&router);
   loop::Controller c(DeadBandHost(), dry, model::Policy{}, true);
   auto plan = c.RunOnce(model::TimePoint(std::chrono::seconds(100)), std::chrono::system_clock::now());
   ASSERT_EQ(plan.actions.size(), 2u);

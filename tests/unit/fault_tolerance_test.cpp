@@ -21,6 +21,7 @@
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/deadline.h"
 #include "controller/actuate/libvirt.h"
+#include "host/write/libvirt_writer.h"
 #include "controller/loop/controller.h"
 #include "controller/loop/decision_log.h"
 #include "common/metrics/text_format.h"
@@ -249,7 +250,7 @@ bool Eventually(F f, std::chrono::milliseconds within = 5s) {
 
 TEST(Deadline, ABlockedSysfsWriteTimesOutAndRefusesMoreUntilItReturns) {
   FifoNode node;
-  actuate::SysfsCompaction compaction(node.root());
+  actuate::SysfsCompaction compaction(node.root(), nullptr);
   actuate::Deadline deadline(&compaction, 200ms);
   model::CompactNode compact{0, std::nullopt, {}};
   auto t0 = std::chrono::steady_clock::now();
@@ -276,7 +277,7 @@ TEST(Deadline, ABlockedSysfsWriteTimesOutAndRefusesMoreUntilItReturns) {
 
 TEST(Deadline, PassesAFastOutcomeThrough) {
   FifoNode node;
-  actuate::SysfsCompaction compaction(node.root());
+  actuate::SysfsCompaction compaction(node.root(), nullptr);
   actuate::Deadline deadline(&compaction, 5s);
   std::thread reader([&] { node.Drain(); });
   auto o = deadline.Apply(model::CompactNode{0, std::nullopt, {}});
@@ -304,7 +305,8 @@ TEST(Deadline, BoundsALibvirtCallToADaemonThatNeverAnswers) {
   int accepted = -1;
   std::thread acceptor([&] { accepted = ::accept(listener, nullptr, nullptr); });
 
-  actuate::LibvirtActuator libvirt("qemu:///system?socket=" + path);
+  hostwrite::LibvirtWriter writer("qemu:///system?socket=" + path);
+  actuate::LibvirtActuator libvirt(writer);
   actuate::Deadline deadline(&libvirt, 300ms);
   auto o = deadline.Apply(Shrink("web-1"));
   EXPECT_FALSE(o.ok);
