@@ -1,47 +1,45 @@
-// kvmem_controller: flags, wiring (observe, decide, act), the Asio loop, signals and the
-// metrics endpoint. Everything else lives in the libraries.
+// kvmem_controller: the command line, then the layers wired together (daemon/) and run on
+// one Asio loop: a timer for cycles, the webhook's early cycles, signals. Everything else
+// lives in the libraries.
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 
 #include <boost/asio.hpp>
 
 #include "common/flags.h"
-#include "common/http/server.h"
-#include "common/http/web_config_watcher.h"
 #include "common/log.h"
-#include "common/metrics/http_metrics.h"
 #include "controller/alerts/rules.h"
 #include "controller/config/policy_yaml.h"
 #include "controller/daemon/actuators.h"
 #include "controller/daemon/flags.h"
-#include "controller/daemon/routes.h"
+#include "controller/daemon/observer.h"
+#include "controller/daemon/web.h"
 #include "controller/loop/controller.h"
 #include "controller/loop/decision_log.h"
 #include "controller/loop/last_plan.h"
 #include "controller/loop/signal_watcher.h"
-#include "controller/observe/observe.h"
-#include "controller/webhook/receiver.h"
-#include "host/virt/source.h"
 
 namespace {
 
 using namespace kvmem;
 
-int Usage(const char* msg) {
-  std::fprintf(stderr, "kvmem_controller: %s\n", msg);
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "kvmem_controller: %s\n", msg.c_str());
   return 2;
 }
 
-int Run(int argc, char** argv) {
-  daemon::Config cfg;
+// Parses the flags and configures logging; an exit code when the program should stop here
+// (--help, --version, a usage error).
+std::optional<int> ParseCommandLine(int argc, char** argv, daemon::Config* cfg) {
   FlagSet flags("kvmem_controller",
                 "Feedback controller for VM memory on KVM hosts: balloon targets, virtio-mem sizes, "
                 "per-node compaction, hugepage pools and NUMA placement, decided from a policy file. "
                 "Dry-run unless --apply is given.");
-  daemon::RegisterFlags(flags, &cfg);
-  if (auto parsed = flags.Parse(argc, argv); !parsed) return Usage(parsed.error().message.c_str());
+  daemon::RegisterFlags(flags, cfg);
+  if (auto parsed = flags.Parse(argc, argv); !parsed) return Usage(parsed.error().message);
   if (flags.help_requested()) {
     std::fputs(flags.Usage().c_str(), stdout);
     return 0;
@@ -52,136 +50,36 @@ int Run(int argc, char** argv) {
   }
   log::Level level;
   log::Format format;
-  if (!log::ParseLevel(cfg.log_level, &level)) return Usage("--log.level: expected debug, info, warn or error");
-  if (!log::ParseFormat(cfg.log_format, &format)) return Usage("--log.format: expected logfmt or json");
+  if (!log::ParseLevel(cfg->log_level, &level)) return Usage("--log.level: expected debug, info, warn or error");
+  if (!log::ParseFormat(cfg->log_format, &format)) return Usage("--log.format: expected logfmt or json");
   log::Configure(level, format);
+  return std::nullopt;
+}
 
-  auto load = [&]() -> Result<model::Policy> {
-    if (cfg.policy_file.empty()) return model::Policy{};
-    return config::LoadPolicyFile(cfg.policy_file);
-  };
-  auto policy = load();
-  if (!policy) return Usage(policy.error().ToString().c_str());
-  if (cfg.print_policy) {
-    std::fputs(config::RenderPolicy(*policy).c_str(), stdout);
-    return 0;
-  }
-  if (cfg.print_alert_rules) {
-    std::fputs(alerts::GenerateRules(*policy, {cfg.runbook_url}).c_str(), stdout);
-    return 0;
-  }
-  if (auto checked = daemon::CheckFlags(cfg); !checked) return Usage(checked.error().message.c_str());
-  // Before any thread starts: every thread inherits the blocked SIGINT/SIGTERM/SIGHUP.
-  loop::SignalWatcher signal_watcher;
-  std::unique_ptr<loop::DecisionLog> decision_log;
-  if (!cfg.decision_log_file.empty()) {
-    auto opened = loop::DecisionLog::Open(cfg.decision_log_file);
-    if (!opened) return Usage(opened.error().ToString().c_str());
-    decision_log = std::move(*opened);
-    decision_log->Recover();
-  }
+Result<model::Policy> LoadPolicy(const daemon::Config& cfg) {
+  if (cfg.policy_file.empty()) return model::Policy{};
+  return config::LoadPolicyFile(cfg.policy_file);
+}
 
-  procfs::Root root{cfg.procfs, cfg.sysfs};
-  std::unique_ptr<virt::LibvirtSource> source;
-  if (!cfg.libvirt_uri.empty()) {
-    virt::SourceOptions so;
-    so.uri = cfg.libvirt_uri;
-    so.root = root;
-    so.include_inactive = true;  // shut-off autostart VMs: hugepage demand the pools reserve ahead
-    source = std::make_unique<virt::LibvirtSource>(so);
+// SIGHUP re-reads the policy (keeping the old one when the new one is bad) and reopens the
+// decision log.
+void Reload(const daemon::Config& cfg, loop::Controller& controller, loop::DecisionLog* decision_log) {
+  auto reloaded = LoadPolicy(cfg);
+  controller.CountReload(reloaded.has_value());
+  if (reloaded) {
+    controller.SetPolicy(*reloaded);
+    log::Info("policy reloaded", {{"policy", cfg.policy_file}});
+  } else {
+    log::Error("policy reload failed; keeping the previous policy", {{"err", reloaded.error().ToString()}});
   }
-  daemon::ActuatorStack actuators(cfg, root);
-  const uint64_t default_hugepage_bytes = observe::DefaultHugepageBytes(root);  // fixed at boot
-  loop::Controller* controller_ptr = nullptr;
-  auto observe = [&](model::TimePoint now) -> Result<model::Observation> {
-    auto obs = observe::ObserveHost(root, now);
-    if (!obs || !source) return obs;
-    auto snapshot = source->Get(cfg.libvirt_timeout);
-    controller_ptr->NoteLibvirt(snapshot.up, snapshot.connection_errors);
-    obs->vms = observe::VmsFromSnapshot(snapshot, now, std::chrono::system_clock::now(),
-                                        controller_ptr->policy().stale_after, default_hugepage_bytes);
-    return obs;
-  };
-  loop::Controller controller(observe, actuators.top(), *policy, !cfg.apply);
-  controller_ptr = &controller;
-  controller.SetStopFlag(&signal_watcher.stop_flag());
-  if (decision_log) controller.SetDecisionLog(decision_log.get());
+  if (decision_log) decision_log->Reopen();
+}
 
-  loop::LastPlan last_plan(!cfg.apply);
-  auto run_once = [&] {
-    const auto wall = std::chrono::system_clock::now();
-    model::Plan plan = controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), wall);
-    last_plan.Record(plan, wall);
-    return plan;
-  };
-  if (cfg.once) {
-    std::fputs((model::ToString(run_once()) + "\n").c_str(), stdout);
-    return 0;
-  }
-
-  // The webhook queues an immediate cycle on the loop's io_context: a normal Decide, so
-  // floors, cooldowns and limits apply (controller/webhook).
-  boost::asio::io_context io;
-  webhook::ReceiverOptions webhook_options;
-  if (cfg.webhook && !cfg.webhook_token_file.empty()) {
-    auto token = webhook::ReadBearerTokenFile(cfg.webhook_token_file);
-    if (!token) return Usage(token.error().message.c_str());
-    webhook_options.bearer_token = *token;
-  }
-  // TLS and basic auth for every path; /webhook keeps its bearer token when one is given.
-  std::shared_ptr<http::WebConfigWatcher> web_config;
-  if (!cfg.web_config_file.empty()) {
-    auto opened = http::WebConfigWatcher::Open(cfg.web_config_file);
-    if (!opened) return Usage(("--web.config.file: " + opened.error().ToString()).c_str());
-    web_config = *opened;
-  }
-  const bool basic_auth = web_config && !web_config->Current()->config.basic_users.empty();
-  auto http_counters = std::make_shared<http::ServerCounters>();
-  const HttpServerMetrics http_metrics("kvmem_controller");
-  if (auto exposed = webhook::CheckExposure(cfg.listen_address, !webhook_options.bearer_token.empty() || basic_auth); cfg.webhook && !exposed) {
-    return Usage(exposed.error().message.c_str());
-  }
-  // Basic auth may leave the web config at runtime; a webhook beyond loopback without its own
-  // token then refuses every request rather than run unauthenticated.
-  if (web_config && webhook_options.bearer_token.empty() && !webhook::CheckExposure(cfg.listen_address, false)) {
-    webhook_options.require_basic_user = true;
-  }
-  std::unique_ptr<webhook::Receiver> receiver;
-  if (cfg.webhook) {
-    receiver = std::make_unique<webhook::Receiver>(webhook_options, [&] {
-      boost::asio::post(io, [&] { receiver->RunPending(run_once); });
-    });
-  }
-
-  auto handler = daemon::MakeHandler({.apply = cfg.apply,
-                                      .controller = &controller,
-                                      .last_plan = &last_plan,
-                                      .receiver = receiver.get(),
-                                      .counters = http_counters.get(),
-                                      .http_metrics = &http_metrics,
-                                      .web_config = web_config.get()});
-  http::ServerOptions options;
-  options.listen_address = cfg.listen_address;
-  options.threads = 1;
-  options.web_config = web_config;
-  options.counters = http_counters;
-  if (!webhook_options.bearer_token.empty()) options.basic_auth_exempt_paths = {std::string(webhook::kPath)};
-  options.on_reject = [&](int status, const http::Request& partial) {
-    if (receiver && partial.path == webhook::kPath) receiver->NoteServerRefusal(status, partial);
-  };
-  auto server = http::Server::Start(options, handler);
-  if (!server) {
-    log::Error("cannot start the web server", {{"err", server.error().message}});
-    return server.error().kind == ErrorKind::kConfig ? 2 : 1;
-  }
-  log::Info("kvmem_controller started",
-            {{"version", KVMEM_VERSION}, {"mode", cfg.apply ? "apply" : "dry-run"},
-             {"address", cfg.listen_address}, {"port", std::to_string((*server)->port())},
-             {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
-             {"libvirt", cfg.libvirt_uri}, {"interval_ms", std::to_string(policy->interval.count())},
-             {"webhook", !receiver ? "off" : !webhook_options.bearer_token.empty() ? "/webhook (bearer token)" : basic_auth ? "/webhook (basic auth)" : "/webhook (no auth, loopback)"},
-             {"tls", web_config && web_config->Current()->tls ? "on" : "off"}});
-
+// Runs cycles every policy interval until SIGTERM or SIGINT. Signals arrive on the watcher's
+// thread: SIGTERM has already stopped further actions (the stop flag); the rest runs on the
+// loop, after the cycle in flight.
+void Serve(boost::asio::io_context& io, loop::SignalWatcher& signals, const std::function<void()>& run_once,
+           const std::function<void()>& reload, const loop::Controller& controller) {
   boost::asio::steady_timer timer(io);
   std::function<void()> tick = [&] {
     run_once();
@@ -190,22 +88,9 @@ int Run(int argc, char** argv) {
       if (!ec) tick();
     });
   };
-  // Signals arrive on the watcher's thread: SIGTERM has already stopped further actions
-  // (the stop flag); the rest runs on the loop, after the cycle in flight.
-  signal_watcher.OnSignal([&](int sig) {
+  signals.OnSignal([&](int sig) {
     boost::asio::post(io, [&, sig] {
-      if (sig == SIGHUP) {
-        auto reloaded = load();
-        controller.CountReload(reloaded.has_value());
-        if (reloaded) {
-          controller.SetPolicy(*reloaded);
-          log::Info("policy reloaded", {{"policy", cfg.policy_file}});
-        } else {
-          log::Error("policy reload failed; keeping the previous policy", {{"err", reloaded.error().ToString()}});
-        }
-        if (decision_log) decision_log->Reopen();
-        return;
-      }
+      if (sig == SIGHUP) return reload();
       log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
       timer.cancel();
       io.stop();
@@ -213,8 +98,61 @@ int Run(int argc, char** argv) {
   });
   boost::asio::post(io, tick);
   io.run();
-  signal_watcher.OnSignal({});  // io and timer are about to go
-  (*server)->Stop();
+  signals.OnSignal({});  // io and timer are about to go
+}
+
+int Run(int argc, char** argv) {
+  daemon::Config cfg;
+  if (auto exit = ParseCommandLine(argc, argv, &cfg)) return *exit;
+  auto policy = LoadPolicy(cfg);
+  if (!policy) return Usage(policy.error().ToString());
+  if (cfg.print_policy) return std::fputs(config::RenderPolicy(*policy).c_str(), stdout) < 0;
+  if (cfg.print_alert_rules) return std::fputs(alerts::GenerateRules(*policy, {cfg.runbook_url}).c_str(), stdout) < 0;
+  if (auto checked = daemon::CheckFlags(cfg); !checked) return Usage(checked.error().message);
+
+  loop::SignalWatcher signal_watcher;  // before any thread: all inherit the blocked signals
+  std::unique_ptr<loop::DecisionLog> decision_log;
+  if (!cfg.decision_log_file.empty()) {
+    auto opened = loop::DecisionLog::Open(cfg.decision_log_file);
+    if (!opened) return Usage(opened.error().ToString());
+    decision_log = std::move(*opened);
+    decision_log->Recover();
+  }
+  const procfs::Root root{cfg.procfs, cfg.sysfs};
+  daemon::ActuatorStack actuators(cfg, root);
+  daemon::Observer observer(cfg, root);
+  loop::Controller controller(
+      [&](model::TimePoint now) { return observer.Observe(now, controller); }, actuators.top(), *policy, !cfg.apply);
+  controller.SetStopFlag(&signal_watcher.stop_flag());
+  if (decision_log) controller.SetDecisionLog(decision_log.get());
+  loop::LastPlan last_plan(!cfg.apply);
+  auto run_once = [&] {
+    const auto wall = std::chrono::system_clock::now();
+    model::Plan plan = controller.RunOnce(model::ToTimePoint(std::chrono::steady_clock::now()), wall);
+    last_plan.Record(plan, wall);
+    return plan;
+  };
+  if (cfg.once) return std::fputs((model::ToString(run_once()) + "\n").c_str(), stdout) < 0;
+
+  // The webhook queues an immediate cycle on the loop: a normal Decide, so floors, cooldowns
+  // and limits apply (controller/webhook).
+  boost::asio::io_context io;
+  webhook::Receiver* receiver = nullptr;
+  auto web = daemon::Web::Prepare(cfg, [&] { boost::asio::post(io, [&] { receiver->RunPending(run_once); }); });
+  if (!web) return Usage(web.error().message);
+  receiver = (*web)->receiver();
+  if (auto started = (*web)->Start(cfg, controller, last_plan); !started) {
+    log::Error("cannot start the web server", {{"err", started.error().message}});
+    return started.error().kind == ErrorKind::kConfig ? 2 : 1;
+  }
+  log::Info("kvmem_controller started",
+            {{"version", KVMEM_VERSION}, {"mode", cfg.apply ? "apply" : "dry-run"},
+             {"address", cfg.listen_address}, {"port", std::to_string((*web)->port())},
+             {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
+             {"libvirt", cfg.libvirt_uri}, {"interval_ms", std::to_string(policy->interval.count())},
+             {"webhook", (*web)->WebhookMode()}, {"tls", (*web)->tls() ? "on" : "off"}});
+  Serve(io, signal_watcher, run_once, [&] { Reload(cfg, controller, decision_log.get()); }, controller);
+  (*web)->Stop();
   if (actuators.stuck()) {
     // The worker is inside a call that cannot be cancelled and still uses the actuators on
     // this stack: leave without unwinding. Every decision record is already fdatasync'd.
