@@ -101,7 +101,7 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
     for (const auto& action : plan.actions) {
       const bool rebalance = model::ReasonOf(action).rule == "balloon.rebalance";
       if (rebalance && model::Direction(action) > 0 && donor_failed) {
-        Record(action, model::Outcome{false, "not attempted: a donor's shrink failed this cycle", {}, false, {}, {}, {}, {}, {}}, wall);
+        Record(action, model::Outcome{false, "not attempted: a donor's shrink failed this cycle", {}, false, {}, {}, {}, {}, {}, {}}, wall);
         continue;
       }
       if (stop_ && stop_->load()) {
