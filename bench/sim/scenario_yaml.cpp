@@ -1,5 +1,5 @@
 // Scenario files: YAML in, a checked Scenario out. Scalars use the policy file's units
-// (controller/config/units.h), so "6.5GiB", "10m" and "15%" mean the same everywhere.
+// (controller/config/quantity.h), so "6.5GiB", "10m" and "15%" mean the same everywhere.
 // yaml-cpp throws; so does this file's reader internally, and ParseScenario turns both into an
 // error that names the key and its line.
 #include <yaml-cpp/yaml.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "bench/sim/scenario.h"
-#include "controller/config/units.h"
+#include "controller/config/quantity.h"
 
 namespace kvmem::sim {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/yaml_text.h"
-#include "controller/config/units.h"
+#include "controller/config/quantity.h"
 #include "controller/config/validate.h"
 
 namespace kvmem::config {

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "controller/config/policy_yaml.h"
-#include "controller/config/units.h"
+#include "controller/config/quantity.h"
 
 namespace kvmem::config {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "controller/config/units.h"
+#include "controller/config/quantity.h"
 
 namespace kvmem::config {
 namespace {
