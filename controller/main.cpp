@@ -18,6 +18,7 @@
 #include "controller/actuate/placement.h"
 #include "controller/alerts/rules.h"
 #include "controller/config/policy_yaml.h"
+#include "controller/config/reference.h"
 #include "controller/loop/controller.h"
 #include "controller/actuate/deadline.h"
 #include "controller/loop/decision_log.h"
@@ -39,6 +40,8 @@ struct Config {
   bool apply = false;
   bool once = false;
   bool print_policy = false;
+  bool print_policy_example = false;
+  bool print_policy_reference = false;
   bool print_alert_rules = false;
   std::string runbook_url{alerts::kDefaultRunbookUrl};
   bool webhook = true;
@@ -72,6 +75,8 @@ int Run(int argc, char** argv) {
   flags.Bool("apply", &cfg.apply, "Apply actions. Without it the controller only logs and counts what it would do.");
   flags.Bool("once", &cfg.once, "Run one cycle, log its decisions and exit.");
   flags.Bool("print-policy", &cfg.print_policy, "Print the effective policy as YAML and exit.");
+  flags.Bool("print-policy-example", &cfg.print_policy_example, "Print deploy/policy.yaml as the policy schema generates it and exit (for developers).");
+  flags.Bool("print-policy-reference", &cfg.print_policy_reference, "Print the key tables of docs/policy.md as the policy schema generates them and exit (for developers).");
   flags.String("web.listen-address", &cfg.listen_address, "Address for the controller's metrics.");
   flags.String("web.config.file", &cfg.web_config_file, "Configuration file that can enable TLS or basic authentication for /metrics and /webhook (Prometheus exporter-toolkit format, re-read when it changes; see docs/security.md). Empty: plain HTTP.");
   flags.Bool("print-alert-rules", &cfg.print_alert_rules, "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");
@@ -103,6 +108,11 @@ int Run(int argc, char** argv) {
   if (!log::ParseFormat(cfg.log_format, &format)) return Usage("--log.format: expected logfmt or json");
   log::Configure(level, format);
 
+  // Generated documents: before loading, as they never depend on a policy file.
+  if (cfg.print_policy_example || cfg.print_policy_reference) {
+    std::fputs((cfg.print_policy_example ? config::PolicyExample() : config::PolicyReference()).c_str(), stdout);
+    return 0;
+  }
   auto load = [&]() -> Result<model::Policy> {
     if (cfg.policy_file.empty()) return model::Policy{};
     return config::LoadPolicyFile(cfg.policy_file);
