@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "controller/alerts/rules.h"
 #include "controller/config/policy_yaml.h"
+#include "controller/config/reference.h"
 #include "controller/daemon/actuators.h"
 #include "controller/daemon/flags.h"
 #include "controller/daemon/observer.h"
@@ -104,6 +105,9 @@ void Serve(boost::asio::io_context& io, loop::SignalWatcher& signals, const std:
 int Run(int argc, char** argv) {
   daemon::Config cfg;
   if (auto exit = ParseCommandLine(argc, argv, &cfg)) return *exit;
+  // Generated documents: before loading, as they never depend on a policy file.
+  if (cfg.print_policy_example) return std::fputs(config::PolicyExample().c_str(), stdout) < 0;
+  if (cfg.print_policy_reference) return std::fputs(config::PolicyReference().c_str(), stdout) < 0;
   auto policy = LoadPolicy(cfg);
   if (!policy) return Usage(policy.error().ToString());
   if (cfg.print_policy) return std::fputs(config::RenderPolicy(*policy).c_str(), stdout) < 0;

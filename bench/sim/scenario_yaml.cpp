@@ -1,5 +1,5 @@
 // Scenario files: YAML in, a checked Scenario out. Scalars use the policy file's units
-// (controller/config/units.h), so "6.5GiB", "10m" and "15%" mean the same everywhere.
+// (controller/config/quantity.h), so "6.5GiB", "10m" and "15%" mean the same everywhere.
 // yaml-cpp throws; so does this file's reader internally, and ParseScenario turns both into an
 // error that names the key and its line.
 #include <yaml-cpp/yaml.h>
@@ -7,11 +7,12 @@
 #include <algorithm>
 #include <fstream>
 #include <filesystem>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "bench/sim/scenario.h"
-#include "controller/config/units.h"
+#include "common/yaml_map.h"
+#include "controller/config/quantity.h"
 
 namespace kvmem::sim {
 namespace {
@@ -20,31 +21,42 @@ struct LoadError {
   std::string message;
 };
 
-std::string Where(const YAML::Node& n) {
-  const YAML::Mark m = n.Mark();
-  return m.is_null() ? std::string("?") : "line " + std::to_string(m.line + 1);
-}
+std::string Where(const YAML::Node& n) { return yaml_map::Position(n.Mark()); }
 
-// One mapping of the file: rejects keys it does not know, reads scalars with their units.
+const yaml_map::Style kStyle{"the scenario", false, true};
+
+// One mapping of the file: the shared strict walk (unknown and duplicate keys refused), and
+// scalars read with their units.
 class Map {
  public:
-  Map(const YAML::Node& node, std::string path, std::set<std::string> allowed) : node_(node), path_(std::move(path)) {
+  Map(const YAML::Node& node, std::string path, std::vector<std::string_view> allowed) : path_(std::move(path)) {
     if (!node.IsMap()) throw LoadError{path_ + " at " + Where(node) + ": expected a mapping"};
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      if (!allowed.contains(key)) throw LoadError{"unknown key " + Path(key) + " at " + Where(it->first)};
-    }
+    auto entries = yaml_map::Walk(node, path_, {std::move(allowed)}, kStyle);
+    if (!entries) throw LoadError{entries.error().message};
+    for (auto& e : *entries) entries_.emplace(e.key, std::move(e));
   }
-  bool Has(const std::string& key) const { return node_[key].IsDefined() && !node_[key].IsNull(); }
-  YAML::Node Get(const std::string& key) const { return node_[key]; }
+  bool Has(const std::string& key) const {
+    auto it = entries_.find(key);
+    return it != entries_.end() && !it->second.value.IsNull();
+  }
+  YAML::Node Get(const std::string& key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? YAML::Node() : it->second.value;
+  }
   std::string Path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
   template <class T, class Parse>
   T Read(const std::string& key, T fallback, Parse parse) const {
     if (!Has(key)) return fallback;
-    return Scalar<T>(node_[key], Path(key), parse);
+    const yaml_map::Entry& e = entries_.at(key);
+    auto text = yaml_map::Scalar(e, kStyle);
+    if (!text) throw LoadError{text.error().message};
+    auto parsed = parse(*text);
+    if (!parsed) throw LoadError{yaml_map::At(e, parsed.error(), kStyle).message};
+    return static_cast<T>(*parsed);
   }
 
+  // A value that is not a key's (a list item, a residency weight).
   template <class T, class Parse>
   static T Scalar(const YAML::Node& v, const std::string& path, Parse parse) {
     if (!v.IsScalar()) throw LoadError{path + " at " + Where(v) + ": expected a single value"};
@@ -54,16 +66,11 @@ class Map {
   }
 
  private:
-  YAML::Node node_;
   std::string path_;
+  std::map<std::string, yaml_map::Entry> entries_;
 };
 
 config::Parsed<std::string> AnyText(std::string_view s) { return std::string(s); }
-config::Parsed<bool> ParseBool(std::string_view s) {
-  if (s == "true") return true;
-  if (s == "false") return false;
-  return tl::unexpected(std::string("expected true or false"));
-}
 config::Parsed<double> ParseNumber(std::string_view s) {
   try {
     size_t used = 0;
@@ -199,7 +206,7 @@ Scenario Read(const YAML::Node& root, std::string name) {
   sc.duration = top.Read("duration", Duration{0}, config::ParseDuration);
   sc.warmup = top.Read("warmup", Duration{0}, config::ParseDuration);
   sc.disturbance = top.Read("disturbance", sc.warmup, config::ParseDuration);
-  sc.settling = top.Read("settling", true, ParseBool);
+  sc.settling = top.Read("settling", true, yaml_map::ParseBool);
   sc.seed = static_cast<uint64_t>(top.Read("seed", int64_t{1}, config::ParseInteger));
   sc.tick = top.Read("tick", sc.tick, config::ParseDuration);
   if (top.Has("band")) {
@@ -245,7 +252,7 @@ Scenario Read(const YAML::Node& root, std::string name) {
       sc.targets.direction_changes_at_most =
           static_cast<int>(t.Read("direction_changes_at_most", int64_t{0}, config::ParseInteger));
     }
-    sc.targets.no_blind_shrinks = t.Read("no_blind_shrinks", false, ParseBool);
+    sc.targets.no_blind_shrinks = t.Read("no_blind_shrinks", false, yaml_map::ParseBool);
   }
   if (sc.duration.count() <= 0 || sc.warmup > sc.disturbance || sc.disturbance >= sc.duration) {
     throw LoadError{"timing: needs 0 <= warmup <= disturbance < duration"};

@@ -12,22 +12,21 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/yaml_text.h"
+#include "common/yaml_map.h"
 
 namespace kvmem::http {
 namespace {
 
-// Known to exporter-toolkit but not implemented here: each with what to do instead.
-struct Unsupported {
-  std::string_view key, advice;
-};
-
 using yaml_text::Join;
-using yaml_text::KindOf;
+
+// The web config's errors carry their line apart (file:line: message) and quote key paths.
+const yaml_map::Style kStyle{"the web config", true, false};
 
 // Holds the first error; every step below is skipped once it is set.
 class Parser {
  public:
+  using Entry = yaml_map::Entry;
+
   explicit Parser(std::string file) : file_(std::move(file)) {}
 
   bool failed() const { return error_.has_value(); }
@@ -35,89 +34,37 @@ class Parser {
   void Fail(const YAML::Mark& mark, std::string message) {
     if (!error_) error_ = Error{ErrorKind::kConfig, std::move(message), file_, mark.is_null() ? 0 : mark.line + 1};
   }
+  void Fail(const yaml_map::Problem& p) { Fail(p.mark, p.message); }
 
-  // The entries of a mapping, each checked against `allowed` and `unsupported`; values keep
-  // their key's mark for errors about missing or empty values.
-  struct Entry {
-    std::string key;
-    YAML::Node value;
-    YAML::Mark mark;
-  };
+  // The entries of a mapping, each checked against `keys`.
   std::vector<Entry> Mapping(const YAML::Node& node, const std::string& path, const YAML::Mark& mark,
-                             const std::vector<std::string_view>& allowed,
-                             const std::vector<Unsupported>& unsupported = {}) {
-    std::vector<Entry> out;
-    if (failed() || !node.IsDefined() || node.IsNull()) return out;
-    if (!node.IsMap()) {
-      Fail(node.Mark().is_null() ? mark : node.Mark(),
-           (path.empty() ? std::string("the web config") : Quote(path)) + ": expected a mapping, got " + KindOf(node));
-      return out;
-    }
-    for (auto it = node.begin(); it != node.end() && !failed(); ++it) {
-      const YAML::Mark key_mark = it->first.Mark();
-      if (!it->first.IsScalar()) {
-        Fail(key_mark, "expected a key name, got " + KindOf(it->first));
-        break;
-      }
-      const std::string key = it->first.Scalar();
-      const std::string full = path.empty() ? key : path + "." + key;
-      if (std::any_of(out.begin(), out.end(), [&](const Entry& e) { return e.key == key; })) {
-        Fail(key_mark, "duplicate key " + Quote(full));
-        break;
-      }
-      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        auto u = std::find_if(unsupported.begin(), unsupported.end(), [&](const Unsupported& x) { return x.key == key; });
-        if (u != unsupported.end()) {
-          Fail(key_mark, Quote(full) + " is not supported by kvmem; " + std::string(u->advice));
-        } else {
-          Fail(key_mark, "unknown key " + Quote(full) + "; allowed: " + Join(allowed));
-        }
-        break;
-      }
-      out.push_back({key, it->second, key_mark});
-    }
-    return out;
+                             const yaml_map::Keys& keys) {
+    if (failed()) return {};
+    return TakeOr(yaml_map::Walk(node, path, keys, kStyle, mark));
   }
-
-  // A scalar's text; an error naming `path` otherwise.
-  std::optional<std::string> Scalar(const Entry& e, const std::string& path) {
-    if (failed()) return std::nullopt;
-    if (!e.value.IsScalar()) {
-      Fail(e.mark, Quote(path) + ": expected a single value, got " + KindOf(e.value));
-      return std::nullopt;
-    }
-    return e.value.Scalar();
-  }
-
-  std::vector<std::string> List(const Entry& e, const std::string& path) {
-    std::vector<std::string> out;
-    if (failed() || e.value.IsNull()) return out;
-    if (!e.value.IsSequence()) {
-      Fail(e.mark, Quote(path) + ": expected a list, got " + KindOf(e.value));
-      return out;
-    }
-    for (const auto& item : e.value) {
-      if (!item.IsScalar()) {
-        Fail(item.Mark(), Quote(path) + ": expected a list of single values, got " + KindOf(item) + " in it");
-        return {};
-      }
-      out.push_back(item.Scalar());
-    }
-    return out;
-  }
-
-  std::optional<bool> Bool(const Entry& e, const std::string& path) {
-    auto s = Scalar(e, path);
-    if (!s) return std::nullopt;
-    if (*s == "true") return true;
-    if (*s == "false") return false;
-    Fail(e.mark, Quote(path) + ": expected true or false, got \"" + *s + "\"");
-    return std::nullopt;
-  }
+  std::optional<std::string> Scalar(const Entry& e) { return Take(yaml_map::Scalar(e, kStyle)); }
+  std::vector<std::string> List(const Entry& e) { return TakeOr(yaml_map::ScalarList(e, kStyle)); }
+  std::optional<bool> Bool(const Entry& e) { return Take(yaml_map::Bool(e, kStyle)); }
 
   static std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
  private:
+  // The value, or nothing with the problem recorded (once failed, always nothing).
+  template <class T>
+  std::optional<T> Take(yaml_map::Checked<T> checked) {
+    if (failed()) return std::nullopt;
+    if (!checked) {
+      Fail(checked.error());
+      return std::nullopt;
+    }
+    return std::move(*checked);
+  }
+  template <class T>
+  T TakeOr(yaml_map::Checked<T> checked) {
+    auto v = Take(std::move(checked));
+    return v ? std::move(*v) : T{};
+  }
+
   std::string file_;
   std::optional<Error> error_;
 };
@@ -125,13 +72,13 @@ class Parser {
 template <class T>
 std::optional<T> OneOf(Parser& p, const Parser::Entry& e, const std::string& path,
                        const std::vector<std::pair<std::string_view, T>>& names) {
-  auto s = p.Scalar(e, path);
+  auto s = p.Scalar(e);
   if (!s) return std::nullopt;
   for (const auto& [name, value] : names)
     if (name == *s) return value;
   std::vector<std::string_view> all;
   for (const auto& n : names) all.push_back(n.first);
-  p.Fail(e.mark, Parser::Quote(path) + ": unknown value \"" + *s + "\"; expected one of " + Join(all));
+  p.Fail(e.key_mark, Parser::Quote(path) + ": unknown value \"" + *s + "\"; expected one of " + Join(all));
   return std::nullopt;
 }
 
@@ -159,11 +106,11 @@ std::string_view VersionName(TlsVersion v) {
 // so a result starting with "TLS_" is a TLS 1.3 suite. Go also accepts the ChaCha20 suites
 // without their "_SHA256" suffix.
 void ReadCiphers(Parser& p, const Parser::Entry& e, const std::string& path, TlsServerConfig& tls) {
-  for (const auto& name : p.List(e, path)) {
+  for (const auto& name : p.List(e)) {
     std::string openssl = OPENSSL_cipher_name(name.c_str());
     if (openssl == "(NONE)" && name.ends_with("_CHACHA20_POLY1305")) openssl = OPENSSL_cipher_name((name + "_SHA256").c_str());
     if (openssl == "(NONE)") {
-      p.Fail(e.mark, Parser::Quote(path) + ": unknown cipher suite \"" + name +
+      p.Fail(e.key_mark, Parser::Quote(path) + ": unknown cipher suite \"" + name +
                          "\"; use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
       return;
     }
@@ -178,37 +125,39 @@ std::string Resolve(const std::string& dir, const std::string& path) {
 
 void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebConfig& out) {
   const std::string base = "tls_server_config";
-  auto entries = p.Mapping(top.value, base, top.mark,
-                           {"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
-                            "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"},
-                           {{"cert", "give the certificate as a file with cert_file"},
-                            {"key", "give the key as a file with key_file"},
-                            {"client_ca", "give the CA certificates as a file with client_ca_file"},
-                            {"client_allowed_sans", "restrict clients with client_ca_file instead"}});
+  // Known to exporter-toolkit but not implemented here: each with what to do instead.
+  auto entries = p.Mapping(top.value, base, top.key_mark,
+                           {{"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
+                             "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"},
+                            false,
+                            {{"cert", "give the certificate as a file with cert_file"},
+                             {"key", "give the key as a file with key_file"},
+                             {"client_ca", "give the CA certificates as a file with client_ca_file"},
+                             {"client_allowed_sans", "restrict clients with client_ca_file instead"}}});
   if (p.failed() || entries.empty()) return;
   TlsServerConfig tls;
   YAML::Mark version_mark, auth_mark;
   for (const auto& e : entries) {
     const std::string path = base + "." + e.key;
     if (e.key == "cert_file" || e.key == "key_file" || e.key == "client_ca_file") {
-      auto s = p.Scalar(e, path);
+      auto s = p.Scalar(e);
       if (!s) return;
       (e.key == "cert_file" ? tls.cert_file : e.key == "key_file" ? tls.key_file : tls.client_ca_file) = Resolve(dir, *s);
     } else if (e.key == "client_auth_type") {
       if (auto v = OneOf(p, e, path, kClientAuth)) tls.client_auth = *v;
-      auth_mark = e.mark;
+      auth_mark = e.key_mark;
     } else if (e.key == "min_version" || e.key == "max_version") {
       if (auto v = OneOf(p, e, path, kVersions)) (e.key == "min_version" ? tls.min_version : tls.max_version) = *v;
-      version_mark = e.mark;
+      version_mark = e.key_mark;
     } else if (e.key == "cipher_suites") {
       ReadCiphers(p, e, path, tls);
     } else if (e.key == "prefer_server_cipher_suites") {
-      if (auto b = p.Bool(e, path)) tls.prefer_server_cipher_suites = *b;
+      if (auto b = p.Bool(e)) tls.prefer_server_cipher_suites = *b;
     } else if (e.key == "curve_preferences") {
-      for (const auto& name : p.List(e, path)) {
+      for (const auto& name : p.List(e)) {
         auto c = std::find_if(kCurves.begin(), kCurves.end(), [&](const auto& x) { return x.first == name; });
         if (c == kCurves.end()) {
-          p.Fail(e.mark, Parser::Quote(path) + ": unknown curve \"" + name + "\"; expected one of CurveP256, CurveP384, CurveP521, X25519");
+          p.Fail(e.key_mark, Parser::Quote(path) + ": unknown curve \"" + name + "\"; expected one of CurveP256, CurveP384, CurveP521, X25519");
           return;
         }
         tls.openssl_groups.emplace_back(c->second);
@@ -217,7 +166,7 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
   }
   if (p.failed()) return;
   if (tls.cert_file.empty() || tls.key_file.empty()) {
-    p.Fail(top.mark, "\"tls_server_config\" needs both cert_file and key_file; missing " +
+    p.Fail(top.key_mark, "\"tls_server_config\" needs both cert_file and key_file; missing " +
                          std::string(tls.cert_file.empty() ? "cert_file" : "key_file"));
     return;
   }
@@ -236,7 +185,7 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
     return;
   }
   if (!tls.client_ca_file.empty() && tls.client_auth == ClientAuth::kNoClientCert) {
-    p.Fail(top.mark, "\"tls_server_config.client_ca_file\" is set but client_auth_type is NoClientCert; "
+    p.Fail(top.key_mark, "\"tls_server_config.client_ca_file\" is set but client_auth_type is NoClientCert; "
                      "set client_auth_type to RequireAndVerifyClientCert or VerifyClientCertIfGiven");
     return;
   }
@@ -258,17 +207,17 @@ bool LooksLikeBcrypt(std::string_view h) {
 }
 
 void ReadUsers(Parser& p, const Parser::Entry& top, WebConfig& out) {
-  for (const auto& e : p.Mapping(top.value, "basic_auth_users", top.mark, {})) {
+  for (const auto& e : p.Mapping(top.value, "basic_auth_users", top.key_mark, {{}, true})) {
     const std::string path = "basic_auth_users." + e.key;
     if (e.key.empty() || e.key.find(':') != std::string::npos) {
-      p.Fail(e.mark, Parser::Quote(path) + ": a user name must be non-empty and hold no ':'");
+      p.Fail(e.key_mark, Parser::Quote(path) + ": a user name must be non-empty and hold no ':'");
       return;
     }
-    auto hash = p.Scalar(e, path);
+    auto hash = p.Scalar(e);
     if (!hash) return;
     if (!LooksLikeBcrypt(*hash)) {
       // The value may be a password: never print it.
-      p.Fail(e.mark, Parser::Quote(path) + ": expected a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters), got " +
+      p.Fail(e.key_mark, Parser::Quote(path) + ": expected a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters), got " +
                          std::to_string(hash->size()) + " characters; make one with: htpasswd -nBC 10 " + e.key);
       return;
     }
@@ -277,14 +226,14 @@ void ReadUsers(Parser& p, const Parser::Entry& top, WebConfig& out) {
 }
 
 void ReadHttp(Parser& p, const Parser::Entry& top, WebConfig& out) {
-  for (const auto& e : p.Mapping(top.value, "http_server_config", top.mark, {"http2", "headers"})) {
+  for (const auto& e : p.Mapping(top.value, "http_server_config", top.key_mark, {{"http2", "headers"}})) {
     if (e.key == "http2") {
-      if (auto b = p.Bool(e, "http_server_config.http2")) out.http2 = *b;
+      if (auto b = p.Bool(e)) out.http2 = *b;
       continue;
     }
-    for (const auto& h : p.Mapping(e.value, "http_server_config.headers", e.mark, {})) {
+    for (const auto& h : p.Mapping(e.value, "http_server_config.headers", e.key_mark, {{}, true})) {
       const std::string path = "http_server_config.headers." + h.key;
-      auto value = p.Scalar(h, path);
+      auto value = p.Scalar(h);
       if (!value) return;
       const auto& allowed = AllowedHeaders();
       auto a = std::find_if(allowed.begin(), allowed.end(), [&](const AllowedHeader& x) {
@@ -294,15 +243,15 @@ void ReadHttp(Parser& p, const Parser::Entry& top, WebConfig& out) {
       if (a == allowed.end()) {
         std::vector<std::string_view> names;
         for (const auto& x : allowed) names.push_back(x.name);
-        p.Fail(h.mark, Parser::Quote(path) + ": this header cannot be set; allowed: " + Join(names));
+        p.Fail(h.key_mark, Parser::Quote(path) + ": this header cannot be set; allowed: " + Join(names));
         return;
       }
       if (value->find_first_of("\r\n") != std::string::npos || value->empty()) {
-        p.Fail(h.mark, Parser::Quote(path) + ": the value must be one non-empty line");
+        p.Fail(h.key_mark, Parser::Quote(path) + ": the value must be one non-empty line");
         return;
       }
       if (!a->values.empty() && std::find(a->values.begin(), a->values.end(), *value) == a->values.end()) {
-        p.Fail(h.mark, Parser::Quote(path) + ": expected one of " + Join(a->values) + ", got \"" + *value + "\"");
+        p.Fail(h.key_mark, Parser::Quote(path) + ": expected one of " + Join(a->values) + ", got \"" + *value + "\"");
         return;
       }
       out.headers.emplace_back(std::string(a->name), *value);
@@ -330,8 +279,9 @@ Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& file)
   try {
     YAML::Node root = YAML::Load(std::string(text));
     for (const auto& e : p.Mapping(root, "", YAML::Mark::null_mark(),
-                                   {"tls_server_config", "http_server_config", "basic_auth_users"},
-                                   {{"rate_limit", "limit clients in front of kvmem (its own limits: docs/security.md)"}})) {
+                                   {{"tls_server_config", "http_server_config", "basic_auth_users"},
+                                    false,
+                                    {{"rate_limit", "limit clients in front of kvmem (its own limits: docs/security.md)"}}})) {
       if (e.key == "tls_server_config") ReadTls(p, e, dir, out);
       if (e.key == "http_server_config") ReadHttp(p, e, out);
       if (e.key == "basic_auth_users") ReadUsers(p, e, out);

@@ -10,12 +10,12 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/yaml_map.h"
 #include "controller/model/policy.h"
 
 namespace kvmem::config {
 
-// "line 3, column 18" (1-based), or "an unknown position".
-std::string Position(const YAML::Mark& mark);
+using yaml_map::Position;
 
 class Sources {
  public:
@@ -40,7 +40,8 @@ class Sources {
   std::map<std::string, std::pair<YAML::Mark, std::string>> found_;
 };
 
-// Range checks of single values and relations between keys; records the first failure.
+// The schema's range checks of single values and relations between keys, in table order;
+// records the first failure.
 void Validate(Sources& src, const model::Policy& policy);
 
 }  // namespace kvmem::config

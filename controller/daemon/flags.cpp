@@ -15,6 +15,8 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
   flags.Bool("apply", &cfg->apply, "Apply actions. Without it the controller only logs and counts what it would do.");
   flags.Bool("once", &cfg->once, "Run one cycle, log its decisions and exit.");
   flags.Bool("print-policy", &cfg->print_policy, "Print the effective policy as YAML and exit.");
+  flags.Bool("print-policy-example", &cfg->print_policy_example, "Print deploy/policy.yaml as the policy schema generates it and exit (for developers).");
+  flags.Bool("print-policy-reference", &cfg->print_policy_reference, "Print the key tables of docs/policy.md as the policy schema generates them and exit (for developers).");
   flags.String("web.listen-address", &cfg->listen_address, "Address for the controller's metrics.");
   flags.String("web.config.file", &cfg->web_config_file, "Configuration file that can enable TLS or basic authentication for /metrics and /webhook (Prometheus exporter-toolkit format, re-read when it changes; see docs/security.md). Empty: plain HTTP.");
   flags.Bool("print-alert-rules", &cfg->print_alert_rules, "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");

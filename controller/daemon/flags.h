@@ -15,6 +15,8 @@ struct Config {
   bool apply = false;
   bool once = false;
   bool print_policy = false;
+  bool print_policy_example = false;
+  bool print_policy_reference = false;
   bool print_alert_rules = false;
   std::string runbook_url;
   bool webhook = true;

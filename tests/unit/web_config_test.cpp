@@ -101,13 +101,13 @@ TEST(WebConfig, ErrorsNameFileLineAndKey) {
       {"rate_limit:\n  interval: 1s\n",
        "/etc/kvmem/web.yml:1: \"rate_limit\" is not supported by kvmem; limit clients in front of kvmem (its own limits: "
        "docs/security.md)"},
-      {"- a\n- b\n", "/etc/kvmem/web.yml:1: the web config: expected a mapping, got a list"},
-      {"tls_server_config: yes\n", "/etc/kvmem/web.yml:1: \"tls_server_config\": expected a mapping, got a single value"},
+      {"- a\n- b\n", "/etc/kvmem/web.yml:1: the web config: expected a mapping of keys, got a list"},
+      {"tls_server_config: yes\n", "/etc/kvmem/web.yml:1: \"tls_server_config\": expected a mapping of keys, got a single value"},
       {"tls_server_config:\n  cert_file: a.crt\n",
        "/etc/kvmem/web.yml:1: \"tls_server_config\" needs both cert_file and key_file; missing key_file"},
       {"tls_server_config:\n  key_file: a.key\n  min_version: TLS13\n",
        "/etc/kvmem/web.yml:1: \"tls_server_config\" needs both cert_file and key_file; missing cert_file"},
-      {tls + "  cert_file: c.crt\n", "/etc/kvmem/web.yml:4: duplicate key \"tls_server_config.cert_file\""},
+      {tls + "  cert_file: c.crt\n", "/etc/kvmem/web.yml:4: duplicate key \"tls_server_config.cert_file\"; first at line 2, column 3"},
       {tls + "  client_auth_type: RequireClientCert\n",
        "/etc/kvmem/web.yml:4: \"tls_server_config.client_auth_type\": unknown value \"RequireClientCert\"; expected one "
        "of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert"},
@@ -145,7 +145,7 @@ TEST(WebConfig, ErrorsNameFileLineAndKey) {
        "/etc/kvmem/web.yml:2: \"basic_auth_users.al:ice\": a user name must be non-empty and hold no ':'"},
       {"basic_auth_users:\n  alice: [a]\n",
        "/etc/kvmem/web.yml:2: \"basic_auth_users.alice\": expected a single value, got a list"},
-      {"basic_auth_users: [alice]\n", "/etc/kvmem/web.yml:1: \"basic_auth_users\": expected a mapping, got a list"},
+      {"basic_auth_users: [alice]\n", "/etc/kvmem/web.yml:1: \"basic_auth_users\": expected a mapping of keys, got a list"},
       {"tls_server_config:\n  cert_file: [a\n", "/etc/kvmem/web.yml:3: YAML syntax error: end of sequence flow not found"},
   };
   for (const auto& c : cases) EXPECT_EQ(ErrorOf(c.text), c.error) << c.text;

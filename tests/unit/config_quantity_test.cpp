@@ -2,7 +2,7 @@
 // canonical forms they render back to.
 #include <gtest/gtest.h>
 
-#include "controller/config/units.h"
+#include "controller/config/quantity.h"
 
 namespace kvmem::config {
 namespace {

@@ -1,4 +1,5 @@
-// The policy file's scalar syntax: sizes ("512MiB"), sizes or node percentages ("10%"),
+// Quantities as written in configuration (parsing; controller/model/units.h formats them for
+// logs). The policy file's scalar syntax: sizes ("512MiB"), sizes or node percentages ("10%"),
 // durations ("500ms", "10s", "2m", "1h"), ratios ("0.15" or "15%") and rates ("100/s",
 // "1MiB/s"); and the canonical text each renders back to. Parsers return the value or the
 // expectation to show the user ("expected a duration (...)"); the caller adds key and position.

@@ -1,5 +1,5 @@
-// Parsing and rendering of sizes, durations, ratios and rates in the policy file.
-#include "controller/config/units.h"
+// Parsing and rendering of sizes, durations, ratios and rates as configuration files write them.
+#include "controller/config/quantity.h"
 
 #include <array>
 #include <cctype>

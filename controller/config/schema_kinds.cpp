@@ -1,0 +1,126 @@
+// What each kind of key means: its syntax (quantity.h), its canonical text and its range rule.
+// The table rows in schema.cpp only pick a kind and fill in its bounds.
+#include <algorithm>
+
+#include "common/yaml_map.h"
+#include "controller/config/schema.h"
+
+namespace kvmem::config::schema {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+// The accessors hand out a mutable reference; reading through it never writes.
+template <class T>
+const T& Get(Field<T> field, const model::Policy& policy) {
+  return field(const_cast<model::Policy&>(policy));
+}
+
+// Parses with `parse` and stores into `field`.
+template <class T, class Parse>
+Parsed<bool> Store(Field<T> field, model::Policy& policy, std::string_view text, Parse parse) {
+  auto parsed = parse(text);
+  if (!parsed) return tl::unexpected(parsed.error());
+  field(policy) = static_cast<T>(*parsed);
+  return true;
+}
+
+}  // namespace
+
+const Key* Find(std::string_view path) {
+  auto it = std::find_if(Keys().begin(), Keys().end(), [&](const Key& k) { return k.path == path; });
+  return it == Keys().end() ? nullptr : &*it;
+}
+
+std::string_view Parent(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string_view::npos ? std::string_view() : path.substr(0, dot);
+}
+
+std::string_view Name(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
+std::vector<std::string_view> Children(std::string_view section) {
+  std::vector<std::string_view> out;
+  for (const Key& k : Keys()) {
+    if (Parent(k.path) == section) out.push_back(Name(k.path));
+  }
+  return out;
+}
+
+Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy) {
+  return std::visit(
+      Overloaded{
+          [&](const Section&) -> Parsed<bool> { return tl::unexpected(std::string("expected a mapping of keys")); },
+          [&](const Bool& k) { return Store(k.field, policy, text, yaml_map::ParseBool); },
+          [&](const Size& k) { return Store(k.field, policy, text, ParseSize); },
+          [&](const NodeSize& k) { return Store(k.field, policy, text, ParseNodeSize); },
+          [&](const Duration& k) { return Store(k.field, policy, text, ParseDuration); },
+          [&](const Ratio& k) { return Store(k.field, policy, text, ParseRatio); },
+          [&](const Rate& k) { return Store(k.field, policy, text, ParseRate); },
+          [&](const ByteRate& k) { return Store(k.field, policy, text, ParseByteRate); },
+          [&](const Integer& k) {
+            return Store(k.field, policy, text, [&](std::string_view t) -> Parsed<int64_t> {
+              auto n = ParseInteger(t);
+              if (n && (*n < k.min || *n > k.max)) {
+                return tl::unexpected("must be from " + std::to_string(k.min) + " to " + std::to_string(k.max) +
+                                      std::string(k.unit) + ", got \"" + std::string(t) + "\"");
+              }
+              return n;
+            });
+          },
+      },
+      key.kind);
+}
+
+std::string Render(const Key& key, const model::Policy& p) {
+  return std::visit(Overloaded{
+                        [](const Section&) { return std::string(); },
+                        [&](const Bool& k) { return std::string(Get(k.field, p) ? "true" : "false"); },
+                        [&](const Size& k) { return RenderSize(Get(k.field, p)); },
+                        [&](const NodeSize& k) { return RenderNodeSize(Get(k.field, p)); },
+                        [&](const Duration& k) { return RenderDuration(Get(k.field, p)); },
+                        [&](const Ratio& k) { return RenderNumber(Get(k.field, p)); },
+                        [&](const Rate& k) { return RenderNumber(Get(k.field, p)) + "/s"; },
+                        [&](const ByteRate& k) { return RenderByteRate(Get(k.field, p)); },
+                        [&](const Integer& k) { return std::to_string(Get(k.field, p)); },
+                    },
+                    key.kind);
+}
+
+std::string Broken(const Key& key, const model::Policy& p) {
+  auto rule = [](bool ok, std::string text) { return ok ? std::string() : text; };
+  return std::visit(
+      Overloaded{
+          [](const Section&) { return std::string(); },
+          [](const Bool&) { return std::string(); },
+          [&](const Size& k) {
+            return rule(Get(k.field, p) >= k.min, k.min == 1 ? "above 0" : "at least " + RenderSize(k.min));
+          },
+          [&](const NodeSize& k) {
+            const model::NodeSize& v = Get(k.field, p);
+            if (k.min_bytes == 0) return std::string();
+            if (v.percent) return rule(*v.percent > 0, "above 0%");
+            return rule(v.bytes >= k.min_bytes, "at least " + RenderSize(k.min_bytes));
+          },
+          [&](const Duration& k) { return rule(!k.positive || Get(k.field, p) > model::Duration{0}, "above 0s"); },
+          [&](const Ratio& k) {
+            const double v = Get(k.field, p);
+            return k.whole_allowed ? rule(v > 0 && v <= 1, "above 0 and at most 1")
+                                   : rule(v >= 0 && v < 1, "at least 0 and below 1");
+          },
+          [&](const Rate& k) { return rule(Get(k.field, p) >= 0, "at least 0"); },
+          [&](const ByteRate& k) {
+            return rule(Get(k.field, p) >= k.min, "at least " + RenderByteRate(k.min));
+          },
+          [](const Integer&) { return std::string(); },  // checked as it is read
+      },
+      key.kind);
+}
+
+}  // namespace kvmem::config::schema
