@@ -88,7 +88,7 @@ struct DomainXml {
   bool free_page_reporting = false;
   std::optional<uint64_t> min_guarantee_bytes;   // <memtune><min_guarantee>
   std::vector<VirtioMem> virtio_mem;
-  // For hugepage demand and placement (issue 7).
+  // For hugepage demand and placement.
   std::vector<GuestCell> numa_cells;            // <cpu><numa><cell>, in XML order
   std::vector<MemNode> memnodes;                // <numatune><memnode>, in XML order
   std::string numatune_placement;               // <numatune><memory placement>: static|auto; "" unset

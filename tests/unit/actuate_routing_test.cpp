@@ -1,5 +1,5 @@
 // Router, DryRun, Backoff and SubjectOf with every action type, including hugepage pools and
-// placement (issue 7).
+// placement.
 #include <gtest/gtest.h>
 
 #include "controller/actuate/actuator.h"
