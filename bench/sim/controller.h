@@ -29,8 +29,8 @@ class Controller {
   virtual std::vector<model::Action> Cycle(const model::Observation& obs) = 0;
 };
 
-// kvmem: policy::Window + Track + Decide + NoteStarted/ApplyOutcome, exactly as the daemon's
-// loop (controller/loop) drives them, with every outcome reported as applied. With `skips`,
+// kvmem: the daemon's own cycle (loop::ControlCycle: window, track, decide, apply with the
+// donor rule), with every action accepted by the plant. With `skips`,
 // each cycle's skips that were not in the previous cycle are written there, one per line.
 std::unique_ptr<Controller> MakeKvmem(const model::Policy& policy, std::ostream* skips = nullptr);
 

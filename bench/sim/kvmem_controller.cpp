@@ -1,38 +1,46 @@
-// kvmem behind the simulator's Controller interface: the daemon's cycle without I/O.
-// Mirrors loop::Controller::RunOnce (controller/loop/controller.cpp) step for step; the only
-// difference is that the outcome of every action is "applied" the moment it is submitted,
-// because the plant accepts every target (the effect still arrives after the actuation delay).
+// kvmem behind the simulator's Controller interface: the daemon's own cycle
+// (loop::ControlCycle), with an actuator that hands every action to the plant. The plant
+// accepts every target; the effect arrives after its actuation delay.
 #include <set>
 #include <string>
 #include <utility>
 
 #include "bench/sim/controller.h"
-#include "controller/policy/decide.h"
-#include "controller/policy/state.h"
-#include "controller/policy/window.h"
+#include "controller/loop/cycle.h"
 
 namespace kvmem::sim {
 namespace {
 
+// The plant's side of the actuation: every action is accepted and queued for the plant.
+class PlantActuator final : public actuate::Actuator {
+ public:
+  model::Outcome Apply(const model::Action& action) noexcept override {
+    try {
+      submitted.push_back(action);
+    } catch (...) {
+      model::Outcome failed;
+      failed.ok = false;
+      failed.error = "out of memory";
+      return failed;
+    }
+    return {};
+  }
+  std::vector<model::Action> submitted;
+};
+
 class Kvmem : public Controller {
  public:
-  Kvmem(model::Policy policy, std::ostream* skips)
-      : policy_(std::move(policy)), window_(policy::RequiredKeep(policy_)), skips_(skips) {}
+  Kvmem(model::Policy policy, std::ostream* skips) : cycle_(std::move(policy)), skips_(skips) {}
 
   std::string Name() const override { return "kvmem"; }
-  model::Duration Period() const override { return policy_.interval; }
+  model::Duration Period() const override { return cycle_.policy().interval; }
 
   std::vector<model::Action> Cycle(const model::Observation& obs) override {
-    if (!window_.Push(obs)) return {};
-    policy::Track(state_, window_.Latest(), policy_);
-    model::Plan plan = policy::Decide(window_, state_, policy_);
-    const model::TimePoint now = window_.Latest().time;
+    PlantActuator plant;
+    const model::TimePoint now = obs.time;
+    model::Plan plan = cycle_.Step(obs, plant, nullptr);
     if (skips_ != nullptr) LogSkips(plan, now);
-    for (const auto& action : plan.actions) {
-      policy::NoteStarted(state_, action, now);
-      policy::ApplyOutcome(state_, action, model::Outcome{}, now);
-    }
-    return std::move(plan.actions);
+    return std::move(plant.submitted);
   }
 
  private:
@@ -47,9 +55,7 @@ class Kvmem : public Controller {
     last_skips_ = std::move(seen);
   }
 
-  model::Policy policy_;
-  policy::Window window_;
-  policy::ControllerState state_;
+  loop::ControlCycle cycle_;
   std::ostream* skips_;
   std::set<std::string> last_skips_;
 };

@@ -41,13 +41,9 @@ std::string Observed(const model::Reason& r) {
 }  // namespace
 
 Controller::Controller(ObserveFn observe, actuate::Actuator& actuator, model::Policy policy, bool dry_run)
-    : observe_(std::move(observe)), actuator_(actuator), policy_(std::move(policy)), dry_run_(dry_run),
-      window_(policy::RequiredKeep(policy_)) {}
+    : observe_(std::move(observe)), actuator_(actuator), dry_run_(dry_run), cycle_(std::move(policy)) {}
 
-void Controller::SetPolicy(model::Policy policy) {
-  policy_ = std::move(policy);
-  window_.SetKeep(policy::RequiredKeep(policy_));
-}
+void Controller::SetPolicy(model::Policy policy) { cycle_.SetPolicy(std::move(policy)); }
 
 void Controller::NoteLibvirt(bool up, uint64_t connection_errors) {
   std::lock_guard lock(mutex_);
@@ -62,7 +58,7 @@ void Controller::CountReload(bool ok) {
 model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock::time_point wall_now) {
   model::Plan plan;
   auto start = std::chrono::steady_clock::now();
-  double wall = std::chrono::duration<double>(wall_now.time_since_epoch()).count();
+  wall_ = std::chrono::duration<double>(wall_now.time_since_epoch()).count();
   try {
     auto obs = observe_(now);
     if (!obs) {
@@ -78,47 +74,11 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
       std::lock_guard lock(mutex_);
       last_observe_error_.reset();
     }
-    window_.Push(std::move(*obs));
-    policy::Track(state_, window_.Latest(), policy_);
-    plan = policy::Decide(window_, state_, policy_);
-    std::set<std::string> skips;
-    for (const auto& s : plan.skips) skips.insert(s.ToString());
-    if (skips != last_skips_) {
-      for (const auto& s : skips) {
-        if (!last_skips_.contains(s)) log::Debug("skip", {{"what", s}});
-      }
-      last_skips_ = std::move(skips);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& s : plan.skips) ++skips_by_rule_[s.rule];
-      bands_.clear();
-      for (const auto& [node, band] : plan.bands) bands_[node] = std::string(model::BandName(band));
-    }
-    // A rebalance grows one VM by what its donors give; if a donor's shrink fails, the grow
-    // would take the memory from the host instead, so it is not attempted.
-    bool donor_failed = false;
-    for (const auto& action : plan.actions) {
-      const bool rebalance = model::ReasonOf(action).rule == "balloon.rebalance";
-      if (rebalance && model::Direction(action) > 0 && donor_failed) {
-        Record(action, model::Outcome{false, "not attempted: a donor's shrink failed this cycle", {}, false, {}, {}, {}, {}, {}, {}}, wall);
-        continue;
-      }
-      if (stop_ && stop_->load()) {
-        log::Info("shutting down: actions of this cycle not started", {{"first", model::Summary(action)}});
-        break;
-      }
-      policy::NoteStarted(state_, action, now);
-      const std::string decision = decisions_ ? decisions_->Intent(action, dry_run_, std::chrono::system_clock::now()) : "";
-      model::Outcome outcome = actuator_.Apply(action);
-      if (decisions_) decisions_->Finish(decision, action, outcome, dry_run_, std::chrono::system_clock::now());
-      if (rebalance && model::Direction(action) < 0 && !outcome.ok) donor_failed = true;
-      policy::ApplyOutcome(state_, action, outcome, now);
-      Record(action, outcome, wall);
-    }
-    pool_metrics_.Update(plan, state_);
+    plan = cycle_.Step(std::move(*obs), actuator_, this, stop_);
+    NoteSkipsAndBands(plan);
+    pool_metrics_.Update(plan, cycle_.state());
     std::lock_guard lock(mutex_);
-    settle_timeouts_ = state_.settle_timeouts_total;
+    settle_timeouts_ = cycle_.state().settle_timeouts_total;
   } catch (const std::exception& e) {
     log::Error("reconcile cycle failed", {{"err", e.what()}});
   } catch (...) {
@@ -126,9 +86,38 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
   }
   std::lock_guard lock(mutex_);
   ++cycles_;
-  last_run_ = wall;
+  last_run_ = wall_;
   last_duration_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return plan;
+}
+
+void Controller::NoteSkipsAndBands(const model::Plan& plan) {
+  std::set<std::string> skips;
+  for (const auto& s : plan.skips) skips.insert(s.ToString());
+  if (skips != last_skips_) {
+    for (const auto& s : skips) {
+      if (!last_skips_.contains(s)) log::Debug("skip", {{"what", s}});
+    }
+    last_skips_ = std::move(skips);
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& s : plan.skips) ++skips_by_rule_[s.rule];
+  bands_.clear();
+  for (const auto& [node, band] : plan.bands) bands_[node] = std::string(model::BandName(band));
+}
+
+void Controller::Starting(const model::Action& action) {
+  pending_decision_ = decisions_ ? decisions_->Intent(action, dry_run_, std::chrono::system_clock::now()) : "";
+}
+
+void Controller::Finished(const model::Action& action, const model::Outcome& outcome) {
+  if (decisions_ && pending_decision_) decisions_->Finish(*pending_decision_, action, outcome, dry_run_, std::chrono::system_clock::now());
+  pending_decision_.reset();
+  Record(action, outcome, wall_);
+}
+
+void Controller::Stopped(const model::Action& first) {
+  log::Info("shutting down: actions of this cycle not started", {{"first", model::Summary(first)}});
 }
 
 void Controller::Record(const model::Action& action, const model::Outcome& outcome, double wall) {

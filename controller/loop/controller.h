@@ -15,18 +15,17 @@
 
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
+#include "controller/loop/cycle.h"
 #include "controller/loop/decision_log.h"
 #include "controller/loop/pool_metrics.h"
 #include "controller/model/policy.h"
-#include "controller/policy/state.h"
-#include "controller/policy/window.h"
 #include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 
 using ObserveFn = std::function<Result<model::Observation>(model::TimePoint now)>;
 
-class Controller {
+class Controller final : private CycleListener {
  public:
   Controller(ObserveFn observe, actuate::Actuator& actuator, model::Policy policy, bool dry_run);
 
@@ -34,7 +33,7 @@ class Controller {
   // acted on (empty when the host could not be observed).
   model::Plan RunOnce(model::TimePoint now, std::chrono::system_clock::time_point wall_now);
   void SetPolicy(model::Policy policy);
-  const model::Policy& policy() const { return policy_; }
+  const model::Policy& policy() const { return cycle_.policy(); }
   void CountReload(bool ok);
   // Optional: every applied (or dry-run) action gets an intent and an outcome record.
   void SetDecisionLog(DecisionLog* log) { decisions_ = log; }
@@ -49,16 +48,21 @@ class Controller {
   static std::vector<const FamilyDesc*> Families();
 
  private:
+  // CycleListener: the decision log's intent and outcome records, and the action metrics.
+  void Starting(const model::Action& action) override;
+  void Finished(const model::Action& action, const model::Outcome& outcome) override;
+  void Stopped(const model::Action& first) override;
+  void NoteSkipsAndBands(const model::Plan& plan);
   void Record(const model::Action& action, const model::Outcome& outcome, double wall_seconds);
 
   ObserveFn observe_;
   actuate::Actuator& actuator_;
-  model::Policy policy_;
   const bool dry_run_;
-  policy::Window window_;
-  policy::ControllerState state_;
+  ControlCycle cycle_;
   std::set<std::string> last_skips_;  // logged at info only when they change
   DecisionLog* decisions_ = nullptr;
+  std::optional<std::string> pending_decision_;  // the intent record of the action in flight
+  double wall_ = 0;                              // this cycle's wall time, for the metrics
   PoolPlacementMetrics pool_metrics_;  // hugepage pools and placement moves
   const std::atomic<bool>* stop_ = nullptr;
 
