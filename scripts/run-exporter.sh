@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# A fresh clone configures without the tests, whose GoogleTest is a test package; an existing
+# build directory keeps its choice (scripts/test.sh switches them on).
+tests=()
+[[ -f build/CMakeCache.txt ]] || tests=(-DKVMEM_BUILD_TESTS=OFF)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tests[@]}" >/dev/null
 cmake --build build -j"$(nproc)" --target kvmem_exporter
 echo "kvmem_exporter: starting; by default on http://127.0.0.1:9848/metrics (Ctrl-C to stop)"
 exec build/exporter/kvmem_exporter --web.listen-address=127.0.0.1:9848 "$@"

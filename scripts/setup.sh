@@ -1,34 +1,46 @@
 #!/usr/bin/env bash
-# Installs, idempotently, every Debian bookworm package kvmem needs to build and test.
-# Usage: scripts/setup.sh [--with-vm]   (--with-vm adds QEMU/libvirtd for the real-guest tests)
+# Installs, idempotently, the Debian bookworm packages kvmem needs.
+# Usage: scripts/setup.sh [--test] [--with-vm]
+#   (none)     building and running the exporter: what scripts/run-exporter.sh needs, nothing more
+#   --test     adds the test stack (scripts/test.sh), installed without starting its services
+#   --with-vm  adds QEMU/libvirtd for the real-guest tests, also without starting services
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config g++
   prometheus-cpp-dev libnuma-dev libvirt-dev libboost-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev zlib1g-dev libssl-dev
-  libxml2-dev)
-test_pkgs=(prometheus prometheus-alertmanager prometheus-node-exporter wrk hyperfine curl
+  nlohmann-json3-dev libexpected-dev zlib1g-dev libssl-dev libxml2-dev)
+# --web.config.file: libxcrypt (bcrypt). help2man writes the man pages from --help at build time.
+build_pkgs+=(libcrypt-dev help2man)
+test_pkgs=(libgtest-dev libgmock-dev
+  prometheus prometheus-alertmanager prometheus-node-exporter wrk hyperfine curl
   libvirt-clients python3 jq strace
   prometheus-libvirt-exporter)
 # Monitoring tests: PyYAML for the rule and deploy checks, dpkg-dev for cpack's dpkg-shlibdeps,
-# systemd-analyze for the units, npm for the dashboards' @grafana/schema check. A nodejs that
-# is not Debian's (nodesource) brings its own npm and conflicts with Debian's npm package.
-test_pkgs+=(python3-yaml dpkg-dev systemd)
+# systemd-analyze for the units, npm for the dashboards' @grafana/schema check, lintian for
+# the .deb. A nodejs that is not Debian's (nodesource) brings its own npm and conflicts with
+# Debian's npm package.
+test_pkgs+=(python3-yaml dpkg-dev systemd lintian)
 command -v npm >/dev/null || test_pkgs+=(npm)
 # scripts/test.sh's second build: clang with ASan+UBSan and libFuzzer (docs/fuzzing.md),
 # llvm-symbolizer for readable sanitizer stacks, and ccache for both builds.
-test_pkgs+=(clang libclang-rt-14-dev llvm)
-build_pkgs+=(ccache)
-# --web.config.file: libxcrypt (bcrypt) to build; openssl for test certificates, htpasswd
-# (apache2-utils) for bcrypt hashes in tests and docs/security.md.
-build_pkgs+=(libcrypt-dev)
+test_pkgs+=(clang libclang-rt-14-dev llvm ccache)
+# openssl for test certificates, htpasswd (apache2-utils) for bcrypt hashes in tests and
+# docs/security.md.
 test_pkgs+=(openssl apache2-utils)
 # deploy/logrotate: the real logrotate rotates the decision log in tests/e2e/decision_log_rotate.sh.
 test_pkgs+=(logrotate)
+# scripts/coverage.sh (docs/testing.md): per-directory line coverage from gcov.
+test_pkgs+=(gcovr)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
-want=("${build_pkgs[@]}" "${test_pkgs[@]}")
-if [[ "${1:-}" == "--with-vm" ]]; then want+=("${vm_pkgs[@]}"); fi
+want=("${build_pkgs[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --test) want+=("${test_pkgs[@]}") ;;
+    --with-vm) want+=("${vm_pkgs[@]}") ;;
+    *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--test] [--with-vm])" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
@@ -42,6 +54,27 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "setup: missing packages: ${missing[*]}; run this script as root (or install them)" >&2
   exit 1
 fi
+
+# The test stack ships daemons (Prometheus on :9090, the libvirt exporter on :9177, libvirtd)
+# whose maintainer scripts would start them; the tests start their own on random ports. An
+# invoke-rc.d policy answering 101 ("action forbidden") is Debian's way to install without
+# starting anything; an operator's own policy is put back afterwards, even on failure.
+policy=${KVMEM_POLICY_RC_D:-/usr/sbin/policy-rc.d}  # tests point it elsewhere
+saved=""
+restore_policy() {
+  rm -f "$policy"
+  if [[ -n "$saved" ]]; then mv -f "$saved" "$policy"; fi
+}
+if [[ -e "$policy" ]]; then
+  saved=$(mktemp "$policy.kvmem.XXXXXX")
+  cp -p "$policy" "$saved"
+fi
+trap restore_policy EXIT
+trap "exit 130" INT  # so that Ctrl-C during apt-get still runs the EXIT trap
+trap "exit 143" TERM
+printf '#!/bin/sh\n# scripts/setup.sh: install without starting services\nexit 101\n' >"$policy"
+chmod 755 "$policy"
+
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # Only refresh the package lists when they are absent or older than a day.
