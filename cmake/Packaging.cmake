@@ -6,6 +6,8 @@
 # an upgrade never overwrites an operator's policy or flags.
 
 set(KVMEM_SHARE share/kvmem)
+set(KVMEM_MAN_NAME_kvmem_exporter "Prometheus exporter of memory locality on KVM hosts")
+set(KVMEM_MAN_NAME_kvmem_controller "moves memory between a KVM host and its VMs")
 set(KVMEM_DOC share/doc/kvmem)
 
 # /lib, not /usr/lib: where bookworm's debhelper puts units (dpkg does not know /lib is /usr/lib).
@@ -29,6 +31,37 @@ install(FILES README.md docs/monitoring.md docs/metrics.md docs/policy.md docs/c
 install(FILES deploy/web-config.yml DESTINATION ${KVMEM_SHARE}/deploy)
 install(FILES docs/security.md DESTINATION ${KVMEM_DOC})
 
+# What Debian's lintian asks of every package: the licence in the machine-readable copyright
+# format, a changelog, and a man page per program. The changelog and man pages are compressed
+# with -n so that rebuilding the package gives the same bytes.
+install(FILES deploy/debian/copyright DESTINATION ${KVMEM_DOC})
+install(FILES deploy/debian/lintian-overrides DESTINATION share/lintian/overrides RENAME kvmem)
+set(KVMEM_DEB_RELEASE 1)
+file(STRINGS deploy/debian/changelog KVMEM_CHANGELOG_TOP LIMIT_COUNT 1)
+if(NOT KVMEM_CHANGELOG_TOP MATCHES "^kvmem \\(${PROJECT_VERSION}-${KVMEM_DEB_RELEASE}\\) ")
+  message(FATAL_ERROR "deploy/debian/changelog starts with '${KVMEM_CHANGELOG_TOP}', "
+          "not version ${PROJECT_VERSION}-${KVMEM_DEB_RELEASE}: add an entry for this version")
+endif()
+set(KVMEM_DEB_GENERATED ${PROJECT_BINARY_DIR}/debian/doc)
+add_custom_command(OUTPUT ${KVMEM_DEB_GENERATED}/changelog.Debian.gz
+  COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/deploy/debian/changelog ${KVMEM_DEB_GENERATED}/changelog.Debian
+  COMMAND gzip -9nf ${KVMEM_DEB_GENERATED}/changelog.Debian
+  DEPENDS ${PROJECT_SOURCE_DIR}/deploy/debian/changelog VERBATIM)
+find_program(KVMEM_HELP2MAN help2man REQUIRED)  # scripts/setup.sh installs it with the build packages
+set(KVMEM_MAN_PAGES ${KVMEM_DEB_GENERATED}/changelog.Debian.gz)
+foreach(prog IN ITEMS kvmem_exporter kvmem_controller)
+  set(page ${KVMEM_DEB_GENERATED}/${prog}.1)
+  add_custom_command(OUTPUT ${page}.gz
+    COMMAND ${KVMEM_HELP2MAN} --no-info --no-discard-stderr --section=1
+            --name=${KVMEM_MAN_NAME_${prog}} --version-string=${PROJECT_VERSION} --output=${page} $<TARGET_FILE:${prog}>
+    COMMAND gzip -9nf ${page}
+    DEPENDS ${prog} VERBATIM)
+  list(APPEND KVMEM_MAN_PAGES ${page}.gz)
+  install(FILES ${page}.gz DESTINATION share/man/man1)
+endforeach()
+add_custom_target(kvmem_deb_docs ALL DEPENDS ${KVMEM_MAN_PAGES})
+install(FILES ${KVMEM_DEB_GENERATED}/changelog.Debian.gz DESTINATION ${KVMEM_DOC})
+
 set(KVMEM_CONFFILES "/etc/default/kvmem-exporter\n/etc/default/kvmem-controller\n/etc/kvmem/policy.yaml\n/etc/logrotate.d/kvmem-controller\n")
 file(WRITE ${PROJECT_BINARY_DIR}/debian/conffiles "${KVMEM_CONFFILES}")
 # Units are installed, not enabled: the operator chooses (systemctl enable --now kvmem-exporter).
@@ -39,13 +72,15 @@ file(CHMOD ${PROJECT_BINARY_DIR}/debian/postinst PERMISSIONS OWNER_READ OWNER_WR
 
 set(CPACK_PACKAGE_NAME kvmem)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${KVMEM_DEB_RELEASE})  # 0.1.0-1: not a native Debian package
 set(CPACK_PACKAGE_VENDOR kvmem)
 set(CPACK_PACKAGE_CONTACT "kvmem maintainers <kvmem@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "memory locality exporter and controller for KVM/libvirt hosts")
-set(CPACK_PACKAGE_DESCRIPTION "kvmem_exporter publishes per-NUMA-node and per-VM memory metrics for \
-Prometheus; kvmem_controller adjusts balloons, virtio-mem, compaction, hugepage pools and NUMA \
-placement from a policy. Includes \
-systemd units, alert rules generated from the example policy, and Grafana dashboards.")
+# Lines under 80 columns: dpkg shows the description as written, and lintian asks for that.
+set(CPACK_PACKAGE_DESCRIPTION "kvmem_exporter publishes per-NUMA-node and per-VM memory metrics
+for Prometheus; kvmem_controller adjusts balloons, virtio-mem, compaction,
+hugepage pools and NUMA placement from a policy. Includes systemd units,
+alert rules generated from the example policy, and Grafana dashboards.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
