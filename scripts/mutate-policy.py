@@ -4,7 +4,8 @@ controller/policy/*.cpp (a flipped comparison, && and || swapped, a dropped `if 
 or `continue` guard, a changed numeric constant), rebuilds the unit-test binary (which
 rebuilds only kvmem_policy and relinks), runs the policy unit tests, and puts the file back.
 A mutant is killed when the tests fail or time out, survives when they pass, and is
-stillborn when it does not compile (not counted).
+stillborn when it does not compile (not counted). A survivor on the EQUIVALENT list, which
+cannot change any decision, is reported apart with its reason and not counted either.
 
 The tree must be clean: the script writes the sources it mutates and restores them from
 memory whatever happens (try/finally, SIGTERM included), and a clean tree means nothing of
@@ -40,11 +41,35 @@ GUARD = re.compile(r"^\s*if \(.*\) (return\b.*|continue);\s*$")
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
+# Mutants that cannot change any decision, by file and mutated line, each with the reason. They
+# are run like the others but not counted; the report lists them so a reader can disagree.
+EQUIVALENT = {
+    ("balloon.cpp", "Donor d{&vm, vm.guest_usable_bytes.value_or(0), Floor(vm, policy), 1, {}};"):
+        "a blocked donor's cap is never read (Cover skips it first); an unblocked one's is recomputed",
+    ("balloon.cpp", "cands.push_back({&vm, 1, p.usable_ratio, p});"):
+        "a rebalance candidate's share is never read",
+    ("cycle.cpp", "if (delta_bytes < 1) freed_[node] += static_cast<double>(-delta_bytes);"):
+        "a delta of 0 adds 0",
+    ("hugepages.cpp", "constexpr uint64_t CeilDiv(uint64_t a, uint64_t b) { return b == 0 ? 1 : "
+                      "a / b + (a % b != 0 ? 1 : 0); }"):
+        "every caller has already skipped a page size of 0",
+    ("window.cpp", "while (obs_.size() > 0 && obs_.front().time < oldest_kept) {"):
+        "the newest observation is never older than itself minus a keep of at least 2 minutes",
+    ("window.cpp", "p.placement.enabled ? p.placement.sustain_for : model::Duration{1}});"):
+        "an operand of a max that includes 2 minutes",
+    ("virtio_mem.cpp", "uint64_t block = 1;"):
+        "block is only read through max(block, 1 MiB)",
+}
+
+
 class Mutant:
     def __init__(self, path, line, kind, before, after):
         self.path, self.line, self.kind = path, line, kind
         self.before, self.after = before, after
         self.result = None
+
+    def equivalent(self):
+        return EQUIVALENT.get((self.path.name, self.after.strip()))
 
     def where(self):
         return f"{self.path.relative_to(ROOT)}:{self.line}"
@@ -151,7 +176,9 @@ def on_sigterm(signum, frame):
 
 
 def report(mutants, args, seconds):
-    counted = [m for m in mutants if m.result != "stillborn"]
+    compiled = [m for m in mutants if m.result != "stillborn"]
+    equivalent = [m for m in compiled if m.result == "survived" and m.equivalent()]
+    counted = [m for m in compiled if m not in equivalent]
     killed = [m for m in counted if m.result.startswith("killed")]
     survivors = [m for m in counted if m.result == "survived"]
     score = 100.0 * len(killed) / len(counted) if counted else 0.0
@@ -163,13 +190,18 @@ def report(mutants, args, seconds):
            f"tests run: `kvmem_unit_tests --gtest_filter='{TEST_FILTER}'`.",
            "",
            f"**{len(killed)}/{len(counted)} mutants killed ({score:.1f} %)**; "
-           f"{len(mutants) - len(counted)} did not compile and are not counted.",
+           f"{len(mutants) - len(compiled)} did not compile and {len(equivalent)} are equivalent "
+           f"(listed below); neither is counted. Without that list: {len(killed)}/{len(compiled)}.",
            ""]
     if survivors:
         out += ["| surviving mutant | mutation |", "|---|---|"]
         out += [f"| `{m.where()}` | {m.describe().replace('|', '&#124;')} |" for m in survivors]
     else:
         out.append("No mutant survived.")
+    if equivalent:
+        out += ["", "| equivalent mutant | mutation | why no test can kill it |", "|---|---|---|"]
+        out += [f"| `{m.where()}` | {m.describe().replace('|', '&#124;')} | {m.equivalent()} |"
+                for m in equivalent]
     out.append(END)
     return "\n".join(out) + "\n", score
 

@@ -251,6 +251,22 @@ class ObservationBuilder {
   std::vector<VmBuilder> vms_;
 };
 
+// One node and its VMs at time `t` (seconds after kT0).
+inline model::Observation One(const NodeBuilder& node, const std::vector<VmBuilder>& vms = {}, double t = 0) {
+  ObservationBuilder b(At(t));
+  b.Node(node);
+  for (const auto& v : vms) b.Vm(v);
+  return b.Build();
+}
+
+// Observations every 10 s from 0 to `until` of the same node and VMs.
+inline std::vector<model::Observation> Held(int until, const NodeBuilder& node,
+                                            const std::vector<VmBuilder>& vms = {}) {
+  std::vector<model::Observation> out;
+  for (int t = 0; t <= until; t += 10) out.push_back(One(node, vms, t));
+  return out;
+}
+
 // A window sized for `policy` holding `observations` in order.
 inline policy::Window WindowOf(const std::vector<model::Observation>& observations,
                                const model::Policy& p = {}) {

@@ -24,20 +24,6 @@ VmBuilder Db(int node, uint64_t page = k2M, uint64_t bytes = kGiB) {
   return VmBuilder("db").Stopped(true).Hugepages(node, page, bytes);
 }
 
-Observation One(const NodeBuilder& node, std::vector<VmBuilder> vms = {}, double t = 0) {
-  ObservationBuilder b(At(t));
-  b.Node(node);
-  for (const auto& v : vms) b.Vm(v);
-  return b.Build();
-}
-
-// Observations every 10 s from 0 to `until` of the same node and VMs.
-std::vector<Observation> Held(int until, const NodeBuilder& node, std::vector<VmBuilder> vms = {}) {
-  std::vector<Observation> out;
-  for (int t = 0; t <= until; t += 10) out.push_back(One(node, vms, t));
-  return out;
-}
-
 Policy With(const std::function<void(Policy&)>& f) {
   Policy p;
   f(p);

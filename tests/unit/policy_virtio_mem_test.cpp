@@ -213,6 +213,15 @@ TEST(PolicyVirtioMemShrink, Table) {
        Idling(300, VmBuilder(Idle()).MinGuarantee(GiB(7.95))),
        {},
        {dead, "vm idle virtio-mem vmem0: virtio_mem.shrink: floor reached: current 8 GiB, floor 7.95 GiB"}},
+      {"floor reached with the bytes budget spent too: the floor is the reason",
+       Idling(300, VmBuilder(Idle()).MinGuarantee(GiB(7.95))),
+       {},
+       {dead, "vm idle virtio-mem vmem0: virtio_mem.shrink: floor reached: current 8 GiB, floor 7.95 GiB"},
+       [] {
+         Policy p;
+         p.limits.max_bytes_per_minute = 0;
+         return p;
+       }()},
       {"the floor bounds the step, block-aligned",
        Idling(300, VmBuilder(Idle(64 * kMiB)).MinGuarantee(GiB(7.9))),
        {"virtio-mem idle/vmem0: requested 2 GiB -> 1.94 GiB"},
