@@ -203,6 +203,18 @@ TEST(PolicyBoundaries, ShortfallCauseAtTheCompactionThreshold) {
   EXPECT_EQ(policy::ShortfallCause(action, outcome), "fragmented");
 }
 
+TEST(PolicyBoundaries, WindowRatePastTheEndAsksForNoSample) {
+  const policy::Window w = WindowOf({ObservationBuilder(At(0)).Build(), ObservationBuilder(At(10)).Build()});
+  std::vector<size_t> asked;
+  const auto sample = [&](size_t j) -> std::optional<double> {
+    asked.push_back(j);
+    return 1.0;
+  };
+  EXPECT_EQ(w.Rate(w.size(), seconds{60}, sample, model::Duration{0}), std::nullopt);
+  EXPECT_EQ(asked, std::vector<size_t>{});
+  EXPECT_EQ(w.Rate(1, seconds{60}, sample, model::Duration{0}), 0.0);
+}
+
 TEST(PolicyBoundaries, WindowFindVmPastTheEnd) {
   const policy::Window w = WindowOf({ObservationBuilder().Vm(VmBuilder("web")).Build()});
   EXPECT_NE(w.FindVm(0, "uuid-web"), nullptr);

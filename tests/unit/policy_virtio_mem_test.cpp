@@ -222,6 +222,12 @@ TEST(PolicyVirtioMemShrink, Table) {
          p.limits.max_bytes_per_minute = 0;
          return p;
        }()},
+      {"requested but nothing plugged yet: pending, said so, not shrunk",
+       Idling(300, VmBuilder("idle").Balloon(8 * kGiB, 8 * kGiB).Usable(7 * kGiB).Unused(6 * kGiB).VirtioMem(
+                       "vmem0", 0, 8 * kGiB, 128 * kMiB, 2 * kGiB, 0)),
+       {},
+       {dead, "vm idle virtio-mem vmem0: virtio_mem.settle: pending: current 0 B, requested 2 GiB since an "
+              "unknown time"}},
       {"the floor bounds the step, block-aligned",
        Idling(300, VmBuilder(Idle(64 * kMiB)).MinGuarantee(GiB(7.9))),
        {"virtio-mem idle/vmem0: requested 2 GiB -> 1.94 GiB"},
