@@ -8,6 +8,7 @@
 #include "controller/policy/hugepages.h"
 #include "controller/policy/judgements.h"
 #include "controller/policy/placement.h"
+#include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
 
 namespace kvmem::policy {
