@@ -6,8 +6,9 @@
 #include "controller/policy/compaction.h"
 #include "controller/policy/cycle.h"
 #include "controller/policy/hugepages.h"
+#include "controller/policy/judgements.h"
 #include "controller/policy/placement.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
 
 namespace kvmem::policy {

@@ -34,14 +34,14 @@ Result<DocPtr> Parse(std::string_view xml, const char* root_name, const char* wh
   return doc;
 }
 
-bool Is(const xmlNode* n, const char* name) {
+bool IsElement(const xmlNode* n, const char* name) {
   return n->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(n->name), name) == 0;
 }
 
 const xmlNode* Child(const xmlNode* parent, const char* name) {
   if (!parent) return nullptr;
   for (const xmlNode* c = parent->children; c; c = c->next) {
-    if (Is(c, name)) return c;
+    if (IsElement(c, name)) return c;
   }
   return nullptr;
 }
@@ -50,7 +50,7 @@ template <class Fn>
 void ForChildren(const xmlNode* parent, const char* name, Fn&& fn) {
   if (!parent) return;
   for (const xmlNode* c = parent->children; c; c = c->next) {
-    if (Is(c, name)) fn(c);
+    if (IsElement(c, name)) fn(c);
   }
 }
 

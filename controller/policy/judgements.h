@@ -1,5 +1,6 @@
-// Per-VM and per-node signals every rule shares: the node's band thresholds, the VM's floor,
-// whether its stats are fresh enough to shrink on, and whether it is under memory pressure.
+// The judgements every rule makes the same way about a node or a VM: the node's band
+// thresholds, the VM's floor, whether its stats are fresh enough to shrink on, and whether it is
+// under memory pressure. (Not OS signals: those are common/signals.h.)
 // Thread-safe (pure functions). Throws only std::bad_alloc.
 #pragma once
 

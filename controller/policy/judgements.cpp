@@ -1,5 +1,5 @@
-// Bands, floors, staleness and pressure: the signals shared by every rule.
-#include "controller/policy/signals.h"
+// Bands, floors, staleness and pressure: the judgements shared by every rule.
+#include "controller/policy/judgements.h"
 
 #include <algorithm>
 
