@@ -101,6 +101,9 @@ void Recorder::Action(Duration now, const model::Action& action) {
   if (dir != 0 && last != 0 && dir != last) ++m_.direction_changes;
   if (dir != 0) last = dir;
   if (dir < 0 && sc_.InOutage(vm->name, now)) ++m_.blind_shrinks;
+  if (const VmSpec* spec = sc_.FindVm(vm->name); dir < 0 && spec != nullptr && spec->priority > 0) {
+    m_.priority_bytes_taken += AsDouble(model::BytesMoved(action));
+  }
 }
 
 Metrics Recorder::Finish(std::string controller) const {

@@ -42,6 +42,7 @@ struct Metrics {
   uint64_t direction_changes = 0;   // per VM, a change opposite to that VM's previous one
   double bytes_moved = 0;           // sum of |to - from|
   uint64_t blind_shrinks = 0;       // shrinks of a VM inside one of its stats outages
+  double priority_bytes_taken = 0;  // bytes shrunk from VMs of priority above 0
   double min_free_ratio = 1;        // lowest node free / total
 };
 

@@ -62,6 +62,12 @@ std::vector<Row> Rows(const ScenarioResult& r) {
        [](double v) { return Fmt(v, 1, " GiB"); }, true, 0.05},
   };
   if (!r.scenario.settling) rows.erase(rows.begin(), rows.begin() + 3);  // never-ending disturbance
+  bool priorities = false;
+  for (const auto& vm : r.scenario.vms) priorities = priorities || vm.priority > 0;
+  if (priorities) {
+    rows.push_back({"taken from priority VMs", [](const Metrics& m) { return m.priority_bytes_taken / kGiB; },
+                    [](double v) { return Fmt(v, 2, " GiB"); }, true, 0.005});
+  }
   if (!r.scenario.outages.empty()) {
     rows.push_back({"shrinks during the outage", [](const Metrics& m) { return static_cast<double>(m.blind_shrinks); },
                     [](double v) { return Fmt(v, 0); }});
@@ -136,6 +142,14 @@ std::string RenderTargets(const std::vector<ScenarioResult>& results) {
       }
       line(r, "settles " + Fmt(*factor, 0) + "x faster than each baseline", pass, numbers);
     }
+    if (r.safe) {
+      line(r, "host pressure at most 60 s (a safe allocation exists)", k.pressure_seconds <= 60,
+           Fmt(k.pressure_seconds, 0, " s"));
+    }
+    if (r.scenario.targets.priority_spared) {
+      line(r, "nothing taken from higher-priority VMs", k.priority_bytes_taken == 0,
+           Fmt(k.priority_bytes_taken / kGiB, 2, " GiB taken"));
+    }
     if (r.scenario.targets.no_blind_shrinks) {
       line(r, "no shrink during the stats outage", k.blind_shrinks == 0, std::to_string(k.blind_shrinks) + " shrinks");
     }
@@ -148,7 +162,7 @@ std::string RenderTargets(const std::vector<ScenarioResult>& results) {
 }
 
 std::string RenderReport(const std::vector<ScenarioResult>& results, const std::string& header) {
-  std::string out = header + "\n## Targets (issue 6)\n\n" + RenderTargets(results) + "\n";
+  std::string out = header + "\n## Targets\n\n" + RenderTargets(results) + "\n";
   for (const auto& r : results) out += RenderScenario(r);
   return out;
 }

@@ -307,15 +307,15 @@ AlertRule ControllerStuckAlert(const model::Policy& p) {
 
 // More than kActionRateShareOfCap of the action limit over 10m: a settled host acts rarely.
 AlertRule ControllerActingTooOftenAlert(const model::Policy& p) {
-  const double cap_per_second = p.limits.max_actions_per_cycle / model::Seconds(p.interval);
+  // The limit scales with the host's VMs, so the threshold is the controller's own gauge.
+  const double share_per_second = kActionRateShareOfCap / model::Seconds(p.interval);
   return {"KvmemControllerActingTooOften", "warning",
           "sum without(actuator, reason, outcome) (rate(kvmem_controller_actions_total{outcome!=\"failed\"}[10m])) > " +
-              PromNumber(cap_per_second * kActionRateShareOfCap),
+              PromNumber(share_per_second) + " * kvmem_controller_actions_per_cycle_limit",
           minutes(10), "kvmem_controller acts far more often than a settled host needs.",
           "kvmem_controller on {{ $labels.instance }} decided {{ $value | printf \"%.2f\" }} actions per second over "
           "10m, more than " + model::FormatPercent(kActionRateShareOfCap) +
-              " of its limit (limits.max_actions_per_cycle " +
-              std::to_string(p.limits.max_actions_per_cycle) + " per " + PromDuration(p.interval) +
+              " of its limit (kvmem_controller_actions_per_cycle_limit per " + PromDuration(p.interval) +
               " cycle): a threshold may be flapping.",
           {}, Subject::kHost};
 }

@@ -13,6 +13,7 @@
 namespace kvmem::policy {
 
 bool NeediestFirst(const BalloonCandidate& a, const BalloonCandidate& b) {
+  if (a.vm->priority != b.vm->priority) return a.vm->priority > b.vm->priority;  // gets first
   if (a.rank != b.rank) return a.rank < b.rank;
   if (a.pressure.swap_in_rate != b.pressure.swap_in_rate)
     return a.pressure.swap_in_rate > b.pressure.swap_in_rate;
@@ -37,14 +38,24 @@ using model::kMiB;
 constexpr const char* kReclaim = "balloon.reclaim";
 constexpr const char* kRelease = "balloon.release";
 
-// Nodes in `band`, in the order their need is most urgent.
+// The available memory reclaim plans against: what the trend says the node will have one
+// reaction time from now, when that is lower than what it has (NodeOutlook).
+uint64_t PlanningAvailable(const Cycle& c, const model::NodeObservation& n) {
+  return std::min(n.available_bytes, c.Outlook(n.id).projected);
+}
+
+// Nodes in `band` (reclaim includes the nodes the trend takes below reclaim_below within one
+// reaction time), in the order their need is most urgent.
 std::vector<const model::NodeObservation*> NodesIn(const Cycle& c, model::Band band) {
   std::vector<const model::NodeObservation*> out;
   for (const auto& n : c.obs().nodes) {
-    if (n.has_memory && n.total_bytes > 0 && BandOf(n, c.policy().balloon).band == band) out.push_back(&n);
+    if (!n.has_memory || n.total_bytes == 0) continue;
+    const bool early = band == model::Band::kReclaim && c.Outlook(n.id).early;
+    if (early || BandOf(n, c.policy().balloon).band == band) out.push_back(&n);
   }
-  auto ratio = [](const model::NodeObservation* n) {
-    return AsDouble(n->available_bytes) / AsDouble(n->total_bytes);
+  auto ratio = [&](const model::NodeObservation* n) {
+    return AsDouble(band == model::Band::kReclaim ? PlanningAvailable(c, *n) : n->available_bytes) /
+           AsDouble(n->total_bytes);
   };
   std::stable_sort(out.begin(), out.end(), [&](auto* a, auto* b) {
     return band == model::Band::kReclaim ? ratio(a) < ratio(b) : ratio(a) > ratio(b);
@@ -66,6 +77,19 @@ std::string ReclaimBlocker(Cycle& c, const BalloonCandidate& k, uint64_t floor) 
   return {};
 }
 
+// What each VM can give on this node over time (above its floor; 0 when it cannot give at all):
+// priority makes a VM give only what the lower-priority ones never can, even if they are in
+// cooldown now or giving already.
+std::vector<double> RoomOverTime(const Cycle& c, const std::vector<BalloonCandidate>& cands) {
+  std::vector<double> room(cands.size(), 0.0);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const auto& vm = *cands[i].vm;
+    if (BlindReason(vm, c.now(), c.policy().stale_after) || cands[i].pressure.under) continue;
+    room[i] = AsDouble(model::SatSub(vm.balloon_current_bytes, Floor(vm, c.policy().balloon))) * cands[i].share;
+  }
+  return room;
+}
+
 void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
   const auto& policy = c.policy().balloon;
   const NodeBand band = BandOf(node, policy);
@@ -77,17 +101,34 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
     cands.push_back(
         {&vm, share, usable, PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure)});
   }
+  // The lowest priority gives first; among equals, the VM with the most usable memory here.
   std::stable_sort(cands.begin(), cands.end(), [](const BalloonCandidate& a, const BalloonCandidate& b) {
+    if (a.vm->priority != b.vm->priority) return a.vm->priority < b.vm->priority;
     return a.rank != b.rank ? a.rank > b.rank : a.vm->uuid < b.vm->uuid;
   });
 
-  const std::string head = "node " + std::to_string(node.id) + " available " +
-                           FormatBytes(node.available_bytes) + " < reclaim_below " +
-                           DescribeThreshold(policy.reclaim_below, band.reclaim_below);
-  for (const BalloonCandidate& k : cands) {
+  const NodeOutlook& outlook = c.Outlook(node.id);
+  const uint64_t available = PlanningAvailable(c, node);
+  const std::string head =
+      "node " + std::to_string(node.id) + " available " + FormatBytes(node.available_bytes) +
+      (outlook.early ? ", falling " + FormatBytes(model::ToBytes(-*outlook.slope * 60)) + "/min: " +
+                           FormatBytes(available) + " in " + model::FormatSeconds(outlook.horizon)
+                     : std::string()) +
+      " < reclaim_below " + DescribeThreshold(policy.reclaim_below, band.reclaim_below);
+  std::vector<double> later = RoomOverTime(c, cands);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const BalloonCandidate& k = cands[i];
     const auto& vm = *k.vm;
-    const double need = AsDouble(band.middle) - AsDouble(node.available_bytes) - c.Freed(node.id);
+    const double need = AsDouble(band.middle) - AsDouble(available) - c.Freed(node.id);
     if (need <= 0) return;
+    double lower = 0;
+    for (size_t j = 0; j < i; ++j) lower += cands[j].vm->priority < vm.priority ? later[j] : 0.0;
+    if (lower >= need) {
+      c.AddSkip(VmSubject(vm), kReclaim,
+                "priority " + std::to_string(vm.priority) + ": VMs of lower priority can still give " +
+                    FormatBytes(model::ToBytes(lower)) + " here");
+      continue;
+    }
     const uint64_t floor = Floor(vm, policy);
     if (auto blocker = ReclaimBlocker(c, k, floor); !blocker.empty()) {
       c.AddSkip(VmSubject(vm), kReclaim, blocker);
@@ -106,15 +147,17 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
                 "balloon.reclaim_below",
                 AsDouble(band.reclaim_below),
                 {{"available_bytes", AsDouble(node.available_bytes)},
+                 {"projected_available_bytes", AsDouble(available)},
                  {"target_bytes", AsDouble(band.middle)},
                  {"guest_usable_bytes", AsDouble(vm.guest_usable_bytes.value_or(0))},
                  {"floor_bytes", AsDouble(floor)},
                  {"node_share", k.share}},
                 head + "; vm " + vm.name + " usable " + FormatBytes(vm.guest_usable_bytes.value_or(0)) +
                     ", floor " + FormatBytes(floor) + ", step " + FormatBytes(d)};
+    later[i] = std::max(0.0, later[i] - AsDouble(d) * k.share);
     c.Add(std::move(a));
   }
-  const double short_by = AsDouble(band.middle) - AsDouble(node.available_bytes) - c.Freed(node.id);
+  const double short_by = AsDouble(band.middle) - AsDouble(available) - c.Freed(node.id);
   if (short_by >= AsDouble(policy.min_step)) {
     c.AddSkip(NodeSubject(node.id), kReclaim,
               FormatBytes(short_by) + " short of the band middle " + FormatBytes(band.middle) +

@@ -18,7 +18,8 @@ struct BalloonCandidate {
   Pressure pressure;
 };
 
-// Release and rebalance order: lowest usable ratio first, then the highest swap-in rate.
+// Release and rebalance order: the highest priority first, then the lowest usable ratio, then
+// the highest swap-in rate.
 bool NeediestFirst(const BalloonCandidate& a, const BalloonCandidate& b);
 
 // The most each node the VM sits on can give it, divided by the VM's share there.

@@ -117,6 +117,7 @@ Draft CoverGrowWithDonors(const Cycle& c, const std::vector<RecipientNode>& node
       if (share > 0) ranked.emplace_back(&k, share);
     }
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.first->vm->priority != b.first->vm->priority) return a.first->vm->priority < b.first->vm->priority;
       const double ra = AsDouble(a.first->usable) * a.second, rb = AsDouble(b.first->usable) * b.second;
       return ra != rb ? ra > rb : a.first->vm->uuid < b.first->vm->uuid;
     });
@@ -226,6 +227,7 @@ std::vector<Donor> DonorsNear(const Cycle& c, const model::VmObservation& vm,
   std::vector<Donor> donors;
   for (const auto& other : c.obs().vms) {
     if (&other == &vm || !other.running || c.Touched(other.uuid)) continue;
+    if (other.priority > vm.priority) continue;  // a VM never gives to one of lower priority
     bool near = false;
     for (const auto& n : nodes) near = near || NodeShare(other, n.node->id, c.obs()) > 0;
     if (near) donors.push_back(DonorOf(c, other));

@@ -131,6 +131,13 @@ void DecodeNuma(const xmlNode* dom, DomainXml& out) {
     if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemPlacementNs) != 0) return;
     if (auto node = U64(Attr(mark, "vcpus-node")); node && *node < 1'000'000) out.kvmem_pinned_node = static_cast<int>(*node);
   });
+  ForChildren(Child(dom, "metadata"), "memory", [&](const xmlNode* mark) {
+    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemMemoryNs) != 0) return;
+    const std::string text = Attr(mark, "priority");
+    const bool negative = !text.empty() && text[0] == '-';
+    auto magnitude = U64(negative ? std::string_view(text).substr(1) : std::string_view(text));
+    if (magnitude && *magnitude <= 1000) out.kvmem_priority = static_cast<int>(negative ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude));
+  });
 }
 
 }  // namespace

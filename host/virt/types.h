@@ -70,6 +70,9 @@ struct HugepagePage {
 // it pinned (libvirt keys it by this URI; the prefix is only for the XML it shows).
 inline constexpr const char* kKvmemPlacementNs = "https://kvmem.dev/xmlns/placement/1";
 inline constexpr const char* kKvmemPlacementPrefix = "kvmem";
+// <metadata><memory xmlns=kKvmemMemoryNs priority="N"/>: the administrator's priority for the
+// VM's memory, -1000 to 1000 (model::VmObservation::priority).
+inline constexpr const char* kKvmemMemoryNs = "https://kvmem.dev/xmlns/memory/1";
 
 // Facts from the domain XML. Sizes in bytes. Autostart is not in the XML.
 struct DomainXml {
@@ -99,6 +102,7 @@ struct DomainXml {
   // <metadata><placement xmlns=kKvmemPlacementNs vcpus-node="N"/>: kvmem_controller pinned the
   // vCPUs to node N itself (live only), so the <vcpupin>s above are not the administrator's.
   std::optional<int> kvmem_pinned_node;
+  std::optional<int> kvmem_priority;
   bool operator==(const DomainXml&) const = default;
 };
 
