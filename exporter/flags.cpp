@@ -18,6 +18,7 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
   flags.String("log.format", &cfg->log_format, "Output format of log messages: logfmt or json.");
   flags.String("libvirt.uri", &cfg->libvirt_uri, "libvirt connection URI, opened read-only (the exporter never writes).");
   flags.Duration("libvirt.timeout", &cfg->libvirt_timeout, "Longest a scrape waits for libvirt; after it, cached values are served with their age.");
+  flags.Bool("check-host", &cfg->check_host, "Run the host configuration checks once, print the report and exit: 0 when no critical check fails, 3 when one does (docs/host-check.md).");
   flags.Bool("collector.disable-defaults", &cfg->disable_defaults, "Disable every collector not enabled explicitly.");
   for (const auto& c : collectors::AllCollectors()) {
     auto& slot = cfg->collectors[c.name];

@@ -149,7 +149,8 @@ def main():
             ("floor: open+read+close of its files (ms)", f"{k['floor'] / 1000:.2f}", f"{n['floor'] / 1000:.2f}")]
     ratio_ne = med(k["p50"]) / med(n["p50"])
     ratio_floor = med(k["p50"]) / (k["floor"] / 1000)
-    verdict = [f"- p50 ratio kvmem/node_exporter: {ratio_ne:.2f} (target <= 0.33): {'met' if ratio_ne <= 1/3 else 'NOT met'}",
+    verdict = [f"- p50 ratio kvmem/node_exporter: {ratio_ne:.2f} (target <= 0.33; issue 18: <= 0.25): "
+               f"{'met' if ratio_ne <= 1/3 else 'NOT met'}; {'met' if ratio_ne <= 0.25 else 'NOT met'}",
                f"- p50 ratio kvmem/its floor: {ratio_floor:.2f} (target <= 1.5): {'met' if ratio_floor <= 1.5 else 'NOT met'}",
                f"- RSS {k['rss'] / 1024:.1f} MiB (target <= 8 MiB): {'met' if k['rss'] <= 8 * 1024 else 'NOT met'}"]
     table = "| | kvmem_exporter | node_exporter |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)

@@ -326,10 +326,26 @@ RuleGroup ControllerGroup(const model::Policy& p) {
   return g;
 }
 
+// The exporter's host configuration checks (docs/host-check.md): settings, not load, so a
+// long `for` keeps a change in progress quiet. Info findings are left to the dashboard.
+RuleGroup HostCheckGroup() {
+  RuleGroup g{"kvmem-host-check", {}, {}};
+  for (const char* severity : {"critical", "warning"}) {
+    const std::string name = severity == std::string("critical") ? "KvmemHostCheckCritical" : "KvmemHostCheckWarning";
+    g.alerts.push_back(
+        {name, severity, "kvmem_host_check_failed{severity=\"" + std::string(severity) + "\"} == 1", minutes(15),
+         std::string("A host configuration check of severity ") + severity + " fails.",
+         "Host check {{ $labels.check }} fails on {{ $labels.instance }} (kvmem_host_check_failed = {{ $value }} for "
+         "15m). Run kvmem_exporter --check-host there for what was found and the one-line fix.",
+         {}, Subject::kHost});
+  }
+  return g;
+}
+
 }  // namespace
 
 std::vector<RuleGroup> BuildRules(const model::Policy& policy) {
-  return {HostGroup(policy), VmGroup(policy), ControllerGroup(policy)};
+  return {HostGroup(policy), VmGroup(policy), ControllerGroup(policy), HostCheckGroup()};
 }
 
 std::string GenerateRules(const model::Policy& policy, const Options& options) {

@@ -206,6 +206,10 @@ Result<DomainXml> DecodeDomainXml(std::string_view xml) {
     out.autodeflate = OnOff(balloon, "autodeflate");
     out.free_page_reporting = OnOff(balloon, "freePageReporting");
   }
+  ForChildren(devices, "hostdev", [&](const xmlNode*) { out.device_assignment = true; });
+  ForChildren(devices, "interface", [&](const xmlNode* i) {
+    if (Attr(i, "type") == "hostdev") out.device_assignment = true;
+  });
   DecodeVirtioMem(devices, out);
   return out;
 }

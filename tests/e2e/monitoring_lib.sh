@@ -70,6 +70,9 @@ make_fixture_root() {
     printf 'ksm_rmap_items 4096\nksm_zero_pages 12\nksm_merging_pages 2048\nksm_process_profit 8126464\n' \
       >"$dest/proc/$pid/ksm_stat"
   done
+  # Both nodes in the DRAM tier, so the tier panels have data (two-node predates tiering).
+  mkdir -p "$dest/sys/devices/virtual/memory_tiering/memory_tier4"
+  echo 0-1 >"$dest/sys/devices/virtual/memory_tiering/memory_tier4/nodelist"
 }
 
 # prometheus_config FILE SCRAPE_INTERVAL RULES_FILE ALERTMANAGER_PORT TARGET... : a config for

@@ -58,7 +58,7 @@ TEST(AlertRules, EveryAlertIsComplete) {
       }
     }
   }
-  EXPECT_EQ(count, 17u);
+  EXPECT_EQ(count, 19u);
 }
 
 TEST(AlertRules, DefaultPolicyThresholds) {
@@ -201,7 +201,7 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
-  EXPECT_EQ(alerts, 17u);
+  EXPECT_EQ(alerts, 19u);
   EXPECT_EQ(records, 6u);
 }
 

@@ -120,6 +120,7 @@ TEST(PlacementReader, NumaMapsResidencyKsmAndLocality) {
   t.Qemu(4242, "u-1");
   t.Write("proc/4242/numa_maps", "1000 default anon=3 N0=1 N2=3 kernelpagesize_kB=4\n");
   t.Write("proc/4242/ksm_stat", "ksm_rmap_items 5\nksm_merging_pages 7\nksm_process_profit 8192\n");
+  t.Write("proc/4242/smaps_rollup", "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 16384 kB\nAnonHugePages: 4096 kB\n");
   t.Write("proc/1/cmdline", std::string("/sbin/init\0", 11));
   virt::PlacementReader r(t.root());
   r.BeginRound();
@@ -130,6 +131,7 @@ TEST(PlacementReader, NumaMapsResidencyKsmAndLocality) {
   EXPECT_EQ(p.vcpus_per_node, (std::map<int, uint64_t>{{0, 1}, {2, 2}}));
   EXPECT_EQ(p.ksm_merging_pages, 7u);
   EXPECT_EQ(p.ksm_profit_bytes, 8192);
+  EXPECT_EQ(p.thp_anon_bytes, 4096u << 10);
   EXPECT_DOUBLE_EQ(*p.LocalityRatio(), 1.0);
   p = r.Read("u-1", {0});  // vCPUs on node 0 only: a quarter of the memory is local
   EXPECT_DOUBLE_EQ(*p.LocalityRatio(), 0.25);
