@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "exporter/collectors/collectors.h"
 #include "host/procfs/read.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::exporter {
 
@@ -40,13 +41,10 @@ Result<void> CheckFlags(const Config& cfg) {
   if (cfg.telemetry_path.empty() || cfg.telemetry_path[0] != '/' || cfg.telemetry_path == "/") {
     return Fail(ErrorKind::kConfig, "--web.telemetry-path must start with / and not be /, got \"" + cfg.telemetry_path + "\"");
   }
-  for (auto [flag, path] : {std::pair{"path.procfs", &cfg.procfs}, std::pair{"path.sysfs", &cfg.sysfs}}) {
-    if (!procfs::ListDir(*path)) return Fail(ErrorKind::kConfig, "--" + std::string(flag) + "=" + *path + " is not a readable directory");
-  }
-  if (cfg.libvirt_timeout.count() <= 0) return Fail(ErrorKind::kConfig, "--libvirt.timeout must be positive");
-  if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) {
-    return Fail(ErrorKind::kConfig, "--web.listen-address: " + addr.error().message);
-  }
+  auto root = procfs::CheckRootFlags({cfg.procfs, cfg.sysfs});
+  if (!root) return tl::unexpected(root.error());
+  for (const auto& warning : *root) log::Warn(warning);
+  if (auto addr = http::CheckListenAddressFlag(cfg.listen_address); !addr) return addr;
   return {};
 }
 

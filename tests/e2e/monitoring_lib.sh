@@ -32,16 +32,6 @@ wait_ready() {
   fail "$name not ready at $url within ${secs}s"
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.5 s.
-wait_until() {
-  local secs=$1 what=$2 i; shift 2
-  for i in $(seq 1 $((secs * 2))); do
-    "$@" && return 0
-    sleep 0.5
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
-
 # prom_query PORT EXPR : the JSON result of an instant query.
 prom_query() {
   curl -fsS --max-time 5 "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2"

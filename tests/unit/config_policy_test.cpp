@@ -140,6 +140,18 @@ TEST(ConfigPolicy, ParsesUnitsAndPercentages) {
   EXPECT_EQ(p->limits.max_bytes_per_minute, 1536 * kMiB);
 }
 
+// Each row: a policy text and the exact message its rejection must carry.
+void ExpectConfigErrors(const std::vector<std::pair<std::string, std::string>>& rows) {
+  for (const auto& [yaml, message] : rows) {
+    SCOPED_TRACE(yaml);
+    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().message, message);
+    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
+    EXPECT_EQ(p.error().ToString(), "/etc/kvmem/policy.yaml: " + message);
+  }
+}
+
 TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"intervall: 2s\n",
@@ -223,14 +235,54 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
       {"balloon:\n  max_step: [1\n", "YAML syntax error at line 3, column 1: end of sequence flow not found"},
       {"a: b: c\n", "YAML syntax error at line 1, column 5: illegal map value"},
   };
-  for (const auto& [yaml, message] : rows) {
-    SCOPED_TRACE(yaml);
-    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
-    ASSERT_FALSE(p);
-    EXPECT_EQ(p.error().message, message);
-    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
-    EXPECT_EQ(p.error().ToString(), "/etc/kvmem/policy.yaml: " + message);
-  }
+  ExpectConfigErrors(rows);
+}
+
+// The pool manager's and the placement's keys, one row per kind of mistake each can hold.
+TEST(ConfigPolicy, HugepagesAndPlacementErrorsNameKeyPositionAndWhatIsAllowed) {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"hugepages:\n  headrom: 1GiB\n",
+       "unknown key hugepages.headrom at line 2, column 3; allowed: enabled, headroom, reclaim, reclaim_after, "
+       "min_normal_memory, max_step, retry_after"},
+      {"hugepages: yes\n", "hugepages at line 1, column 12: expected a mapping of keys, got a single value"},
+      {"hugepages:\n  enabled: 1\n", "hugepages.enabled at line 2, column 12: expected true or false, got \"1\""},
+      {"hugepages:\n  headroom: 1GB\n",
+       "hugepages.headroom at line 2, column 13: unknown unit \"GB\" in \"1GB\"; use B, KiB, MiB, GiB or TiB "
+       "(powers of 1024)"},
+      {"hugepages:\n  headroom: -1GiB\n",
+       "hugepages.headroom at line 2, column 13: expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, "
+       "TiB), e.g. \"512MiB\", got \"-1GiB\""},
+      {"hugepages:\n  reclaim: maybe\n",
+       "hugepages.reclaim at line 2, column 12: expected true or false, got \"maybe\""},
+      {"hugepages:\n  reclaim_after: 0s\n",
+       "hugepages.reclaim_after at line 2, column 18: must be above 0s, got \"0s\""},
+      {"hugepages:\n  min_normal_memory: 32MiB\n",
+       "hugepages.min_normal_memory at line 2, column 22: must be at least 64MiB, got \"32MiB\""},
+      {"hugepages:\n  min_normal_memory: 100%\n",
+       "hugepages.min_normal_memory at line 2, column 22: percentage must be above 0% and below 100%, got "
+       "\"100%\""},
+      {"hugepages:\n  max_step: 1MiB\n",
+       "hugepages.max_step at line 2, column 13: must be at least 2MiB, got \"1MiB\""},
+      {"hugepages:\n  retry_after: 5\n",
+       "hugepages.retry_after at line 2, column 16: expected a duration: a whole number with ms, s, m or h, "
+       "e.g. \"500ms\", \"10s\", \"2m\", got \"5\""},
+      {"placement:\n  moves: 1\n",
+       "unknown key placement.moves at line 2, column 3; allowed: enabled, locality_below, for, "
+       "max_bytes_per_second, cooldown"},
+      {"placement:\n  - a\n", "placement at line 2, column 3: expected a mapping of keys, got a list"},
+      {"placement:\n  enabled: on\n", "placement.enabled at line 2, column 12: expected true or false, got \"on\""},
+      {"placement:\n  locality_below: 1.5\n",
+       "placement.locality_below at line 2, column 19: must be above 0 and at most 1, got \"1.5\""},
+      {"placement:\n  locality_below: 0\n",
+       "placement.locality_below at line 2, column 19: must be above 0 and at most 1, got \"0\""},
+      {"placement:\n  for: 0s\n", "placement.for at line 2, column 8: must be above 0s, got \"0s\""},
+      {"placement:\n  max_bytes_per_second: 512KiB/s\n",
+       "placement.max_bytes_per_second at line 2, column 25: must be at least 1MiB/s, got \"512KiB/s\""},
+      {"placement:\n  cooldown: -1s\n",
+       "placement.cooldown at line 2, column 13: expected a duration: a whole number with ms, s, m or h, e.g. "
+       "\"500ms\", \"10s\", \"2m\", got \"-1s\""},
+  };
+  ExpectConfigErrors(rows);
 }
 
 TEST(ConfigPolicy, UnreadableFileIsAConfigError) {

@@ -209,6 +209,18 @@ pid_t SpawnWithUuid(const std::string& uuid) {
   return pid;
 }
 
+// Waits (up to 30 s: ASan on a loaded machine) until exec has put `uuid` in pid's cmdline.
+void WaitForCmdline(pid_t pid, const std::string& uuid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find(uuid) != std::string::npos) return;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "pid " << pid << " never showed " << uuid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 size_t OpenFds() {
   return static_cast<size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
 }
@@ -217,7 +229,7 @@ TEST(PlacementReader, RealProcFollowsARestartAndPinsNoDescriptors) {
   const std::string uuid = "kvmem-test-" + std::to_string(::getpid());
   pid_t first = SpawnWithUuid(uuid);
   ASSERT_GT(first, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let exec replace the cmdline
+  WaitForCmdline(first, uuid);
   virt::PlacementReader r(procfs::Root{});
   // A first scan may keep descriptors of sysfs files (node CPU lists) open for good; after
   // it, another scan of every process must not add any.
@@ -230,7 +242,7 @@ TEST(PlacementReader, RealProcFollowsARestartAndPinsNoDescriptors) {
   ::kill(first, SIGKILL);
   ::waitpid(first, nullptr, 0);
   pid_t second = SpawnWithUuid(uuid);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitForCmdline(second, uuid);
   r.BeginRound();
   EXPECT_EQ(r.FindQemuPid(uuid), second);
   ::kill(second, SIGKILL);
