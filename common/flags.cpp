@@ -39,9 +39,11 @@ void FlagSet::Duration(std::string name, std::chrono::milliseconds* target, std:
   if (target->count() % 1000 == 0) def = std::to_string(target->count() / 1000) + "s";
   Custom(std::move(name), "DURATION", def,
          [target](std::string_view v) {
-           return ParseDuration(v, target)
-                      ? std::string()
-                      : "expected a duration such as 10s, 500ms or 2m, got \"" + std::string(v) + "\"";
+           if (!ParseDuration(v, target)) return "expected a duration such as 10s, 500ms or 2m, got \"" + std::string(v) + "\"";
+           // Every duration flag is a timeout, a back-off or a period: 0 would make it a
+           // busy loop or a wait that always fails at once (below 1 ms rounds to 0 too).
+           if (target->count() <= 0) return "must be at least 1ms, got \"" + std::string(v) + "\"";
+           return std::string();
          },
          std::move(help));
 }

@@ -109,6 +109,27 @@ def host():
                    targets((f"rate(kvmem_node_numa_hit_pages_total{n}{R})", "node {{node}} hit"),
                            (f"rate(kvmem_node_numa_miss_pages_total{n}{R})", "node {{node}} miss"),
                            (f"rate(kvmem_node_numa_foreign_pages_total{n}{R})", "node {{node}} foreign")), "ops"),
+        row("Host configuration and memory tiers"),
+        stat("Host checks", "Each host configuration check the exporter could evaluate: pass or fail, with its severity "
+             "(KvmemHostCheckCritical, KvmemHostCheckWarning). What a failure means and its fix: kvmem_exporter "
+             "--check-host on the host, and docs/host-check.md.",
+             targets((f"kvmem_host_check_failed{sel(I)}", "{{check}} ({{severity}})")),
+             mappings=value_map({0: ("pass", "green"), 1: ("FAIL", "red")}), w=12, h=6, text_mode="value_and_name"),
+        stat("Memory tier per node", "The kernel's memory tier of each node (memory_tierN): a lower number is faster "
+             "memory, DRAM is 4. A CPU-less node in the lowest tier gets VM memory as if it were DRAM.",
+             targets((f"kvmem_node_memory_tier_info{n}", "node {{node}}: tier {{tier}}")), w=12, h=6,
+             text_mode="name"),
+        timeseries("Pages demoted and promoted", "Pages moved to a slower tier by reclaim (by who demoted them) and "
+                   "back to a faster one by NUMA balancing in tiering mode (kernel.numa_balancing=2), per second.",
+                   targets((f"rate(kvmem_tiering_demoted_pages_total{sel(I)}{R})", "demoted ({{reason}})"),
+                           (f"rate(kvmem_tiering_promoted_pages_total{sel(I)}{R})", "promoted")), "ops"),
+        timeseries("NUMA balancing work", "Page table entries NUMA balancing unmapped to sample accesses (each costs a "
+                   "KVM invalidation for guest memory) and the hint faults they caused, local and all, per second "
+                   "(a storm above 10000/s fails numa_balancing_hint_fault_storm).",
+                   targets((f"rate(kvmem_numa_balancing_pte_updates_total{sel(I)}{R})", "PTE updates"),
+                           (f"rate(kvmem_numa_balancing_hint_faults_total{sel(I)}{R})", "hint faults"),
+                           (f"rate(kvmem_numa_balancing_hint_faults_local_total{sel(I)}{R})", "local hint faults")),
+                   "ops"),
         row("Exporter"),
         stat("Collectors", "Whether each collector succeeded in the last scrape (KvmemExporterCollectorFailing).",
              targets((f"kvmem_scrape_collector_success{sel(I)}", "{{collector}}")),

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "exporter/collectors/collectors.h"
 #include "host/procfs/read.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::exporter {
 
@@ -18,6 +19,7 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
   flags.String("log.format", &cfg->log_format, "Output format of log messages: logfmt or json.");
   flags.String("libvirt.uri", &cfg->libvirt_uri, "libvirt connection URI, opened read-only (the exporter never writes).");
   flags.Duration("libvirt.timeout", &cfg->libvirt_timeout, "Longest a scrape waits for libvirt; after it, cached values are served with their age.");
+  flags.Bool("check-host", &cfg->check_host, "Run the host configuration checks once, print the report and exit: 0 when no critical check fails, 3 when one does (docs/host-check.md).");
   flags.Bool("collector.disable-defaults", &cfg->disable_defaults, "Disable every collector not enabled explicitly.");
   for (const auto& c : collectors::AllCollectors()) {
     auto& slot = cfg->collectors[c.name];
@@ -39,13 +41,10 @@ Result<void> CheckFlags(const Config& cfg) {
   if (cfg.telemetry_path.empty() || cfg.telemetry_path[0] != '/' || cfg.telemetry_path == "/") {
     return Fail(ErrorKind::kConfig, "--web.telemetry-path must start with / and not be /, got \"" + cfg.telemetry_path + "\"");
   }
-  for (auto [flag, path] : {std::pair{"path.procfs", &cfg.procfs}, std::pair{"path.sysfs", &cfg.sysfs}}) {
-    if (!procfs::ListDir(*path)) return Fail(ErrorKind::kConfig, "--" + std::string(flag) + "=" + *path + " is not a readable directory");
-  }
-  if (cfg.libvirt_timeout.count() <= 0) return Fail(ErrorKind::kConfig, "--libvirt.timeout must be positive");
-  if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) {
-    return Fail(ErrorKind::kConfig, "--web.listen-address: " + addr.error().message);
-  }
+  auto root = procfs::CheckRootFlags({cfg.procfs, cfg.sysfs});
+  if (!root) return tl::unexpected(root.error());
+  for (const auto& warning : *root) log::Warn(warning);
+  if (auto addr = http::CheckListenAddressFlag(cfg.listen_address); !addr) return addr;
   return {};
 }
 

@@ -21,6 +21,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool disable_defaults = false;
+  bool check_host = false;
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_timeout{2000};
   std::map<std::string, std::pair<bool, bool>> collectors;  // name -> {enabled, set on command line}

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/metrics/http_metrics.h"
 #include "common/signals.h"
+#include "exporter/check_host.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/exposition/scrape.h"
 #include "exporter/flags.h"
@@ -58,6 +59,7 @@ int Run(int argc, char** argv) {
   if (flags.help_requested()) return std::fputs(flags.Usage().c_str(), stdout) < 0;
   if (flags.version_requested()) return std::puts("kvmem_exporter " KVMEM_VERSION) < 0;
   if (auto checked = exporter::CheckFlags(cfg); !checked) return Usage(checked.error().message);
+  if (cfg.check_host) return exporter::CheckHost(cfg);
   std::shared_ptr<http::WebConfigWatcher> web_config;
   if (!cfg.web_config_file.empty()) {
     auto opened = http::WebConfigWatcher::Open(cfg.web_config_file);

@@ -5,7 +5,8 @@
 # target for KVMEM_FUZZ_SECONDS seconds (default 30), two at a time. Any report fails the run:
 # a test's own exit status catches most; a report from a process whose exit nobody checks lands
 # in build-asan/sanitizer-logs/, which must stay empty. scripts/test.sh runs this after the
-# normal suite; docs/fuzzing.md explains how to read and fix a finding.
+# normal suite; docs/fuzzing.md explains how to read and fix a finding. Skips are counted and,
+# with CI=true or KVMEM_NO_SKIP=1, fail the run as in scripts/test.sh.
 # Usage: scripts/test-sanitize.sh [ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,8 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressi
 
 rc=0
 start=$SECONDS
-ctest --test-dir "$build" --output-on-failure -LE fuzz "$@" || rc=1
+ctest --test-dir "$build" --output-on-failure -LE fuzz --output-junit "$PWD/$build/ctest-junit.xml" "$@" || rc=1
+python3 scripts/ctest_summary.py "$build/ctest-junit.xml" tests/skip-allowlist.txt || rc=1
 echo "test-sanitize: suite took $((SECONDS - start)) s"
 start=$SECONDS
 ctest --test-dir "$build" --output-on-failure -L fuzz -j"$(nproc)" "$@" || rc=1

@@ -15,11 +15,8 @@ void Recorder::Sample(const Plant& plant, Duration dt) {
   // again as a new event when the measurement starts.
   bool oom = false;
   for (const auto& vm : plant.vms()) {
-    bool& was = was_oom_[vm.uuid];
-    if (vm.oom && !was && now >= sc_.warmup) ++m_.oom_events;
-    was = vm.oom;
+    NoteOom(vm, now, dt);
     oom = oom || vm.oom;
-    if (vm.oom && now >= sc_.warmup) m_.oom_vm_seconds += model::Seconds(dt);
   }
   if (before_.empty()) before_.assign(plant.nodes().size(), 0.0);
   bool pressure = false;
@@ -49,6 +46,27 @@ void Recorder::Sample(const Plant& plant, Duration dt) {
   both_.Note(!pressure && !oom, now, dt);
   host_.Note(!pressure, now, dt);
   oom_.Note(!oom, now, dt);
+}
+
+void Recorder::NoteOom(const VmState& vm, Duration now, Duration dt) {
+  bool& was = was_oom_[vm.uuid];
+  const uint64_t memory = vm.Memory();
+  auto last = last_memory_.find(vm.uuid);
+  const bool shrunk = last != last_memory_.end() && memory < last->second;
+  last_memory_[vm.uuid] = memory;
+  if (vm.oom && !was) {
+    const Duration before = now > vm.spec->stats_period ? now - vm.spec->stats_period : Duration{0};
+    const bool unwarned = vm.spec->demand.At(before) <= (1 - kUnwarnedFreeRatio) * AsDouble(memory);
+    unpreventable_[vm.uuid] = !shrunk && unwarned;
+    if (now >= sc_.warmup) {
+      ++m_.oom_events;
+      if (unpreventable_[vm.uuid]) ++m_.oom_unpreventable;
+    }
+  }
+  was = vm.oom;
+  if (!vm.oom || now < sc_.warmup) return;
+  m_.oom_vm_seconds += model::Seconds(dt);
+  if (!unpreventable_[vm.uuid]) m_.oom_caused_vm_seconds += model::Seconds(dt);
 }
 
 void Recorder::Settle::Note(bool ok, Duration t, Duration dt) {
@@ -83,6 +101,9 @@ void Recorder::Action(Duration now, const model::Action& action) {
   if (dir != 0 && last != 0 && dir != last) ++m_.direction_changes;
   if (dir != 0) last = dir;
   if (dir < 0 && sc_.InOutage(vm->name, now)) ++m_.blind_shrinks;
+  if (const VmSpec* spec = sc_.FindVm(vm->name); dir < 0 && spec != nullptr && spec->priority > 0) {
+    m_.priority_bytes_taken += AsDouble(model::BytesMoved(action));
+  }
 }
 
 Metrics Recorder::Finish(std::string controller) const {

@@ -31,14 +31,25 @@ struct Metrics {
   std::optional<double> oom_settling_seconds;   // the same with guest OOM alone
   double overshoot_bytes = 0;
   uint64_t oom_events = 0;          // a guest's demand rising above its memory
+  // Of those, the ones no controller could have prevented: the guest's memory did not shrink
+  // at the onset, and one stats period before it the demand still left the guest at least
+  // kUnwarnedFreeRatio of its memory free, so no statistic could have warned of it.
+  uint64_t oom_unpreventable = 0;
   double oom_vm_seconds = 0;        // summed over guests
+  double oom_caused_vm_seconds = 0;  // the part of it in OOMs that were not unpreventable
   double pressure_seconds = 0;      // some node below band low
   uint64_t actions = 0;             // balloon and virtio-mem changes submitted
   uint64_t direction_changes = 0;   // per VM, a change opposite to that VM's previous one
   double bytes_moved = 0;           // sum of |to - from|
   uint64_t blind_shrinks = 0;       // shrinks of a VM inside one of its stats outages
+  double priority_bytes_taken = 0;  // bytes shrunk from VMs of priority above 0
   double min_free_ratio = 1;        // lowest node free / total
 };
+
+// A guest with at least this share of its memory free shows no pressure (kvmem's default
+// balloon.pressure.usable_below_ratio): an OOM that follows such a state within one stats
+// period came without warning.
+inline constexpr double kUnwarnedFreeRatio = 0.10;
 
 class Recorder {
  public:
@@ -53,6 +64,9 @@ class Recorder {
   Metrics m_;
   std::map<std::string, int> last_direction_;
   std::map<std::string, bool> was_oom_;
+  std::map<std::string, bool> unpreventable_;  // the kind of the OOM each VM is in now
+  std::map<std::string, uint64_t> last_memory_;
+  void NoteOom(const VmState& vm, Duration now, Duration dt);
   std::vector<double> before_;  // node free just before the disturbance
   // One "settled" criterion: whether it failed after the disturbance, whether it holds now,
   // and when it last failed.

@@ -163,6 +163,7 @@ model::Observation Plant::Observe() const {
     v.name = vm.spec->name;
     v.uuid = vm.uuid;
     v.running = true;
+    v.priority = vm.spec->priority;
     v.balloon_current_bytes = vm.Memory();
     // What ballooning alone can reach: plugged virtio-mem is on top of the boot memory.
     v.balloon_maximum_bytes = vm.spec->max + vm.vmem_plugged;

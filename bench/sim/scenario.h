@@ -73,6 +73,7 @@ struct VmSpec {
   std::optional<VirtioMemSpec> virtio_mem;
   Duration stats_period{5000};  // how often the guest refreshes its balloon statistics
   Duration stats_phase{0};      // first refresh, within the first period
+  int priority = 0;  // kvmem's VM priority (domain metadata): higher gives last, gets first
 };
 
 // The guest stops refreshing its statistics: kept with their old time (stale) or gone (missing).
@@ -89,6 +90,7 @@ struct Targets {
   std::optional<double> settle_faster;  // kvmem settles this many times faster than each baseline
   std::optional<int> direction_changes_at_most;
   bool no_blind_shrinks = false;  // kvmem never shrinks a VM during its outage
+  bool priority_spared = false;   // kvmem takes nothing from VMs of priority above 0
 };
 
 struct Scenario {

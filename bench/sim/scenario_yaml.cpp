@@ -142,7 +142,7 @@ Trace Vary(Trace t, double jitter, double phase_spread, uint64_t seed) {
 void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default, std::vector<VmSpec>& out) {
   for (const auto& v : list) {
     Map m(v, "vms", {"name", "count", "max", "balloon", "min", "shares", "node", "residency", "demand", "jitter",
-                     "phase_spread", "virtio_mem", "stats_period"});
+                     "phase_spread", "virtio_mem", "stats_period", "priority"});
     const std::string name = m.Read("name", std::string(), AnyText);
     if (name.empty()) throw LoadError{"vms at " + Where(v) + ": every VM needs a name"};
     const int64_t count = m.Read("count", int64_t{0}, config::ParseInteger);
@@ -153,6 +153,7 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
     base.balloon = m.Read("balloon", base.max, config::ParseSize);
     base.min = m.Read("min", std::min<uint64_t>(512ULL << 20, base.balloon), config::ParseSize);
     base.shares = static_cast<uint64_t>(m.Read("shares", int64_t{1000}, config::ParseInteger));
+    base.priority = static_cast<int>(m.Read("priority", int64_t{0}, config::ParseInteger));
     base.stats_period = m.Read("stats_period", stats_default, config::ParseDuration);
     if (count < 0 || base.max == 0 || base.balloon > base.max || base.min > base.max ||
         base.stats_period.count() <= 0) {
@@ -246,13 +247,14 @@ Scenario Read(const YAML::Node& root, std::string name) {
     }
   }
   if (top.Has("targets")) {
-    Map t(top.Get("targets"), "targets", {"settle_faster", "direction_changes_at_most", "no_blind_shrinks"});
+    Map t(top.Get("targets"), "targets", {"settle_faster", "direction_changes_at_most", "no_blind_shrinks", "priority_spared"});
     if (t.Has("settle_faster")) sc.targets.settle_faster = t.Read("settle_faster", 0.0, ParseNumber);
     if (t.Has("direction_changes_at_most")) {
       sc.targets.direction_changes_at_most =
           static_cast<int>(t.Read("direction_changes_at_most", int64_t{0}, config::ParseInteger));
     }
     sc.targets.no_blind_shrinks = t.Read("no_blind_shrinks", false, yaml_map::ParseBool);
+    sc.targets.priority_spared = t.Read("priority_spared", false, yaml_map::ParseBool);
   }
   if (sc.duration.count() <= 0 || sc.warmup > sc.disturbance || sc.disturbance >= sc.duration) {
     throw LoadError{"timing: needs 0 <= warmup <= disturbance < duration"};

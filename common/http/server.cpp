@@ -183,6 +183,13 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
   return std::pair{host, static_cast<uint16_t>(port)};
 }
 
+Result<void> CheckListenAddressFlag(const std::string& text) {
+  if (auto addr = ParseListenAddress(text); !addr) {
+    return Fail(ErrorKind::kConfig, "--web.listen-address: " + addr.error().message);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler handler) {
   auto addr = ParseListenAddress(options.listen_address);
   if (!addr) return tl::unexpected(addr.error());

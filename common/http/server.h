@@ -80,6 +80,8 @@ struct ServerOptions {
 
 // "127.0.0.1:9848", ":9848", "[::1]:9848" -> host and port. kConfig error naming the text.
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
+// The same check for the --web.listen-address flag of either daemon, its error naming the flag.
+Result<void> CheckListenAddressFlag(const std::string& text);
 
 class Server {
  public:

@@ -44,6 +44,11 @@ const std::vector<Key> kKeys = {
     {"balloon.cooldown", Duration{F(balloon.cooldown)},
      "per VM, between two balloon changes",
      "Per VM, between two balloon changes (failed attempts included)."},
+    {"balloon.trend_window", Duration{F(balloon.trend_window), false},
+     "fit the node's available memory over this long; 0: no anticipation",
+     "A node's available memory over this long is fit to a line. When the line crosses `reclaim_below` "
+     "within one reaction time (`interval` + `cooldown`), the node is reclaimed now, as if it were already "
+     "below, to the band's middle. 0 turns anticipation off."},
     {"balloon.pressure", Section{},
      "a VM is under pressure when any of these holds",
      ""},
@@ -151,12 +156,17 @@ const std::vector<Key> kKeys = {
      "per VM, between two moves",
      "Per VM, between two moves."},
     {"limits", Section{}, "", ""},
-    {"limits.max_actions_per_cycle", Integer{F(limits.max_actions_per_cycle), 1, 1000, ""},
-     "actions per cycle, all kinds together",
-     "Actions per cycle, all kinds together (1 to 1000)."},
-    {"limits.max_bytes_per_minute", Size{F(limits.max_bytes_per_minute), model::kMiB},
-     "balloon and virtio-mem bytes moved in any 60 s",
-     "Balloon and virtio-mem bytes moved in any 60 s (at least `1MiB`)."},
+    {"limits.max_actions_per_cycle", Integer{F(limits.max_actions_per_cycle), 0, 1000, ""},
+     "cap on actions per cycle (0: none; the scaled limit applies)",
+     "Actions per cycle, all kinds together, scale with the host: enough to change every running VM once per "
+     "`balloon.cooldown`, `max(4, ceil(VMs x interval / cooldown))`. Above 0, this caps that number (0 to 1000)."},
+    {"limits.max_share_per_minute", Ratio{F(limits.max_share_per_minute), true},
+     "balloon and virtio-mem bytes moved in any 60 s, as a share of the host's memory",
+     "Balloon and virtio-mem bytes moved in any 60 s, as a share of the host's memory (all nodes): above 0, "
+     "at most 1."},
+    {"limits.max_bytes_per_minute", Size{F(limits.max_bytes_per_minute), 0},
+     "cap on those bytes (0: none)",
+     "Above 0, caps the bytes `max_share_per_minute` allows."},
 };
 
 #undef F

@@ -12,6 +12,8 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;  // clang 14 deduces aggregates only with a guide
 
 // The accessors hand out a mutable reference; reading through it never writes.
 template <class T>

@@ -4,8 +4,10 @@
 #include <utility>
 
 #include "common/http/server.h"
+#include "common/log.h"
 #include "controller/alerts/rules.h"
 #include "host/procfs/read.h"
+#include "host/procfs/root.h"
 
 namespace kvmem::daemon {
 
@@ -36,16 +38,11 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
 }
 
 Result<void> CheckFlags(const Config& cfg) {
-  for (auto [flag, path] : {std::pair{"path.procfs", &cfg.procfs}, std::pair{"path.sysfs", &cfg.sysfs}}) {
-    if (!procfs::ListDir(*path)) {
-      return Fail(ErrorKind::kConfig, "--" + std::string(flag) + "=" + *path + " is not a readable directory");
-    }
-  }
-  if (auto addr = http::ParseListenAddress(cfg.listen_address); !addr) return tl::unexpected(addr.error());
-  for (auto [flag, d] : {std::pair{"actuate.timeout", cfg.actuate_timeout}, std::pair{"actuate.backoff", cfg.backoff_initial},
-                         std::pair{"actuate.backoff-max", cfg.backoff_max}}) {
-    if (d.count() <= 0) return Fail(ErrorKind::kConfig, "--" + std::string(flag) + " must be positive");
-  }
+  // Durations are checked as they are parsed (FlagSet::Duration): at least 1 ms, in both daemons.
+  auto root = procfs::CheckRootFlags({cfg.procfs, cfg.sysfs});
+  if (!root) return tl::unexpected(root.error());
+  for (const auto& warning : *root) log::Warn(warning);
+  if (auto addr = http::CheckListenAddressFlag(cfg.listen_address); !addr) return addr;
   return {};
 }
 

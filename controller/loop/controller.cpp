@@ -19,6 +19,8 @@ const FamilyDesc kDuration{"kvmem_controller_reconcile_duration_seconds", "Time 
 const FamilyDesc kCycles{"kvmem_controller_cycles_total", "Reconcile cycles run.", MetricType::Counter, {}};
 const FamilyDesc kObserveFailures{"kvmem_controller_observe_failures_total", "Cycles skipped because the host could not be observed.", MetricType::Counter, {}};
 const FamilyDesc kDryRun{"kvmem_controller_dry_run", "1 when the controller only records actions (started without --apply).", MetricType::Gauge, {}};
+const FamilyDesc kActionsLimit{"kvmem_controller_actions_per_cycle_limit", "Actions the last cycle could take: scaled to the running VMs (limits.max_actions_per_cycle caps it).", MetricType::Gauge, {}};
+const FamilyDesc kBytesLimit{"kvmem_controller_move_budget_bytes", "Balloon and virtio-mem bytes the controller may move in any 60 s: limits.max_share_per_minute of the host's memory (limits.max_bytes_per_minute caps it).", MetricType::Gauge, {}};
 const FamilyDesc kLastRun{"kvmem_controller_last_run_timestamp_seconds", "When the last cycle finished.", MetricType::Gauge, {}};
 const FamilyDesc kLastAction{"kvmem_controller_last_action_timestamp_seconds", "When the controller last applied or recorded an action; 0 before the first.", MetricType::Gauge, {}};
 const FamilyDesc kReloads{"kvmem_controller_policy_reloads_total", "Policy reloads (SIGHUP), by result; a failed reload keeps the old policy.", MetricType::Counter, {"result"}};
@@ -76,6 +78,10 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
     }
     plan = cycle_.Step(std::move(*obs), actuator_, this, stop_);
     NoteSkipsAndBands(plan);
+    if (plan.actions_per_cycle > 0) {
+      std::lock_guard lock(mutex_);
+      limits_ = {plan.actions_per_cycle, plan.bytes_per_minute};
+    }
     pool_metrics_.Update(plan, cycle_.state());
     std::lock_guard lock(mutex_);
     settle_timeouts_ = cycle_.state().settle_timeouts_total;
@@ -145,7 +151,7 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
 
 std::vector<const FamilyDesc*> Controller::Families() {
   std::vector<const FamilyDesc*> all = {&kActions, &kSkips, &kBalloonTarget, &kVirtioTarget, &kNodeState, &kDuration, &kCycles,
-          &kObserveFailures, &kDryRun, &kLastRun, &kLastAction, &kReloads, &kSettleTimeouts,
+          &kObserveFailures, &kDryRun, &kActionsLimit, &kBytesLimit, &kLastRun, &kLastAction, &kReloads, &kSettleTimeouts,
           &kCompactionIndex, &kCompactionSeconds};
   for (const auto* f : PoolPlacementMetrics::Families()) all.push_back(f);
   return all;
@@ -174,6 +180,10 @@ void Controller::Collect(MetricSink& out) const {
   out.Add(kCycles, {}, static_cast<double>(cycles_));
   out.Add(kObserveFailures, {}, static_cast<double>(observe_failures_));
   out.Add(kDryRun, {}, dry_run_ ? 1 : 0);
+  if (limits_) {
+    out.Add(kActionsLimit, {}, limits_->first);
+    out.Add(kBytesLimit, {}, static_cast<double>(limits_->second));
+  }
   out.Add(kLastRun, {}, last_run_);
   out.Add(kLastAction, {}, last_action_);
   out.Add(kReloads, {"ok"}, static_cast<double>(reloads_ok_));

@@ -79,6 +79,7 @@ class Controller final : private CycleListener {
   double last_run_ = 0, last_action_ = 0, last_duration_ = 0;
   std::optional<std::string> last_observe_error_;
   std::optional<std::pair<bool, uint64_t>> libvirt_;  // up, connection errors
+  std::optional<std::pair<int, uint64_t>> limits_;   // actions per cycle, bytes per minute
 };
 
 }  // namespace kvmem::loop

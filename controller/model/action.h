@@ -133,6 +133,9 @@ struct Plan {
   std::vector<Skip> skips;
   std::map<int, Band> bands;  // per node, for the per-node state metric
   std::vector<PoolTarget> pools;  // every pool with demand, headroom or pages, by node then size
+  // The limits this cycle ran under, as scaled to the host (model::LimitsPolicy).
+  int actions_per_cycle = 0;
+  uint64_t bytes_per_minute = 0;
 };
 
 // What an actuator reports after applying one action.

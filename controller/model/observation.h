@@ -96,6 +96,10 @@ struct VmObservation {
   // The domain XML fixes placement (<cputune><vcpupin> or a strict <numatune>): the
   // placement rules leave it to the administrator.
   bool placement_fixed = false;
+  // Who gives first and gets first under the same shortage: higher gives last and gets
+  // first. From <metadata><memory xmlns="https://kvmem.dev/xmlns/memory/1" priority="N"/>;
+  // 0 (every VM alike) without it.
+  int priority = 0;
 
   bool HugepageBacked() const { return !hugepage_demand.empty(); }
   // Memory the guest has plugged through its virtio-mem devices.

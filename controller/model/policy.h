@@ -43,6 +43,10 @@ struct BalloonPolicy {
   uint64_t min_guest = 512 * kMiB;                 // absolute floor of every VM
   double min_free_ratio = 0.15;                    // floor keeps this share free: used / (1 - ratio)
   Duration cooldown = std::chrono::seconds{10};    // per VM, between two balloon changes
+  // How far back a node's available memory is fit to a line to see where it is heading: a node
+  // that will cross reclaim_below sooner than the controller can react is reclaimed now.
+  // 0: no anticipation.
+  Duration trend_window = std::chrono::seconds{60};
   BalloonPressurePolicy pressure;
   bool operator==(const BalloonPolicy&) const = default;
 };
@@ -96,9 +100,16 @@ struct PlacementPolicy {
   bool operator==(const PlacementPolicy&) const = default;
 };
 
+// Limits that scale with the host (docs/policy.md explains the defaults), each with an
+// optional absolute cap for operators who want one.
 struct LimitsPolicy {
-  int max_actions_per_cycle = 4;
-  uint64_t max_bytes_per_minute = 8 * kGiB;  // balloon and virtio-mem bytes moved, sliding 60 s
+  // Actions per cycle: enough to change every running VM once per balloon cooldown,
+  // max(4, ceil(VMs x interval / cooldown)); at most this cap when it is above 0.
+  int max_actions_per_cycle = 0;
+  // Balloon and virtio-mem bytes moved in any 60 s: this share of the host's memory (all
+  // nodes); at most max_bytes_per_minute when that is above 0.
+  double max_share_per_minute = 0.10;
+  uint64_t max_bytes_per_minute = 0;
   bool operator==(const LimitsPolicy&) const = default;
 };
 

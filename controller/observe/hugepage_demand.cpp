@@ -12,7 +12,7 @@ namespace {
 
 constexpr size_t kMaxNodesetIds = 4096;
 
-std::optional<int> Id(std::string_view s) {
+std::optional<int> ParseNodeId(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   int v = 0;
@@ -64,8 +64,8 @@ std::optional<std::set<int>> ParseNodeset(std::string_view nodeset) {
     bool exclude = !part.empty() && part.front() == '^';
     if (exclude) part.remove_prefix(1);
     size_t dash = part.find('-');
-    auto lo = Id(part.substr(0, dash));
-    auto hi = dash == std::string_view::npos ? lo : Id(part.substr(dash + 1));
+    auto lo = ParseNodeId(part.substr(0, dash));
+    auto hi = dash == std::string_view::npos ? lo : ParseNodeId(part.substr(dash + 1));
     if (!lo || !hi || *hi < *lo || static_cast<size_t>(*hi - *lo) >= kMaxNodesetIds) return std::nullopt;
     for (int i = *lo; i <= *hi; ++i) (exclude ? out : in).insert(i);
     if (in.size() > kMaxNodesetIds) return std::nullopt;

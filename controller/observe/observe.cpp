@@ -139,6 +139,7 @@ std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot
     vm.vcpus_per_node = d.placement.vcpus_per_node;
     vm.qemu_pid = d.placement.qemu_pid;
     vm.placement_fixed = PlacementFixed(d.xml);
+    vm.priority = d.xml.kvmem_priority.value_or(0);
     out.push_back(std::move(vm));
   }
   return out;

@@ -1,16 +1,34 @@
-// balloon.reclaim, balloon.release and balloon.rebalance.
+// balloon.reclaim and balloon.release (balloon.rebalance is rebalance.cpp).
 #include "controller/policy/balloon.h"
 
 #include <algorithm>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "controller/model/units.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/balloon_candidates.h"
+#include "controller/policy/judgements.h"
 
 namespace kvmem::policy {
+
+bool NeediestFirst(const BalloonCandidate& a, const BalloonCandidate& b) {
+  if (a.vm->priority != b.vm->priority) return a.vm->priority > b.vm->priority;  // gets first
+  if (a.rank != b.rank) return a.rank < b.rank;
+  if (a.pressure.swap_in_rate != b.pressure.swap_in_rate)
+    return a.pressure.swap_in_rate > b.pressure.swap_in_rate;
+  return a.vm->uuid < b.vm->uuid;
+}
+
+uint64_t GrowRoom(const Cycle& c, const model::VmObservation& vm) {
+  uint64_t room = UINT64_MAX;
+  for (const auto& n : c.obs().nodes) {
+    const double share = NodeShare(vm, n.id, c.obs());
+    if (share > 0) room = std::min(room, model::ToBytes(model::AsDouble(c.Headroom(n, false)) / share));
+  }
+  return room;
+}
+
 namespace {
 
 using model::AsDouble;
@@ -19,16 +37,25 @@ using model::kMiB;
 
 constexpr const char* kReclaim = "balloon.reclaim";
 constexpr const char* kRelease = "balloon.release";
-constexpr const char* kRebalance = "balloon.rebalance";
 
-// Nodes in `band`, in the order their need is most urgent.
+// The available memory reclaim plans against: what the trend says the node will have one
+// reaction time from now, when that is lower than what it has (NodeOutlook).
+uint64_t PlanningAvailable(const Cycle& c, const model::NodeObservation& n) {
+  return std::min(n.available_bytes, c.Outlook(n.id).projected);
+}
+
+// Nodes in `band` (reclaim includes the nodes the trend takes below reclaim_below within one
+// reaction time), in the order their need is most urgent.
 std::vector<const model::NodeObservation*> NodesIn(const Cycle& c, model::Band band) {
   std::vector<const model::NodeObservation*> out;
   for (const auto& n : c.obs().nodes) {
-    if (n.has_memory && n.total_bytes > 0 && BandOf(n, c.policy().balloon).band == band) out.push_back(&n);
+    if (!n.has_memory || n.total_bytes == 0) continue;
+    const bool early = band == model::Band::kReclaim && c.Outlook(n.id).early;
+    if (early || BandOf(n, c.policy().balloon).band == band) out.push_back(&n);
   }
-  auto ratio = [](const model::NodeObservation* n) {
-    return AsDouble(n->available_bytes) / AsDouble(n->total_bytes);
+  auto ratio = [&](const model::NodeObservation* n) {
+    return AsDouble(band == model::Band::kReclaim ? PlanningAvailable(c, *n) : n->available_bytes) /
+           AsDouble(n->total_bytes);
   };
   std::stable_sort(out.begin(), out.end(), [&](auto* a, auto* b) {
     return band == model::Band::kReclaim ? ratio(a) < ratio(b) : ratio(a) > ratio(b);
@@ -36,23 +63,8 @@ std::vector<const model::NodeObservation*> NodesIn(const Cycle& c, model::Band b
   return out;
 }
 
-struct Candidate {
-  const model::VmObservation* vm;
-  double share;
-  double rank;  // reclaim: usable bytes on this node; release: usable ratio
-  Pressure pressure;
-};
-
-// Release and rebalance order: lowest usable ratio first, then the highest swap-in rate.
-bool NeediestFirst(const Candidate& a, const Candidate& b) {
-  if (a.rank != b.rank) return a.rank < b.rank;
-  if (a.pressure.swap_in_rate != b.pressure.swap_in_rate)
-    return a.pressure.swap_in_rate > b.pressure.swap_in_rate;
-  return a.vm->uuid < b.vm->uuid;
-}
-
 // Why this VM cannot give memory now, or empty.
-std::string ReclaimBlocker(Cycle& c, const Candidate& k, uint64_t floor) {
+std::string ReclaimBlocker(Cycle& c, const BalloonCandidate& k, uint64_t floor) {
   const auto& vm = *k.vm;
   if (auto blind = BlindReason(vm, c.now(), c.policy().stale_after)) return *blind;
   if (k.pressure.under) return "under pressure: " + k.pressure.why;
@@ -65,10 +77,23 @@ std::string ReclaimBlocker(Cycle& c, const Candidate& k, uint64_t floor) {
   return {};
 }
 
+// What each VM can give on this node over time (above its floor; 0 when it cannot give at all):
+// priority makes a VM give only what the lower-priority ones never can, even if they are in
+// cooldown now or giving already.
+std::vector<double> RoomOverTime(const Cycle& c, const std::vector<BalloonCandidate>& cands) {
+  std::vector<double> room(cands.size(), 0.0);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const auto& vm = *cands[i].vm;
+    if (BlindReason(vm, c.now(), c.policy().stale_after) || cands[i].pressure.under) continue;
+    room[i] = AsDouble(model::SatSub(vm.balloon_current_bytes, Floor(vm, c.policy().balloon))) * cands[i].share;
+  }
+  return room;
+}
+
 void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
   const auto& policy = c.policy().balloon;
   const NodeBand band = BandOf(node, policy);
-  std::vector<Candidate> cands;
+  std::vector<BalloonCandidate> cands;
   for (const auto& vm : c.obs().vms) {
     const double share = NodeShare(vm, node.id, c.obs());
     if (!vm.running || share <= 0 || c.Touched(vm.uuid)) continue;
@@ -76,17 +101,34 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
     cands.push_back(
         {&vm, share, usable, PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure)});
   }
-  std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+  // The lowest priority gives first; among equals, the VM with the most usable memory here.
+  std::stable_sort(cands.begin(), cands.end(), [](const BalloonCandidate& a, const BalloonCandidate& b) {
+    if (a.vm->priority != b.vm->priority) return a.vm->priority < b.vm->priority;
     return a.rank != b.rank ? a.rank > b.rank : a.vm->uuid < b.vm->uuid;
   });
 
-  const std::string head = "node " + std::to_string(node.id) + " available " +
-                           FormatBytes(node.available_bytes) + " < reclaim_below " +
-                           DescribeThreshold(policy.reclaim_below, band.reclaim_below);
-  for (const Candidate& k : cands) {
+  const NodeOutlook& outlook = c.Outlook(node.id);
+  const uint64_t available = PlanningAvailable(c, node);
+  const std::string head =
+      "node " + std::to_string(node.id) + " available " + FormatBytes(node.available_bytes) +
+      (outlook.early ? ", falling " + FormatBytes(model::ToBytes(-*outlook.slope * 60)) + "/min: " +
+                           FormatBytes(available) + " in " + model::FormatSeconds(outlook.horizon)
+                     : std::string()) +
+      " < reclaim_below " + DescribeThreshold(policy.reclaim_below, band.reclaim_below);
+  std::vector<double> later = RoomOverTime(c, cands);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const BalloonCandidate& k = cands[i];
     const auto& vm = *k.vm;
-    const double need = AsDouble(band.middle) - AsDouble(node.available_bytes) - c.Freed(node.id);
+    const double need = AsDouble(band.middle) - AsDouble(available) - c.Freed(node.id);
     if (need <= 0) return;
+    double lower = 0;
+    for (size_t j = 0; j < i; ++j) lower += cands[j].vm->priority < vm.priority ? later[j] : 0.0;
+    if (lower >= need) {
+      c.AddSkip(VmSubject(vm), kReclaim,
+                "priority " + std::to_string(vm.priority) + ": VMs of lower priority can still give " +
+                    FormatBytes(model::ToBytes(lower)) + " here");
+      continue;
+    }
     const uint64_t floor = Floor(vm, policy);
     if (auto blocker = ReclaimBlocker(c, k, floor); !blocker.empty()) {
       c.AddSkip(VmSubject(vm), kReclaim, blocker);
@@ -105,15 +147,17 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
                 "balloon.reclaim_below",
                 AsDouble(band.reclaim_below),
                 {{"available_bytes", AsDouble(node.available_bytes)},
+                 {"projected_available_bytes", AsDouble(available)},
                  {"target_bytes", AsDouble(band.middle)},
                  {"guest_usable_bytes", AsDouble(vm.guest_usable_bytes.value_or(0))},
                  {"floor_bytes", AsDouble(floor)},
                  {"node_share", k.share}},
                 head + "; vm " + vm.name + " usable " + FormatBytes(vm.guest_usable_bytes.value_or(0)) +
                     ", floor " + FormatBytes(floor) + ", step " + FormatBytes(d)};
+    later[i] = std::max(0.0, later[i] - AsDouble(d) * k.share);
     c.Add(std::move(a));
   }
-  const double short_by = AsDouble(band.middle) - AsDouble(node.available_bytes) - c.Freed(node.id);
+  const double short_by = AsDouble(band.middle) - AsDouble(available) - c.Freed(node.id);
   if (short_by >= AsDouble(policy.min_step)) {
     c.AddSkip(NodeSubject(node.id), kReclaim,
               FormatBytes(short_by) + " short of the band middle " + FormatBytes(band.middle) +
@@ -121,20 +165,10 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
   }
 }
 
-// The most each node the VM sits on can give it, divided by the VM's share there.
-uint64_t GrowRoom(const Cycle& c, const model::VmObservation& vm) {
-  uint64_t room = UINT64_MAX;
-  for (const auto& n : c.obs().nodes) {
-    const double share = NodeShare(vm, n.id, c.obs());
-    if (share > 0) room = std::min(room, model::ToBytes(AsDouble(c.Headroom(n, false)) / share));
-  }
-  return room;
-}
-
 void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
   const auto& policy = c.policy().balloon;
   const NodeBand band = BandOf(node, policy);
-  std::vector<Candidate> cands;
+  std::vector<BalloonCandidate> cands;
   for (const auto& vm : c.obs().vms) {
     const double share = NodeShare(vm, node.id, c.obs());
     if (!vm.running || share <= 0 || c.Touched(vm.uuid)) continue;
@@ -149,7 +183,7 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
     cands.push_back({&vm, share, p.usable_ratio, p});
   }
   std::stable_sort(cands.begin(), cands.end(), NeediestFirst);
-  for (const Candidate& k : cands) {
+  for (const BalloonCandidate& k : cands) {
     const auto& vm = *k.vm;
     const auto cool = c.BalloonCooldownLeft(vm.uuid);
     if (cool > model::Duration{0}) {
@@ -185,276 +219,6 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
   }
 }
 
-// ---- balloon.rebalance ----------------------------------------------------------------------
-//
-// A VM under pressure whose nodes have no headroom above release_above (the dead band) takes
-// memory from VMs on the same nodes that can spare it, in the same plan: the donors' shrinks
-// first, then the grow, which together leave every node where it was.
-
-// Below this a node's remaining need is rounding noise from shares, not memory.
-constexpr double kCoveredBytes = 4096;
-
-// The share of its balloon a guest has usable after a rebalance, on both sides: donors are never
-// shrunk below it, recipients are grown to it. At least usable_below_ratio, so that a rebalance
-// neither puts a donor under pressure nor leaves its recipient there (no ping-pong).
-double KeepUsable(const model::BalloonPolicy& p) {
-  return std::clamp(std::max(p.min_free_ratio, p.pressure.usable_below_ratio), 0.0, 0.99);
-}
-
-struct Donor {
-  const model::VmObservation* vm;
-  uint64_t usable;
-  uint64_t floor;
-  uint64_t cap;         // the most it may give this cycle, MiB-aligned, >= min_step; 0 when blocked
-  std::string blocker;  // why it cannot give, or empty
-};
-
-Donor DonorOf(const Cycle& c, const model::VmObservation& vm) {
-  const auto& policy = c.policy().balloon;
-  Donor d{&vm, vm.guest_usable_bytes.value_or(0), Floor(vm, policy), 0, {}};
-  if (auto blind = BlindReason(vm, c.now(), c.policy().stale_after)) {
-    d.blocker = *blind;
-    return d;
-  }
-  const Pressure p = PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure);
-  if (p.under) {
-    d.blocker = "under pressure: " + p.why;
-    return d;
-  }
-  const auto cool = c.BalloonCooldownLeft(vm.uuid);
-  if (cool > model::Duration{0}) {
-    d.blocker = "cooldown " + model::FormatSeconds(cool) + " left";
-    return d;
-  }
-  // Giving x leaves (usable - x) / (current - x) of the balloon usable: keep that at KeepUsable.
-  const double t = KeepUsable(policy);
-  const uint64_t current = vm.balloon_current_bytes;
-  const uint64_t by_usable = model::ToBytes((AsDouble(d.usable) - t * AsDouble(current)) / (1.0 - t));
-  const uint64_t by_floor = model::SatSub(current, d.floor);
-  d.cap = model::AlignDown(std::min({by_usable, by_floor, policy.max_step}), kMiB);
-  if (d.cap < policy.min_step) {
-    d.cap = 0;
-    d.blocker = by_floor <= by_usable
-                    ? "floor reached: current " + FormatBytes(current) + ", floor " + FormatBytes(d.floor)
-                    : "usable " + FormatBytes(d.usable) + " of " + FormatBytes(current) +
-                          " leaves nothing to give above " + model::FormatPercent(t);
-  }
-  return d;
-}
-
-struct RecipientNode {
-  const model::NodeObservation* node;
-  double share;  // the recipient's share of its memory on this node
-};
-
-// What one attempt to cover a grow of `grow` bytes found.
-struct Draft {
-  uint64_t grow = 0;
-  std::vector<std::pair<const Donor*, uint64_t>> gives;  // in the order chosen
-  std::vector<const Donor*> passed;                      // blocked donors met before the need was met
-  bool covered = false;
-  double coverage = 0;  // the smallest share of a node's need that the donors cover
-  uint64_t bytes = 0;   // what the plan moves: the grow plus every give
-};
-
-// Per node the recipient sits on, its part of the grow not covered by the node's own headroom
-// above release_above is covered by donors on that node, those with the most usable memory there
-// (usable x share) first. A donor frees memory on every node it sits on.
-Draft Cover(const Cycle& c, const std::vector<RecipientNode>& nodes, const std::vector<Donor>& donors,
-            uint64_t grow, size_t slots) {
-  const auto& policy = c.policy().balloon;
-  Draft d;
-  d.grow = grow;
-  std::vector<double> need(nodes.size()), initial(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const double want = AsDouble(grow) * nodes[i].share;
-    initial[i] = need[i] = want - std::min(AsDouble(c.Headroom(*nodes[i].node, false)), want);
-  }
-  std::vector<size_t> order(nodes.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return need[a] != need[b] ? need[a] > need[b] : nodes[a].node->id < nodes[b].node->id;
-  });
-  std::set<const Donor*> used;
-  for (size_t i : order) {
-    const int id = nodes[i].node->id;
-    std::vector<std::pair<const Donor*, double>> ranked;  // donor, its share on this node
-    for (const Donor& k : donors) {
-      const double share = NodeShare(*k.vm, id, c.obs());
-      if (share > 0) ranked.emplace_back(&k, share);
-    }
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      const double ra = AsDouble(a.first->usable) * a.second, rb = AsDouble(b.first->usable) * b.second;
-      return ra != rb ? ra > rb : a.first->vm->uuid < b.first->vm->uuid;
-    });
-    for (const auto& [k, share] : ranked) {
-      if (need[i] <= kCoveredBytes || d.gives.size() >= slots) break;
-      if (used.contains(k)) continue;
-      if (!k->blocker.empty()) {
-        if (std::find(d.passed.begin(), d.passed.end(), k) == d.passed.end()) d.passed.push_back(k);
-        continue;
-      }
-      const uint64_t want = model::AlignUp(model::ToBytesCeil(need[i] / share), kMiB);
-      const uint64_t give = std::min(std::max(want, policy.min_step), k->cap);
-      d.gives.emplace_back(k, give);
-      used.insert(k);
-      for (size_t j = 0; j < nodes.size(); ++j) {
-        need[j] -= AsDouble(give) * NodeShare(*k->vm, nodes[j].node->id, c.obs());
-      }
-    }
-  }
-  d.covered = true;
-  d.coverage = 1;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (need[i] > kCoveredBytes) d.covered = false;
-    if (initial[i] > kCoveredBytes) {
-      d.coverage = std::min(d.coverage, (initial[i] - std::max(need[i], 0.0)) / initial[i]);
-    }
-  }
-  d.bytes = grow;
-  for (const auto& [k, give] : d.gives) d.bytes = model::SatAdd(d.bytes, give);
-  return d;
-}
-
-// The largest grow, from `grow` down, that donors can cover within the cycle's action slots and
-// bytes. A Draft with grow == 0 when not even min_step can be covered; `by_bytes` then says
-// whether the bytes budget was what stopped it.
-Draft Choose(const Cycle& c, const std::vector<RecipientNode>& nodes, const std::vector<Donor>& donors,
-             uint64_t grow, bool& by_bytes) {
-  const auto& policy = c.policy().balloon;
-  const size_t slots = static_cast<size_t>(std::max(c.ActionsLeft() - 1, 0));
-  by_bytes = false;
-  std::vector<const Donor*> first_passed;
-  for (int attempt = 0; attempt < 8 && grow >= policy.min_step; ++attempt) {
-    Draft d = Cover(c, nodes, donors, grow, slots);
-    if (attempt == 0) first_passed = d.passed;
-    const bool fits = d.bytes <= c.BytesLeft();
-    if (d.covered && fits) return d;
-    double f = d.covered ? 1.0 : d.coverage;
-    if (!fits) f = std::min(f, AsDouble(c.BytesLeft()) / AsDouble(d.bytes));
-    by_bytes = !fits && d.covered;
-    const uint64_t next = model::AlignDown(model::ToBytes(AsDouble(grow) * f), kMiB);
-    grow = next < grow ? next : grow - kMiB;
-  }
-  Draft none;
-  none.passed = std::move(first_passed);
-  return none;
-}
-
-// "node 0 available 9.6 GiB, headroom 0 B above release_above 12.8 GiB (20%)", per node.
-std::string NodesText(const Cycle& c, const std::vector<RecipientNode>& nodes) {
-  std::string s;
-  for (const auto& n : nodes) {
-    const NodeBand band = BandOf(*n.node, c.policy().balloon);
-    s += (s.empty() ? "" : "; ") + std::string("node ") + std::to_string(n.node->id) + " available " +
-         FormatBytes(n.node->available_bytes) + ", headroom " + FormatBytes(c.Headroom(*n.node, false)) +
-         " above release_above " + DescribeThreshold(c.policy().balloon.release_above, band.release_above);
-  }
-  return s;
-}
-
-// What the recipient needs to have KeepUsable of its balloon usable again; max_step when the
-// pressure comes from swap-in or major faults, which say nothing about how much is missing.
-uint64_t Need(const Cycle& c, const model::VmObservation& vm, const Pressure& p) {
-  const auto& policy = c.policy().balloon;
-  if (!vm.guest_usable_bytes || p.usable_ratio >= policy.pressure.usable_below_ratio) return policy.max_step;
-  const double t = KeepUsable(policy);
-  const uint64_t need = model::ToBytesCeil(
-      (t * AsDouble(vm.balloon_current_bytes) - AsDouble(*vm.guest_usable_bytes)) / (1.0 - t));
-  return model::AlignUp(std::max(need, policy.min_step), kMiB);
-}
-
-// False when the cycle's limits are used up: no later recipient can be served either.
-bool RebalanceVm(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
-  const auto& policy = c.policy().balloon;
-  const std::string subject = VmSubject(vm);
-  std::vector<RecipientNode> nodes;
-  for (const auto& n : c.obs().nodes) {
-    const double share = NodeShare(vm, n.id, c.obs());
-    if (!n.has_memory || n.total_bytes == 0 || share <= 0) continue;
-    const NodeBand band = BandOf(n, policy);
-    if (band.band == model::Band::kReclaim) {
-      c.AddSkip(subject, kRebalance,
-                "under pressure (" + p.why + ") but node " + std::to_string(n.id) +
-                    " is in reclaim (available " + FormatBytes(n.available_bytes) + " < reclaim_below " +
-                    DescribeThreshold(policy.reclaim_below, band.reclaim_below) + "): reclaim comes first");
-      return true;
-    }
-    nodes.push_back({&n, share});
-  }
-  if (nodes.empty()) return true;
-  const auto cool = c.BalloonCooldownLeft(vm.uuid);
-  if (cool > model::Duration{0}) {
-    c.AddSkip(subject, kRebalance, "cooldown " + model::FormatSeconds(cool) + " left");
-    return true;
-  }
-  if (!c.HasActionSlot(subject, 2)) return false;  // at least one donor and the recipient
-  if (c.BytesLeft() < 2 * policy.min_step) {
-    c.AddSkip(subject, "limits", c.BytesLimitText());
-    return false;
-  }
-
-  std::vector<Donor> donors;
-  for (const auto& other : c.obs().vms) {
-    if (&other == &vm || !other.running || c.Touched(other.uuid)) continue;
-    bool near = false;
-    for (const auto& n : nodes) near = near || NodeShare(other, n.node->id, c.obs()) > 0;
-    if (near) donors.push_back(DonorOf(c, other));
-  }
-  const uint64_t to_max = model::SatSub(vm.balloon_maximum_bytes, vm.balloon_current_bytes);
-  const uint64_t want = model::AlignDown(std::min({policy.max_step, to_max, Need(c, vm, p)}), kMiB);
-  bool by_bytes = false;
-  const Draft d = Choose(c, nodes, donors, want, by_bytes);
-  for (const Donor* k : d.passed) c.AddSkip(VmSubject(*k->vm), kRebalance, k->blocker);
-  const std::string where = NodesText(c, nodes);
-  if (d.grow == 0) {
-    if (by_bytes) {
-      c.AddSkip(subject, "limits", c.BytesLimitText());
-      return false;
-    }
-    c.AddSkip(
-        subject, kRebalance,
-        "under pressure (" + p.why + ") and no headroom above release_above, but no other VM on " +
-            (nodes.size() == 1 ? "node " + std::to_string(nodes[0].node->id) : std::string("its nodes")) +
-            " can give now");
-    return true;
-  }
-
-  const std::string head = "vm " + vm.name + " " + p.why + "; " + where;
-  std::string from;
-  for (const auto& [k, give] : d.gives) {
-    from += (from.empty() ? "" : ", ") + k->vm->name + " " + FormatBytes(give);
-  }
-  for (const auto& [k, give] : d.gives) {
-    const auto& donor = *k->vm;
-    model::SetBalloon a{RefOf(donor), donor.balloon_current_bytes, donor.balloon_current_bytes - give, {}, donor.VirtioMemPluggedBytes()};
-    a.reason = {kRebalance,
-                p.threshold,
-                p.threshold_value,
-                {{"recipient_guest_usable_ratio", p.usable_ratio},
-                 {"recipient_swap_in_bytes_per_second", p.swap_in_rate},
-                 {"recipient_major_faults_per_second", p.major_fault_rate},
-                 {"guest_usable_bytes", AsDouble(k->usable)},
-                 {"floor_bytes", AsDouble(k->floor)}},
-                head + "; donor " + donor.name + " usable " + FormatBytes(k->usable) + ", floor " +
-                    FormatBytes(k->floor) + ", gives " + FormatBytes(give) + " to " + vm.name};
-    c.Add(std::move(a));
-  }
-  model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + d.grow, {}, vm.VirtioMemPluggedBytes()};
-  a.reason = {kRebalance,
-              p.threshold,
-              p.threshold_value,
-              {{"guest_usable_ratio", p.usable_ratio},
-               {"swap_in_bytes_per_second", p.swap_in_rate},
-               {"major_faults_per_second", p.major_fault_rate},
-               {"available_bytes", AsDouble(nodes[0].node->available_bytes)},
-               {"donors", static_cast<double>(d.gives.size())}},
-              head + "; +" + FormatBytes(d.grow) + " from " + from + ", maximum " +
-                  FormatBytes(vm.balloon_maximum_bytes)};
-  c.Add(std::move(a));
-  return true;
-}
-
 }  // namespace
 
 void PlanReclaim(Cycle& c) {
@@ -479,25 +243,6 @@ void PlanRelease(Cycle& c) {
       c.AddSkip(VmSubject(vm), kRelease,
                 "under pressure (" + p.why + ") but no node it sits on is above release_above");
     }
-  }
-}
-
-void PlanRebalance(Cycle& c) {
-  const auto& policy = c.policy().balloon;
-  if (!policy.enabled) return;
-  std::vector<Candidate> cands;
-  for (const auto& vm : c.obs().vms) {
-    if (!vm.running || c.Touched(vm.uuid)) continue;
-    Pressure p = PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure);
-    if (!p.under) continue;
-    // At its maximum: virtio-mem's job (release says so). With headroom: release's job.
-    if (model::SatAdd(vm.balloon_current_bytes, policy.min_step) > vm.balloon_maximum_bytes) continue;
-    if (GrowRoom(c, vm) >= policy.min_step) continue;
-    cands.push_back({&vm, 0, p.usable_ratio, p});
-  }
-  std::stable_sort(cands.begin(), cands.end(), NeediestFirst);
-  for (const Candidate& k : cands) {
-    if (!RebalanceVm(c, *k.vm, k.pressure)) return;
   }
 }
 

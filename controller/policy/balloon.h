@@ -1,6 +1,6 @@
 // Balloon rules: reclaim from VMs on nodes short of memory, release to VMs under pressure on
-// nodes with plenty, rebalance between VMs on nodes in the dead band. NUMA-aware: a VM counts
-// against the nodes its memory sits on.
+// nodes with plenty (rebalance, between VMs on nodes in the dead band, is rebalance.h).
+// NUMA-aware: a VM counts against the nodes its memory sits on.
 // Thread-safe (pure; state lives in the Cycle passed in). Throws only std::bad_alloc.
 #pragma once
 
@@ -18,16 +18,5 @@ void PlanReclaim(Cycle& cycle);
 // highest swap-in rate) up to their balloon maximum, taking at most (available -
 // release_above) from each node they sit on, so a release never pushes a node into reclaim.
 void PlanRelease(Cycle& cycle);
-
-// Every VM under pressure that release could not grow because its nodes have no headroom above
-// release_above (neediest first, as release), below its balloon maximum, and on no node in
-// reclaim (reclaim comes first): shrink donors and grow it by the sum, in the same plan, shrinks
-// first, so that no node's total changes (a node's own headroom above release_above, if any,
-// covers its part first). Donors are running VMs on the same nodes, not under pressure, with
-// fresh stats, out of cooldown, the most usable memory (weighted by their share there) first.
-// A donor keeps its floor and max(min_free_ratio, usable_below_ratio) of its balloon usable; the
-// recipient grows to that same usable share (max_step when its pressure is swap-in or major
-// faults), by at most max_step and to its maximum. Needs two action slots and twice its bytes.
-void PlanRebalance(Cycle& cycle);
 
 }  // namespace kvmem::policy

@@ -2,14 +2,66 @@
 #include "controller/policy/cycle.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "controller/model/units.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/judgements.h"
 
 namespace kvmem::policy {
 
 using model::AsDouble;
+
+namespace {
+
+// The least-squares slope of the node's available memory over observations with
+// from <= age < to (ages back from the latest); nullopt with fewer than three of them.
+std::optional<double> SlopeOver(const Window& w, int node, model::Duration from, model::Duration to) {
+  const model::TimePoint now = w.Latest().time;
+  double n = 0, st = 0, sa = 0, stt = 0, sta = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const auto& o = w.at(i);
+    if (now - o.time < from || now - o.time >= to) continue;
+    for (const auto& nd : o.nodes) {
+      if (nd.id != node) continue;
+      const double t = model::Seconds(o.time - now), a = AsDouble(nd.available_bytes);
+      n += 1, st += t, sa += a, stt += t * t, sta += t * a;
+    }
+  }
+  const double den = n * stt - st * st;
+  if (n < 3 || den <= 0) return std::nullopt;
+  return (n * sta - st * sa) / den;
+}
+
+// A decline that lasts: the node's available memory falls in both halves of `span`, and the
+// shallower of the two slopes is the trend. A step (a new VM, a hugepage reservation) falls in
+// one half only and is not a trend; noise rarely falls in both.
+std::optional<double> SustainedDecline(const Window& w, int node, model::Duration span) {
+  if (w.Latest().time - w.at(0).time < span - span / 10) return std::nullopt;  // not a full window yet
+  const auto older = SlopeOver(w, node, span / 2, span + span / 10);
+  const auto newer = SlopeOver(w, node, model::Duration{0}, span / 2);
+  if (!older || !newer || *older >= 0 || *newer >= 0) return std::nullopt;
+  return std::max(*older, *newer);
+}
+
+}  // namespace
+
+int ActionsPerCycle(const model::Policy& policy, const model::Observation& obs) {
+  int running = 0;
+  for (const auto& vm : obs.vms) running += vm.running ? 1 : 0;
+  const double per_cooldown = model::Seconds(policy.interval) / std::max(1e-3, model::Seconds(policy.balloon.cooldown));
+  const int scaled = std::max(4, static_cast<int>(std::ceil(running * per_cooldown)));
+  const int cap = policy.limits.max_actions_per_cycle;
+  return cap > 0 ? std::min(cap, scaled) : scaled;
+}
+
+uint64_t BytesPerMinute(const model::Policy& policy, const model::Observation& obs) {
+  uint64_t host = 0;
+  for (const auto& n : obs.nodes) host += n.total_bytes;
+  const uint64_t scaled = model::ToBytes(AsDouble(host) * policy.limits.max_share_per_minute);
+  const uint64_t cap = policy.limits.max_bytes_per_minute;
+  return cap > 0 ? std::min(cap, scaled) : scaled;
+}
 
 Cycle::Cycle(const Window& window, const ControllerState& state, const model::Policy& policy,
              model::Plan& plan)
@@ -17,10 +69,30 @@ Cycle::Cycle(const Window& window, const ControllerState& state, const model::Po
       state_(state),
       policy_(policy),
       plan_(plan),
-      actions_left_(policy.limits.max_actions_per_cycle),
-      bytes_left_(model::SatSub(policy.limits.max_bytes_per_minute,
-                                BytesMovedLastMinute(state, window.Latest().time))) {
+      actions_per_cycle_(ActionsPerCycle(policy, window.Latest())),
+      bytes_per_minute_(BytesPerMinute(policy, window.Latest())),
+      actions_left_(actions_per_cycle_),
+      bytes_left_(model::SatSub(bytes_per_minute_, BytesMovedLastMinute(state, window.Latest().time))) {
   CreditInFlight();
+  const model::Duration horizon = policy.interval + policy.balloon.cooldown;
+  for (const auto& node : obs().nodes) {
+    NodeOutlook o;
+    o.horizon = horizon;
+    o.projected = node.available_bytes;
+    if (policy.balloon.trend_window > model::Duration{0}) o.slope = SustainedDecline(window, node.id, policy.balloon.trend_window);
+    if (o.slope && *o.slope < 0) {
+      o.projected = model::ToBytes(AsDouble(node.available_bytes) + *o.slope * model::Seconds(horizon));
+    }
+    const NodeBand band = BandOf(node, policy.balloon);
+    o.early = band.band == model::Band::kSteady && o.projected < band.reclaim_below;
+    outlooks_[node.id] = o;
+  }
+}
+
+const NodeOutlook& Cycle::Outlook(int node) const {
+  static const NodeOutlook kNone;
+  auto it = outlooks_.find(node);
+  return it == outlooks_.end() ? kNone : it->second;
 }
 
 void Cycle::AddSkip(std::string subject, std::string rule, std::string reason) {
@@ -30,7 +102,8 @@ void Cycle::AddSkip(std::string subject, std::string rule, std::string reason) {
 
 bool Cycle::HasActionSlot(const std::string& subject, int needed) {
   if (actions_left_ >= needed) return true;
-  const std::string limit = "max_actions_per_cycle " + std::to_string(policy_.limits.max_actions_per_cycle);
+  const std::string limit = "actions per cycle " + std::to_string(actions_per_cycle_) +
+                            (policy_.limits.max_actions_per_cycle > 0 ? " (max_actions_per_cycle)" : " (scaled)");
   AddSkip(subject, "limits",
           actions_left_ > 0
               ? limit + ": " + std::to_string(actions_left_) + " left, " + std::to_string(needed) + " needed"
@@ -39,9 +112,8 @@ bool Cycle::HasActionSlot(const std::string& subject, int needed) {
 }
 
 std::string Cycle::BytesLimitText() const {
-  return "max_bytes_per_minute " + model::FormatBytes(policy_.limits.max_bytes_per_minute) + " reached (" +
-         model::FormatBytes(model::SatSub(policy_.limits.max_bytes_per_minute, bytes_left_)) +
-         " moved or planned in the last 60 s)";
+  return "bytes per minute " + model::FormatBytes(bytes_per_minute_) + " reached (" +
+         model::FormatBytes(model::SatSub(bytes_per_minute_, bytes_left_)) + " moved or planned in the last 60 s)";
 }
 
 std::optional<int> Cycle::PlannedCompaction() const {

@@ -20,6 +20,18 @@
 
 namespace kvmem::policy {
 
+// Where a node's available memory is heading, from the trend over balloon.trend_window.
+struct NodeOutlook {
+  std::optional<double> slope;  // a sustained decline, bytes per second (< 0); nullopt: none
+  model::Duration horizon{0};   // how far ahead the line is read: one reaction time
+  uint64_t projected = 0;       // available at now + horizon (= available without a trend)
+  bool early = false;           // in the dead band now, below reclaim_below at the horizon
+};
+
+// The limits this cycle, scaled to the host (model::LimitsPolicy).
+int ActionsPerCycle(const model::Policy& policy, const model::Observation& obs);
+uint64_t BytesPerMinute(const model::Policy& policy, const model::Observation& obs);
+
 class Cycle {
  public:
   Cycle(const Window& window, const ControllerState& state, const model::Policy& policy, model::Plan& plan);
@@ -44,6 +56,9 @@ class Cycle {
   // Time left of the VM's balloon cooldown, or 0.
   model::Duration BalloonCooldownLeft(const std::string& uuid) const;
 
+  // Where the node's available memory is heading (computed once per cycle).
+  const NodeOutlook& Outlook(int node) const;
+
   // Memory on the node that planned or in-flight changes will free (shrinks) or take (grows).
   double Freed(int node) const;
   double Drawn(int node) const;
@@ -66,8 +81,11 @@ class Cycle {
   const ControllerState& state_;
   const model::Policy& policy_;
   model::Plan& plan_;
+  int actions_per_cycle_;
+  uint64_t bytes_per_minute_;
   int actions_left_;
   uint64_t bytes_left_;
+  std::map<int, NodeOutlook> outlooks_;
   std::set<std::string> touched_;
   std::set<std::tuple<std::string, std::string, std::string>> skipped_;  // {subject, rule, reason}
   std::map<int, double> freed_, drawn_;

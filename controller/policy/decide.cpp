@@ -6,8 +6,9 @@
 #include "controller/policy/compaction.h"
 #include "controller/policy/cycle.h"
 #include "controller/policy/hugepages.h"
+#include "controller/policy/judgements.h"
 #include "controller/policy/placement.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
 
 namespace kvmem::policy {
@@ -18,8 +19,9 @@ void RecordBands(Cycle& c, model::Plan& plan) {
   for (const auto& node : c.obs().nodes) {
     if (!node.has_memory || node.total_bytes == 0) continue;
     const NodeBand b = BandOf(node, balloon);
-    plan.bands[node.id] = b.band;
-    if (b.band == model::Band::kSteady && balloon.enabled) {
+    const bool early = c.Outlook(node.id).early && balloon.enabled;
+    plan.bands[node.id] = early ? model::Band::kReclaim : b.band;
+    if (b.band == model::Band::kSteady && balloon.enabled && !early) {
       c.AddSkip(NodeSubject(node.id), "balloon.reclaim",
                 "dead band: available " + model::FormatBytes(node.available_bytes) + " within [" +
                     DescribeThreshold(balloon.reclaim_below, b.reclaim_below) + ", " +
@@ -37,6 +39,8 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
     return plan;
   }
   Cycle cycle(window, state, policy, plan);
+  plan.actions_per_cycle = ActionsPerCycle(policy, window.Latest());
+  plan.bytes_per_minute = BytesPerMinute(policy, window.Latest());
   RecordBands(cycle, plan);
   PlanReclaim(cycle);
   PlanRelease(cycle);

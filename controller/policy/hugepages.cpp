@@ -8,7 +8,7 @@
 
 #include "controller/model/units.h"
 #include "controller/policy/compaction.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/judgements.h"
 
 namespace kvmem::policy {
 namespace {
@@ -50,9 +50,9 @@ struct Balance {
   uint64_t headroom = 0;
   uint64_t reserved = 0;  // host-wide, of this size
   uint64_t usable = 0;    // free minus reserved
-  uint64_t Need() const { return model::SatAdd(demand, headroom); }
-  uint64_t Shortfall() const { return model::SatSub(Need(), usable); }
-  uint64_t Excess() const { return model::SatSub(usable, Need()); }
+  uint64_t NeededPages() const { return model::SatAdd(demand, headroom); }
+  uint64_t Shortfall() const { return model::SatSub(NeededPages(), usable); }
+  uint64_t Excess() const { return model::SatSub(usable, NeededPages()); }
 };
 
 Balance BalanceOf(const model::Observation& obs, const model::HugepagePool& pool, const PoolNeed& need,
@@ -77,7 +77,7 @@ std::string Pages(uint64_t n) { return std::to_string(n) + (n == 1 ? " page" : "
 std::string Describe(const Balance& b, const PoolNeed& need, const char* relation) {
   std::string s = "usable " + Pages(b.usable);
   if (b.reserved > 0) s += " (free minus " + std::to_string(b.reserved) + " reserved host-wide)";
-  s += std::string(" ") + relation + " " + std::to_string(b.Need()) + " needed (demand " +
+  s += std::string(" ") + relation + " " + std::to_string(b.NeededPages()) + " needed (demand " +
        std::to_string(b.demand);
   if (!need.names.empty()) {
     s += " for ";

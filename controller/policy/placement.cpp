@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "controller/model/units.h"
-#include "controller/policy/signals.h"
+#include "controller/policy/judgements.h"
 
 namespace kvmem::policy {
 namespace {

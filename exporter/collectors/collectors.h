@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/checks/facts.h"
 #include "exporter/exposition/collector.h"
 #include "host/procfs/root.h"
 
@@ -21,16 +22,23 @@ std::unique_ptr<Collector> MakeSwapCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakeFragmentationCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakePressureCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakeMemoryBlocksCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeTieringCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeSettingsCollector(const procfs::Root& root);
+std::unique_ptr<Collector> MakeDimmsCollector(const procfs::Root& root);
 
 // What a collector may need to know at construction.
 struct CollectorContext {
   procfs::Root root;
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_timeout{2000};
+  // The libvirt collector's latest VMs, for the host checks.
+  std::shared_ptr<checks::DomainBoard> domains = std::make_shared<checks::DomainBoard>();
 };
 
 // Per-VM memory through libvirt (read-only); starts its own worker thread and connection.
 std::unique_ptr<Collector> MakeLibvirtCollector(const CollectorContext& ctx);
+// Host configuration checks; VM facts from ctx.domains (so after libvirt in the table).
+std::unique_ptr<Collector> MakeHostCheckCollector(const CollectorContext& ctx);
 
 struct CollectorEntry {
   std::string name;

@@ -14,37 +14,37 @@ struct KsmFile {
   FamilyDesc desc;
 };
 
-KsmFile G(const char* file, const char* name, const char* help, double divisor = 1) {
+KsmFile KsmGauge(const char* file, const char* name, const char* help, double divisor = 1) {
   return {file, divisor, {name, std::string(help) + " (ksm/" + file + ").", kGauge, {}}};
 }
-KsmFile C(const char* file, const char* name, const char* help) {
+KsmFile KsmCounter(const char* file, const char* name, const char* help) {
   return {file, 1, {name, std::string(help) + " (ksm/" + file + ").", kCounter, {}}};
 }
 
 const std::array kFiles = {
-    G("run", "kvmem_ksm_run", "KSM state: 0 stopped, 1 running, 2 unmerging"),
-    G("pages_to_scan", "kvmem_ksm_pages_to_scan", "Pages ksmd scans per wake-up"),
-    G("sleep_millisecs", "kvmem_ksm_sleep_seconds", "Pause between ksmd wake-ups", 1000),
-    G("pages_shared", "kvmem_ksm_pages_shared", "Shared KSM pages in use"),
-    G("pages_sharing", "kvmem_ksm_pages_sharing", "Pages mapped onto shared KSM pages (how much is saved)"),
-    G("pages_unshared", "kvmem_ksm_pages_unshared", "Pages unique but repeatedly checked for merging"),
-    G("pages_volatile", "kvmem_ksm_pages_volatile", "Pages changing too fast to be merged"),
-    C("pages_scanned", "kvmem_ksm_pages_scanned_total", "Pages ksmd has scanned"),
-    C("pages_skipped", "kvmem_ksm_pages_skipped_total", "Pages smart scanning has skipped"),
-    C("full_scans", "kvmem_ksm_full_scans_total", "Full scans of all mergeable areas"),
-    G("general_profit", "kvmem_ksm_general_profit_bytes", "Memory saved by KSM net of its metadata; may be negative"),
-    G("ksm_zero_pages", "kvmem_ksm_zero_pages", "Empty pages merged with the kernel zero page"),
-    G("max_page_sharing", "kvmem_ksm_max_page_sharing", "Maximum sharers of one KSM page"),
-    G("merge_across_nodes", "kvmem_ksm_merge_across_nodes", "Whether pages from different NUMA nodes may be merged"),
-    G("use_zero_pages", "kvmem_ksm_use_zero_pages", "Whether empty pages merge with the zero page"),
-    G("smart_scan", "kvmem_ksm_smart_scan", "Whether pages that failed to merge are skipped for a while"),
-    G("stable_node_chains", "kvmem_ksm_stable_node_chains", "KSM pages that hit max_page_sharing"),
-    G("stable_node_dups", "kvmem_ksm_stable_node_dups", "Duplicated KSM pages in stable node chains"),
-    G("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds", "Interval between prunes of stale stable node chains", 1000),
-    G("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd", 100),
-    G("advisor_min_pages_to_scan", "kvmem_ksm_advisor_min_pages_to_scan", "Lower bound the advisor sets for pages_to_scan"),
-    G("advisor_max_pages_to_scan", "kvmem_ksm_advisor_max_pages_to_scan", "Upper bound the advisor sets for pages_to_scan"),
-    G("advisor_target_scan_time", "kvmem_ksm_advisor_target_scan_time_seconds", "Scan time the advisor aims for"),
+    KsmGauge("run", "kvmem_ksm_run", "KSM state: 0 stopped, 1 running, 2 unmerging"),
+    KsmGauge("pages_to_scan", "kvmem_ksm_pages_to_scan", "Pages ksmd scans per wake-up"),
+    KsmGauge("sleep_millisecs", "kvmem_ksm_sleep_seconds", "Pause between ksmd wake-ups", 1000),
+    KsmGauge("pages_shared", "kvmem_ksm_pages_shared", "Shared KSM pages in use"),
+    KsmGauge("pages_sharing", "kvmem_ksm_pages_sharing", "Pages mapped onto shared KSM pages (how much is saved)"),
+    KsmGauge("pages_unshared", "kvmem_ksm_pages_unshared", "Pages unique but repeatedly checked for merging"),
+    KsmGauge("pages_volatile", "kvmem_ksm_pages_volatile", "Pages changing too fast to be merged"),
+    KsmCounter("pages_scanned", "kvmem_ksm_pages_scanned_total", "Pages ksmd has scanned"),
+    KsmCounter("pages_skipped", "kvmem_ksm_pages_skipped_total", "Pages smart scanning has skipped"),
+    KsmCounter("full_scans", "kvmem_ksm_full_scans_total", "Full scans of all mergeable areas"),
+    KsmGauge("general_profit", "kvmem_ksm_general_profit_bytes", "Memory saved by KSM net of its metadata; may be negative"),
+    KsmGauge("ksm_zero_pages", "kvmem_ksm_zero_pages", "Empty pages merged with the kernel zero page"),
+    KsmGauge("max_page_sharing", "kvmem_ksm_max_page_sharing", "Maximum sharers of one KSM page"),
+    KsmGauge("merge_across_nodes", "kvmem_ksm_merge_across_nodes", "Whether pages from different NUMA nodes may be merged"),
+    KsmGauge("use_zero_pages", "kvmem_ksm_use_zero_pages", "Whether empty pages merge with the zero page"),
+    KsmGauge("smart_scan", "kvmem_ksm_smart_scan", "Whether pages that failed to merge are skipped for a while"),
+    KsmGauge("stable_node_chains", "kvmem_ksm_stable_node_chains", "KSM pages that hit max_page_sharing"),
+    KsmGauge("stable_node_dups", "kvmem_ksm_stable_node_dups", "Duplicated KSM pages in stable node chains"),
+    KsmGauge("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds", "Interval between prunes of stale stable node chains", 1000),
+    KsmGauge("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd", 100),
+    KsmGauge("advisor_min_pages_to_scan", "kvmem_ksm_advisor_min_pages_to_scan", "Lower bound the advisor sets for pages_to_scan"),
+    KsmGauge("advisor_max_pages_to_scan", "kvmem_ksm_advisor_max_pages_to_scan", "Upper bound the advisor sets for pages_to_scan"),
+    KsmGauge("advisor_target_scan_time", "kvmem_ksm_advisor_target_scan_time_seconds", "Scan time the advisor aims for"),
 };
 
 const FamilyDesc kAdvisorMode{"kvmem_ksm_advisor_mode", "KSM advisor mode (ksm/advisor_mode); 1 for the selected mode.", kGauge, {"mode"}};

@@ -5,7 +5,10 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
+#include <map>
+
 #include "host/procfs/meminfo.h"
+#include "host/procfs/tiering.h"
 #include "host/virt/source.h"
 
 namespace kvmem::collectors {
@@ -55,7 +58,12 @@ const FamilyDesc kLocality{"kvmem_domain_numa_locality_ratio", "Share of the VM'
 const FamilyDesc kKsmMerging{"kvmem_domain_ksm_merging_pages", "Pages of the VM that KSM currently merges (/proc/PID/ksm_stat ksm_merging_pages).", kGauge, kVm};
 const FamilyDesc kKsmProfit{"kvmem_domain_ksm_profit_bytes", "Memory KSM saves for the VM, net of its metadata (/proc/PID/ksm_stat ksm_process_profit).", kGauge, kVm};
 
+const FamilyDesc kThpAnon{"kvmem_domain_thp_anon_bytes", "The VM's QEMU memory backed by transparent huge pages (/proc/PID/smaps_rollup AnonHugePages); hugetlb-backed memory is not counted.", kGauge, kVm};
+const FamilyDesc kTierBytes{"kvmem_domain_tier_memory_bytes", "Bytes of the VM's memory in each memory tier: kvmem_domain_numa_memory_bytes summed over the nodes of the tier (memory_tierN/nodelist).", kGauge, Vm({"tier"})};
+const FamilyDesc kFprMissing{"kvmem_domain_free_page_reporting_missing", "1 when the VM could use free page reporting but its balloon lacks it (virtio balloon, no hugetlb backing, no <hostdev> or hostdev interface, freePageReporting not on); 0 when eligible and on; absent when not eligible.", kGauge, kVm};
+
 const FamilyDesc* const kAll[] = {
+    &kThpAnon, &kTierBytes, &kFprMissing,
     &kUp, &kConnErrors, &kTimeouts, &kDomains, &kFreePages, &kBalloonCurrent, &kBalloonMaximum,
     &kAvailable, &kUsable, &kUnused, &kDiskCaches, &kRss, &kSwapIn, &kSwapOut, &kMajor, &kMinor,
     &kHugeAlloc, &kHugeFail, &kLastUpdate, &kStatsState, &kAge, &kInfo, &kMinGuarantee,
@@ -67,11 +75,16 @@ const char* Bool(bool b) { return b ? "true" : "false"; }
 class LibvirtCollector final : public Collector {
  public:
   LibvirtCollector(virt::SourceOptions options, std::chrono::milliseconds budget,
-                   std::optional<uint64_t> host_hugepage_bytes)
-      : source_(std::move(options)), budget_(budget), host_hugepage_bytes_(host_hugepage_bytes) {}
+                   std::optional<uint64_t> host_hugepage_bytes, std::shared_ptr<checks::DomainBoard> board)
+      : root_(options.root), source_(std::move(options)), budget_(budget),
+        host_hugepage_bytes_(host_hugepage_bytes), board_(std::move(board)) {}
 
   void Collect(MetricSink& out) override {
     virt::Snapshot snap = source_.Get(budget_);
+    if (board_) board_->Publish(snap);
+    // The tier map is one small directory; a kernel without tiers leaves it empty.
+    auto tiers = procfs::ReadMemoryTiers(root_);
+    node_tier_ = tiers ? procfs::NodeTiers(*tiers) : std::map<int, int>{};
     out.Add(kUp, {}, snap.up ? 1 : 0);
     out.Add(kConnErrors, {}, static_cast<double>(snap.connection_errors));
     out.Add(kTimeouts, {}, static_cast<double>(snap.timeouts));
@@ -117,6 +130,13 @@ class LibvirtCollector final : public Collector {
     out.Add(kLocality, {n, u}, p.LocalityRatio());
     out.Add(kKsmMerging, {n, u}, p.ksm_merging_pages);
     out.Add(kKsmProfit, {n, u}, p.ksm_profit_bytes);
+    out.Add(kThpAnon, {n, u}, p.thp_anon_bytes);
+    std::map<int, uint64_t> per_tier;
+    for (auto [node, bytes] : p.resident_bytes) {
+      if (auto it = node_tier_.find(node); it != node_tier_.end()) per_tier[it->second] += bytes;
+    }
+    for (auto [tier, bytes] : per_tier) out.Add(kTierBytes, {n, u, std::to_string(tier)}, static_cast<double>(bytes));
+    if (d.xml_known && virt::FreePageReportingEligible(d.xml)) out.Add(kFprMissing, {n, u}, d.xml.free_page_reporting ? 0 : 1);
   }
 
   void Xml(MetricSink& out, const virt::DomainSample& d) {
@@ -139,9 +159,12 @@ class LibvirtCollector final : public Collector {
     }
   }
 
+  procfs::Root root_;
   virt::LibvirtSource source_;
   std::chrono::milliseconds budget_;
   std::optional<uint64_t> host_hugepage_bytes_;
+  std::shared_ptr<checks::DomainBoard> board_;
+  std::map<int, int> node_tier_;
 };
 
 }  // namespace
@@ -152,7 +175,7 @@ std::unique_ptr<Collector> MakeLibvirtCollector(const CollectorContext& ctx) {
   options.root = ctx.root;
   std::optional<uint64_t> huge;
   if (auto mi = procfs::ReadMeminfo(ctx.root)) huge = mi->Get("Hugepagesize");
-  return std::make_unique<LibvirtCollector>(std::move(options), ctx.libvirt_timeout, huge);
+  return std::make_unique<LibvirtCollector>(std::move(options), ctx.libvirt_timeout, huge, ctx.domains);
 }
 
 }  // namespace kvmem::collectors

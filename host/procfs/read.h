@@ -52,7 +52,8 @@ Result<T> ReadParsed(const std::string& path, Parse parse) {
   return result;
 }
 
-// Names in a directory, without "." and "..", sorted. Missing directory: kNotFound.
+// Names in a directory, without "." and "..", sorted. Missing directory: kNotFound. Inside a
+// ReadScope, each path is listed once.
 Result<std::vector<std::string>> ListDir(const std::string& path);
 
 bool PathExists(const std::string& path);

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "common/result.h"
 
 namespace kvmem::procfs {
 
@@ -20,5 +23,9 @@ struct Root {
     return Node(node, "hugepages/hugepages-" + std::to_string(page_bytes / 1024) + "kB/" + file);
   }
 };
+
+// --path.procfs and --path.sysfs at start-up: an error (kConfig) when one is not a readable
+// directory, a warning naming what is missing when it does not look like procfs or sysfs.
+Result<std::vector<std::string>> CheckRootFlags(const Root& root);
 
 }  // namespace kvmem::procfs

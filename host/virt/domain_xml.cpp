@@ -34,14 +34,14 @@ Result<DocPtr> Parse(std::string_view xml, const char* root_name, const char* wh
   return doc;
 }
 
-bool Is(const xmlNode* n, const char* name) {
+bool IsElement(const xmlNode* n, const char* name) {
   return n->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(n->name), name) == 0;
 }
 
 const xmlNode* Child(const xmlNode* parent, const char* name) {
   if (!parent) return nullptr;
   for (const xmlNode* c = parent->children; c; c = c->next) {
-    if (Is(c, name)) return c;
+    if (IsElement(c, name)) return c;
   }
   return nullptr;
 }
@@ -50,7 +50,7 @@ template <class Fn>
 void ForChildren(const xmlNode* parent, const char* name, Fn&& fn) {
   if (!parent) return;
   for (const xmlNode* c = parent->children; c; c = c->next) {
-    if (Is(c, name)) fn(c);
+    if (IsElement(c, name)) fn(c);
   }
 }
 
@@ -131,6 +131,13 @@ void DecodeNuma(const xmlNode* dom, DomainXml& out) {
     if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemPlacementNs) != 0) return;
     if (auto node = U64(Attr(mark, "vcpus-node")); node && *node < 1'000'000) out.kvmem_pinned_node = static_cast<int>(*node);
   });
+  ForChildren(Child(dom, "metadata"), "memory", [&](const xmlNode* mark) {
+    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemMemoryNs) != 0) return;
+    const std::string text = Attr(mark, "priority");
+    const bool negative = !text.empty() && text[0] == '-';
+    auto magnitude = U64(negative ? std::string_view(text).substr(1) : std::string_view(text));
+    if (magnitude && *magnitude <= 1000) out.kvmem_priority = static_cast<int>(negative ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude));
+  });
 }
 
 }  // namespace
@@ -199,6 +206,10 @@ Result<DomainXml> DecodeDomainXml(std::string_view xml) {
     out.autodeflate = OnOff(balloon, "autodeflate");
     out.free_page_reporting = OnOff(balloon, "freePageReporting");
   }
+  ForChildren(devices, "hostdev", [&](const xmlNode*) { out.device_assignment = true; });
+  ForChildren(devices, "interface", [&](const xmlNode* i) {
+    if (Attr(i, "type") == "hostdev") out.device_assignment = true;
+  });
   DecodeVirtioMem(devices, out);
   return out;
 }

@@ -12,6 +12,7 @@
 #include "host/procfs/ksm_stat.h"
 #include "host/procfs/node.h"
 #include "host/procfs/read.h"
+#include "host/procfs/smaps.h"
 
 namespace kvmem::virt {
 namespace {
@@ -163,14 +164,21 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
   return std::nullopt;
 }
 
+namespace {
+const char* MetricsFedBy(const std::string& file) {
+  if (file == "numa_maps") return "kvmem_domain_numa_memory_bytes, kvmem_domain_numa_locality_ratio, kvmem_domain_tier_memory_bytes";
+  if (file == "smaps_rollup") return "kvmem_domain_thp_anon_bytes";
+  return "kvmem_domain_ksm_merging_pages, kvmem_domain_ksm_profit_bytes";
+}
+}  // namespace
+
 void PlacementReader::NoteDenied(const std::string& file, const std::string& path, int err) {
   if (err != EACCES && err != EPERM) return;
   if (denied_[file]++ > 0) return;
   log::Warn("cannot read a QEMU process's file: permission denied; the per-VM metrics it feeds are "
             "left out (reading it needs ptrace-read access to QEMU: its uid, or CAP_SYS_PTRACE); "
             "logged once, counted in kvmem_libvirt_proc_read_denied_total",
-            {{"file", path}, {"metrics", file == "numa_maps" ? "kvmem_domain_numa_memory_bytes, kvmem_domain_numa_locality_ratio"
-                                                             : "kvmem_domain_ksm_merging_pages, kvmem_domain_ksm_profit_bytes"}});
+            {{"file", path}, {"metrics", MetricsFedBy(file)}});
 }
 
 std::optional<std::pair<procfs::NodeBytes, std::string>> PlacementReader::Residency(int pid) {
@@ -205,6 +213,15 @@ Placement PlacementReader::Read(const std::string& uuid, const std::vector<int>&
   if (auto ksm = ksm_text ? procfs::ParseKsmStat(*ksm_text, ksm_path) : Result<procfs::KsmStat>(tl::unexpected(ksm_text.error()))) {
     p.ksm_merging_pages = ksm->merging_pages;
     p.ksm_profit_bytes = ksm->profit_bytes;
+  }
+  // smaps_rollup walks the whole address space once: one read per VM per refresh, within the
+  // placement budget like numa_maps.
+  std::string smaps_path = root_.Proc(std::to_string(*p.qemu_pid) + "/smaps_rollup");
+  int smaps_err = 0;
+  auto smaps_text = procfs::ReadUncached(smaps_path, &smaps_err);
+  if (!smaps_text) NoteDenied("smaps_rollup", smaps_path, smaps_err);
+  if (smaps_text) {
+    if (auto r = procfs::ParseSmapsRollup(*smaps_text, smaps_path)) p.thp_anon_bytes = r->anon_huge_bytes;
   }
   return p;
 }

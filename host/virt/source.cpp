@@ -87,7 +87,7 @@ class Worker {
       auto conn = OpenReadOnly(opt_.uri);
       if (!conn) {
         round.connection_error = true;
-        Down(conn.error());
+        MarkUnavailable(conn.error());
         return round;
       }
       fetcher_ = std::make_unique<Fetcher>(std::move(*conn), opt_.uri,
@@ -104,10 +104,10 @@ class Worker {
       // a daemon restart or a keepalive timeout.
       fetcher_.reset();
       round.connection_error = true;
-      Down(fetched.error());
+      MarkUnavailable(fetched.error());
       return round;
     }
-    Up();
+    MarkConnected();
     UpdatePlacements(*fetched, now);
     for (auto& d : fetched->domains) {
       if (auto it = placements_.find(d.sample.uuid); it != placements_.end()) d.sample.placement = it->second.placement;
@@ -175,7 +175,7 @@ class Worker {
     std::erase_if(st_->domains, [&](const DomainSample& d) { return now - d.sampled_at > opt_.forget_after; });
   }
 
-  void Down(const Error& err) {
+  void MarkUnavailable(const Error& err) {
     const auto retry_in = backoff_;
     next_open_ = SteadyClock::now() + retry_in;
     backoff_ = std::min(backoff_ * 2, opt_.backoff_max);
@@ -189,7 +189,7 @@ class Worker {
     }
   }
 
-  void Up() {
+  void MarkConnected() {
     backoff_ = opt_.backoff_initial;
     if (logged_ != Logged::kUp) log::Info("libvirt connected", {{"uri", opt_.uri}});
     logged_ = Logged::kUp;

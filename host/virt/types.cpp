@@ -20,4 +20,8 @@ const char* GuestStatsState(const DomainSample& d, std::chrono::system_clock::ti
   return "ok";
 }
 
+bool FreePageReportingEligible(const DomainXml& x) {
+  return x.balloon_model.starts_with("virtio") && !x.hugepages && !x.device_assignment;
+}
+
 }  // namespace kvmem::virt

@@ -70,6 +70,9 @@ struct HugepagePage {
 // it pinned (libvirt keys it by this URI; the prefix is only for the XML it shows).
 inline constexpr const char* kKvmemPlacementNs = "https://kvmem.dev/xmlns/placement/1";
 inline constexpr const char* kKvmemPlacementPrefix = "kvmem";
+// <metadata><memory xmlns=kKvmemMemoryNs priority="N"/>: the administrator's priority for the
+// VM's memory, -1000 to 1000 (model::VmObservation::priority).
+inline constexpr const char* kKvmemMemoryNs = "https://kvmem.dev/xmlns/memory/1";
 
 // Facts from the domain XML. Sizes in bytes. Autostart is not in the XML.
 struct DomainXml {
@@ -86,6 +89,9 @@ struct DomainXml {
   std::optional<uint64_t> balloon_stats_period;  // seconds; absent = not set (0: off)
   bool autodeflate = false;
   bool free_page_reporting = false;
+  // A <hostdev>, or an <interface type='hostdev'>: VFIO pins all guest memory, so free page
+  // reporting cannot give any back.
+  bool device_assignment = false;
   std::optional<uint64_t> min_guarantee_bytes;   // <memtune><min_guarantee>
   std::vector<VirtioMem> virtio_mem;
   // For hugepage demand and placement.
@@ -99,6 +105,7 @@ struct DomainXml {
   // <metadata><placement xmlns=kKvmemPlacementNs vcpus-node="N"/>: kvmem_controller pinned the
   // vCPUs to node N itself (live only), so the <vcpupin>s above are not the administrator's.
   std::optional<int> kvmem_pinned_node;
+  std::optional<int> kvmem_priority;
   bool operator==(const DomainXml&) const = default;
 };
 
@@ -117,6 +124,7 @@ struct Placement {
   std::string residency_source;               // "cgroup", "numa_maps" or "" (unknown)
   std::optional<uint64_t> ksm_merging_pages;  // /proc/PID/ksm_stat
   std::optional<int64_t> ksm_profit_bytes;
+  std::optional<uint64_t> thp_anon_bytes;     // /proc/PID/smaps_rollup AnonHugePages
   // Share of resident bytes on nodes that run at least one vCPU; absent without both.
   std::optional<double> LocalityRatio() const;
 };
@@ -147,6 +155,10 @@ struct DomainSample {
 //   "ok"       otherwise.
 // A domain whose XML is unknown is judged from its stats alone.
 const char* GuestStatsState(const DomainSample& d, std::chrono::system_clock::time_point now);
+// Could free page reporting return this VM's freed memory to the host? A virtio balloon, memory
+// not backed by hugetlb (reports are in base pages of the backing) and no device assignment.
+bool FreePageReportingEligible(const DomainXml& x);
+
 inline constexpr const char* kGuestStatsStates[] = {"ok", "stale", "missing", "disabled"};
 
 // What a scrape publishes. Domains are sorted by name, then uuid.

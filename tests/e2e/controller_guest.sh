@@ -14,6 +14,8 @@ U=$KVMEM_TEST_URI D=$KVMEM_TEST_DOMAIN
 current_kib() { virsh -c "$U" domstats --balloon "$D" | awk -F= '/balloon.current=/{print $2}'; }
 requested_kib() { virsh -c "$U" dumpxml "$D" | awk -F'[<>]' '/<requested/{print $3; exit}'; }
 alive() { [[ "$(virsh -c "$U" domstate "$D" | head -n1)" == running ]]; }
+# The balloon alone: `actual` counts base RAM only, without virtio-mem (vm/README.md).
+actual_kib() { virsh -c "$U" dommemstat "$D" | awk '$1 == "actual" {print $2}'; }
 
 cat >"$E2E_TMP/reclaim.yaml" <<'YAML'
 interval: 1s
@@ -92,6 +94,11 @@ scrape "$CTL_PORT" >"$E2E_TMP/p2.prom"
 assert_eq "$(metric_value "$E2E_TMP/p2.prom" 'kvmem_controller_policy_reloads_total{result="ok"}')" 1 "policy reloads"
 n=$(metric_value "$E2E_TMP/p2.prom" 'kvmem_controller_actions_total{actuator="virtio_mem",reason="virtio_mem.grow",outcome="applied"}')
 (( ${n%.*} >= 1 )) || fail "no applied virtio_mem.grow action counted"
+# virtio-mem grows only once the balloon has nothing left to give: back at 512 MiB of base RAM
+# (the domain's <memory>), from the 400 MiB floor of phase 1, by applied releases.
+assert_eq "$(actual_kib)" 524288 "balloon actual after the release (512 MiB base RAM)"
+n=$(metric_value "$E2E_TMP/p2.prom" 'kvmem_controller_actions_total{actuator="balloon",reason="balloon.release",outcome="applied"}')
+(( ${n%.*} >= 1 )) || fail "no applied balloon.release action counted"
 stop_daemon "$CTL_PID"
 pass "pressure: balloon released to its maximum, virtio-mem grown to $(requested_kib) KiB, guest alive"
 echo "controller_guest: all passed"

@@ -65,6 +65,25 @@ metric_value() {
   echo "$v"
 }
 
+# wait_until SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.2 s until it succeeds, and
+# fails naming DESCRIPTION after SECONDS. Wait for conditions, not for time: deadlines are wide
+# so they hold under ASan on a loaded 2-core machine, and a fast machine does not wait them out.
+wait_until() {
+  local secs=$1 what=$2 deadline=$((SECONDS + $1)); shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for: $what"
+    sleep 0.2
+  done
+}
+
+# metric_at_least PORT SERIES N : true when a scrape of PORT (kept in $E2E_TMP/wait.prom) has
+# SERIES at N or more; false, quietly, when the scrape fails or the series is not there yet.
+metric_at_least() {
+  scrape "$1" >"$E2E_TMP/wait.prom" 2>/dev/null || return 1
+  SERIES="$2" N="$3" awk 'index($0, ENVIRON["SERIES"] " ") == 1 { found = 1; ok = ($NF + 0 >= ENVIRON["N"] + 0) }
+    END { exit !(found && ok) }' "$E2E_TMP/wait.prom"
+}
+
 assert_eq() { [[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"; }
 
 # Flags that switch off libvirt, when the binary has that collector.

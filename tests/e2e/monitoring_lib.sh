@@ -32,16 +32,6 @@ wait_ready() {
   fail "$name not ready at $url within ${secs}s"
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.5 s.
-wait_until() {
-  local secs=$1 what=$2 i; shift 2
-  for i in $(seq 1 $((secs * 2))); do
-    "$@" && return 0
-    sleep 0.5
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
-
 # prom_query PORT EXPR : the JSON result of an instant query.
 prom_query() {
   curl -fsS --max-time 5 "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2"
@@ -70,6 +60,9 @@ make_fixture_root() {
     printf 'ksm_rmap_items 4096\nksm_zero_pages 12\nksm_merging_pages 2048\nksm_process_profit 8126464\n' \
       >"$dest/proc/$pid/ksm_stat"
   done
+  # Both nodes in the DRAM tier, so the tier panels have data (two-node predates tiering).
+  mkdir -p "$dest/sys/devices/virtual/memory_tiering/memory_tier4"
+  echo 0-1 >"$dest/sys/devices/virtual/memory_tiering/memory_tier4/nodelist"
 }
 
 # prometheus_config FILE SCRAPE_INTERVAL RULES_FILE ALERTMANAGER_PORT TARGET... : a config for

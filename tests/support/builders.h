@@ -136,6 +136,10 @@ class VmBuilder {
     vm_.memory_per_node = std::move(per_node);
     return *this;
   }
+  VmBuilder& Priority(int p) {
+    vm_.priority = p;
+    return *this;
+  }
   VmBuilder& MinGuarantee(uint64_t b) {
     vm_.min_guarantee_bytes = b;
     return *this;

@@ -15,6 +15,7 @@
 #include "host/write/libvirt_writer.h"
 #include "common/metrics/text_format.h"
 #include "host/procfs/read.h"
+#include "tests/support/live_host.h"
 
 namespace kvmem {
 namespace {
@@ -177,20 +178,20 @@ TEST(HugepagePoolActuator, RealNodeZeroGrowsByFourAndReturnsWhenRoot) {
     }
   } restore{dir + "/nr_hugepages", nr0};
 
+  // With 64 free blocks (16 times what is asked) nothing running beside us can take enough of
+  // them to leave fewer than 4; with fewer the test cannot know what the kernel will find.
+  const uint64_t blocks = live_host::FreeTwoMegabyteBlocksOnNodeZero();
+  if (blocks < 64) GTEST_SKIP() << "node 0 has " << blocks << " free 2 MiB blocks, fewer than 64";
+
   observe::HostReadBack read_back({"/proc", "/sys"});
   actuate::HugepagePoolActuator pool({"/proc", "/sys"}, nullptr, &read_back);
   auto grown = pool.Apply(Resize(0, k2M, nr0, nr0 + 4));
   const uint64_t nr1 = read("nr_hugepages"), free1 = read("free_hugepages");
-  ASSERT_TRUE(grown.pages_obtained.has_value()) << grown.error;
-  EXPECT_EQ(*grown.pages_obtained, nr1);
-  if (grown.ok) {
-    EXPECT_EQ(nr1, nr0 + 4);
-    EXPECT_EQ(free1, free0 + 4);
-  } else {  // the kernel found fewer free 2 MiB blocks: the outcome says exactly how many
-    std::cout << "partial: " << grown.error << "\n";
-    EXPECT_LT(nr1, nr0 + 4);
-    EXPECT_EQ(grown.error, actuate::PoolShortfall(Resize(0, k2M, nr0, nr0 + 4), nr1));
-  }
+  EXPECT_TRUE(grown.ok) << grown.error;
+  EXPECT_EQ(grown.error, "");
+  EXPECT_EQ(grown.pages_obtained, nr0 + 4);
+  EXPECT_EQ(nr1, nr0 + 4);
+  EXPECT_EQ(free1, free0 + 4);
   std::cout << "node 0 2 MiB pool: nr " << nr0 << " -> " << nr1 << ", free " << free0 << " -> " << free1 << " in "
             << grown.duration.count() << " ms\n";
 

@@ -58,7 +58,7 @@ TEST(AlertRules, EveryAlertIsComplete) {
       }
     }
   }
-  EXPECT_EQ(count, 17u);
+  EXPECT_EQ(count, 19u);
 }
 
 TEST(AlertRules, DefaultPolicyThresholds) {
@@ -72,7 +72,9 @@ TEST(AlertRules, DefaultPolicyThresholds) {
   EXPECT_EQ(Find(g, "KvmemGuestSwapInHigh").expr.rfind("kvmem:domain_guest_swap_in_bytes:rate1m > 1048576 and", 0), 0u);
   EXPECT_EQ(Find(g, "KvmemGuestStatsStale").expr.rfind("time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > 30\n", 0), 0u);
   EXPECT_EQ(Find(g, "KvmemControllerStuck").expr, "time() - kvmem_controller_last_run_timestamp_seconds > 60");
-  EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 0.5"), std::string::npos);
+  // A quarter of the live limit per 2 s cycle: the limit scales with the VMs.
+  EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 0.125 * kvmem_controller_actions_per_cycle_limit"),
+            std::string::npos);
   // placement.for 5m + ten 2s cycles is below the 15m floor.
   const auto& locality = Find(g, "KvmemVmNumaLocalityLow");
   EXPECT_EQ(locality.expr, "kvmem_domain_numa_locality_ratio < 0.8");
@@ -131,8 +133,9 @@ TEST(AlertRules, PolicyThresholdsReachThePromQL) {
   EXPECT_NE(Find(g, "KvmemGuestStatsStale").expr.find("> 45\n"), std::string::npos);
   // Ten half-second cycles is 5s, but "stuck" never means less than a minute.
   EXPECT_EQ(Find(g, "KvmemControllerStuck").expr, "time() - kvmem_controller_last_run_timestamp_seconds > 60");
-  // A quarter of 8 actions per 0.5 s.
-  EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 4"), std::string::npos);
+  // A quarter of the live limit per 0.5 s cycle.
+  EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 0.5 * kvmem_controller_actions_per_cycle_limit"),
+            std::string::npos);
   // placement.for 20m + ten 0.5 s cycles: past the 15m floor.
   const auto& locality = Find(g, "KvmemVmNumaLocalityLow");
   EXPECT_EQ(locality.expr, "kvmem_domain_numa_locality_ratio < 0.65");
@@ -176,7 +179,22 @@ TEST(AlertRules, DisabledControllerPartsSayTheControllerWillNotAct) {
 
 TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
   const std::string text = GenerateRules(model::Policy{}, {"https://example.org/runbook.md"});
-  EXPECT_EQ(text, GenerateRules(model::Policy{}, {"https://example.org/runbook.md"}));  // deterministic
+  // The exact rendering of the start and of one alert, default policy: reclaim_below 10 % and
+  // its 20 s `for`, literal here so a change to the policy defaults or the YAML emitter shows.
+  EXPECT_NE(text.find("\ngroups:\n  - name: kvmem-host\n    rules:\n"
+                      "      - record: kvmem:node_memory_available:ratio\n"
+                      "        expr: kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("      - alert: KvmemNodeMemoryLow\n"
+                      "        expr: kvmem:node_memory_available:ratio < 0.1\n"
+                      "        for: 20s\n"
+                      "        labels:\n"
+                      "          severity: warning\n"
+                      "        annotations:\n"
+                      "          summary: \"A NUMA node has less memory available than the policy's reclaim threshold.\"\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("          runbook_url: \"https://example.org/runbook.md#kvmemnodememorylow\"\n"), std::string::npos);
   YAML::Node doc = YAML::Load(text);
   ASSERT_TRUE(doc["groups"].IsSequence());
   size_t alerts = 0, records = 0;
@@ -198,7 +216,7 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
-  EXPECT_EQ(alerts, 17u);
+  EXPECT_EQ(alerts, 19u);
   EXPECT_EQ(records, 6u);
 }
 

@@ -43,6 +43,8 @@ TEST(Flags, ErrorsNameTheFlag) {
   EXPECT_EQ(ParseArgs(f, {"--nope"}).error().message, "unknown flag --nope; see --help for the list");
   EXPECT_EQ(ParseArgs(f, {"--a"}).error().message, "--a needs a value");
   EXPECT_EQ(ParseArgs(f, {"--d=soon"}).error().message, "--d: expected a duration such as 10s, 500ms or 2m, got \"soon\"");
+  EXPECT_EQ(ParseArgs(f, {"--d=0s"}).error().message, "--d: must be at least 1ms, got \"0s\"");
+  EXPECT_EQ(ParseArgs(f, {"--d=0.0004s"}).error().message, "--d: must be at least 1ms, got \"0.0004s\"");
   EXPECT_EQ(ParseArgs(f, {"--b=maybe"}).error().message, "--b expects true or false, got \"maybe\"");
   EXPECT_EQ(ParseArgs(f, {"stray"}).error().kind, ErrorKind::kConfig);
 }

@@ -59,8 +59,10 @@ TEST(ConfigPolicy, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(p.compaction.quiet_below, 0.05);
   EXPECT_EQ(p.compaction.cooldown, seconds{300});
   EXPECT_EQ(p.compaction.max_backoff, seconds{3600});
-  EXPECT_EQ(p.limits.max_actions_per_cycle, 4);
-  EXPECT_EQ(p.limits.max_bytes_per_minute, 8 * kGiB);
+  EXPECT_EQ(p.limits.max_actions_per_cycle, 0);  // no cap: the limit scales with the VMs
+  EXPECT_EQ(p.limits.max_share_per_minute, 0.10);
+  EXPECT_EQ(p.limits.max_bytes_per_minute, 0u);  // no cap: 10 % of the host per minute
+  EXPECT_EQ(p.balloon.trend_window, seconds{60});
   EXPECT_TRUE(p.balloon.enabled && p.virtio_mem.enabled && p.compaction.enabled);
 }
 
@@ -92,7 +94,8 @@ TEST(ConfigPolicy, RendersEveryKeyAndRoundTrips) {
   EXPECT_EQ(RenderPolicy({}),
             "interval: 2s\nstale_after: 30s\n"
             "balloon:\n  enabled: true\n  reclaim_below: 10%\n  release_above: 20%\n  max_step: 512MiB\n"
-            "  min_step: 16MiB\n  min_guest: 512MiB\n  min_free_ratio: 0.15\n  cooldown: 10s\n  pressure:\n"
+            "  min_step: 16MiB\n  min_guest: 512MiB\n  min_free_ratio: 0.15\n  cooldown: 10s\n  trend_window: 1m\n"
+            "  pressure:\n"
             "    usable_below_ratio: 0.1\n    swap_in_rate_above: 1MiB/s\n    major_fault_rate_above: 100/s\n"
             "    rate_window: 10s\n"
             "virtio_mem:\n  enabled: true\n  sustain: 3\n  step: 256MiB\n  shrink_unused_above_ratio: 0.5\n"
@@ -103,7 +106,7 @@ TEST(ConfigPolicy, RendersEveryKeyAndRoundTrips) {
             "  min_normal_memory: 10%\n  max_step: 8GiB\n  retry_after: 1m\n"
             "placement:\n  enabled: true\n  locality_below: 0.8\n  for: 5m\n  max_bytes_per_second: 64MiB/s\n"
             "  cooldown: 30m\n"
-            "limits:\n  max_actions_per_cycle: 4\n  max_bytes_per_minute: 8GiB\n");
+            "limits:\n  max_actions_per_cycle: 0\n  max_share_per_minute: 0.1\n  max_bytes_per_minute: 0\n");
   model::Policy odd;
   odd.interval = model::Duration{1500};
   odd.balloon.reclaim_below = model::NodeSize::Bytes(3 * kGiB + 5);
@@ -137,6 +140,18 @@ TEST(ConfigPolicy, ParsesUnitsAndPercentages) {
   EXPECT_EQ(p->limits.max_bytes_per_minute, 1536 * kMiB);
 }
 
+// Each row: a policy text and the exact message its rejection must carry.
+void ExpectConfigErrors(const std::vector<std::pair<std::string, std::string>>& rows) {
+  for (const auto& [yaml, message] : rows) {
+    SCOPED_TRACE(yaml);
+    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().message, message);
+    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
+    EXPECT_EQ(p.error().ToString(), "/etc/kvmem/policy.yaml: " + message);
+  }
+}
+
 TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"intervall: 2s\n",
@@ -145,7 +160,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
       {"balloon:\n  reclaim_belw: 10%\n",
        "unknown key balloon.reclaim_belw at line 2, column 3; allowed: enabled, reclaim_below, "
        "release_above, "
-       "max_step, min_step, min_guest, min_free_ratio, cooldown, pressure"},
+       "max_step, min_step, min_guest, min_free_ratio, cooldown, trend_window, pressure"},
       {"balloon:\n  pressure:\n    swap: 1\n",
        "unknown key balloon.pressure.swap at line 3, column 5; allowed: usable_below_ratio, "
        "swap_in_rate_above, "
@@ -158,7 +173,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
        "thp_fallback_rate_above, for, quiet_below, cooldown, max_backoff"},
       {"limits:\n  max_actions: 1\n",
        "unknown key limits.max_actions at line 2, column 3; allowed: max_actions_per_cycle, "
-       "max_bytes_per_minute"},
+       "max_share_per_minute, max_bytes_per_minute"},
       {"interval: 2s\ninterval: 3s\n",
        "duplicate key interval at line 2, column 1; first at line 1, column 1"},
       {"balloon:\n  max_step: 512MB\n",
@@ -204,8 +219,15 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
       {"virtio_mem:\n  step: 0\n", "virtio_mem.step at line 2, column 9: must be above 0, got \"0\""},
       {"limits:\n  max_actions_per_cycle: four\n",
        "limits.max_actions_per_cycle at line 2, column 26: expected a whole number, got \"four\""},
-      {"limits:\n  max_bytes_per_minute: 0\n",
-       "limits.max_bytes_per_minute at line 2, column 25: must be at least 1MiB, got \"0\""},
+      {"limits:\n  max_actions_per_cycle: -1\n",
+       "limits.max_actions_per_cycle at line 2, column 26: must be from 0 to 1000, got \"-1\""},
+      {"limits:\n  max_share_per_minute: 0\n",
+       "limits.max_share_per_minute at line 2, column 25: must be above 0 and at most 1, got \"0\""},
+      {"limits:\n  max_share_per_minute: 150%\n",
+       "limits.max_share_per_minute at line 2, column 25: must be above 0 and at most 1, got \"150%\""},
+      {"balloon:\n  trend_window: -1s\n",
+       "balloon.trend_window at line 2, column 17: expected a duration: a whole number with ms, s, m or h, e.g. "
+       "\"500ms\", \"10s\", \"2m\", got \"-1s\""},
       {"balloon: on\n", "balloon at line 1, column 10: expected a mapping of keys, got a single value"},
       {"- a\n- b\n", "the policy at line 1, column 1: expected a mapping of keys, got a list"},
       {"interval:\n  x: 1\n", "interval at line 2, column 3: expected a single value, got a mapping"},
@@ -213,14 +235,54 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
       {"balloon:\n  max_step: [1\n", "YAML syntax error at line 3, column 1: end of sequence flow not found"},
       {"a: b: c\n", "YAML syntax error at line 1, column 5: illegal map value"},
   };
-  for (const auto& [yaml, message] : rows) {
-    SCOPED_TRACE(yaml);
-    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
-    ASSERT_FALSE(p);
-    EXPECT_EQ(p.error().message, message);
-    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
-    EXPECT_EQ(p.error().ToString(), "/etc/kvmem/policy.yaml: " + message);
-  }
+  ExpectConfigErrors(rows);
+}
+
+// The pool manager's and the placement's keys, one row per kind of mistake each can hold.
+TEST(ConfigPolicy, HugepagesAndPlacementErrorsNameKeyPositionAndWhatIsAllowed) {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"hugepages:\n  headrom: 1GiB\n",
+       "unknown key hugepages.headrom at line 2, column 3; allowed: enabled, headroom, reclaim, reclaim_after, "
+       "min_normal_memory, max_step, retry_after"},
+      {"hugepages: yes\n", "hugepages at line 1, column 12: expected a mapping of keys, got a single value"},
+      {"hugepages:\n  enabled: 1\n", "hugepages.enabled at line 2, column 12: expected true or false, got \"1\""},
+      {"hugepages:\n  headroom: 1GB\n",
+       "hugepages.headroom at line 2, column 13: unknown unit \"GB\" in \"1GB\"; use B, KiB, MiB, GiB or TiB "
+       "(powers of 1024)"},
+      {"hugepages:\n  headroom: -1GiB\n",
+       "hugepages.headroom at line 2, column 13: expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, "
+       "TiB), e.g. \"512MiB\", got \"-1GiB\""},
+      {"hugepages:\n  reclaim: maybe\n",
+       "hugepages.reclaim at line 2, column 12: expected true or false, got \"maybe\""},
+      {"hugepages:\n  reclaim_after: 0s\n",
+       "hugepages.reclaim_after at line 2, column 18: must be above 0s, got \"0s\""},
+      {"hugepages:\n  min_normal_memory: 32MiB\n",
+       "hugepages.min_normal_memory at line 2, column 22: must be at least 64MiB, got \"32MiB\""},
+      {"hugepages:\n  min_normal_memory: 100%\n",
+       "hugepages.min_normal_memory at line 2, column 22: percentage must be above 0% and below 100%, got "
+       "\"100%\""},
+      {"hugepages:\n  max_step: 1MiB\n",
+       "hugepages.max_step at line 2, column 13: must be at least 2MiB, got \"1MiB\""},
+      {"hugepages:\n  retry_after: 5\n",
+       "hugepages.retry_after at line 2, column 16: expected a duration: a whole number with ms, s, m or h, "
+       "e.g. \"500ms\", \"10s\", \"2m\", got \"5\""},
+      {"placement:\n  moves: 1\n",
+       "unknown key placement.moves at line 2, column 3; allowed: enabled, locality_below, for, "
+       "max_bytes_per_second, cooldown"},
+      {"placement:\n  - a\n", "placement at line 2, column 3: expected a mapping of keys, got a list"},
+      {"placement:\n  enabled: on\n", "placement.enabled at line 2, column 12: expected true or false, got \"on\""},
+      {"placement:\n  locality_below: 1.5\n",
+       "placement.locality_below at line 2, column 19: must be above 0 and at most 1, got \"1.5\""},
+      {"placement:\n  locality_below: 0\n",
+       "placement.locality_below at line 2, column 19: must be above 0 and at most 1, got \"0\""},
+      {"placement:\n  for: 0s\n", "placement.for at line 2, column 8: must be above 0s, got \"0s\""},
+      {"placement:\n  max_bytes_per_second: 512KiB/s\n",
+       "placement.max_bytes_per_second at line 2, column 25: must be at least 1MiB/s, got \"512KiB/s\""},
+      {"placement:\n  cooldown: -1s\n",
+       "placement.cooldown at line 2, column 13: expected a duration: a whole number with ms, s, m or h, e.g. "
+       "\"500ms\", \"10s\", \"2m\", got \"-1s\""},
+  };
+  ExpectConfigErrors(rows);
 }
 
 TEST(ConfigPolicy, UnreadableFileIsAConfigError) {

@@ -128,9 +128,13 @@ const std::string kGet = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
 
 std::string StatusLine(const std::string& response) { return response.substr(0, response.find("\r\n")); }
 
-// A counter's value once it stops changing: Beast closes a timed-out socket from its timer
-// and only then completes the read that counts it, so a client may see the close first.
-uint64_t Settled(const std::atomic<uint64_t>& counter) {
+// A counter's value once it has had time to reach `want` (Beast closes a timed-out socket from
+// its timer and only then completes the read that counts it, so a client may see the close
+// first): waits up to 10 s for `want`, wide enough for ASan on a loaded machine, then 50 ms
+// more so that a count past `want` (or above 0 when 0 is wanted) shows too.
+uint64_t Settled(const std::atomic<uint64_t>& counter, uint64_t want) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (counter.load() != want && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   std::this_thread::sleep_for(50ms);
   return counter.load();
 }
@@ -184,7 +188,7 @@ TEST_F(ServerTest, CutsOffARequestThatTrickles) {
   trickle.join();
   EXPECT_GT(t, 0.25);
   EXPECT_LT(t, 0.8);
-  EXPECT_EQ(Settled(counters->timed_out), 1u);
+  EXPECT_EQ(Settled(counters->timed_out, 1), 1u);
 }
 
 TEST_F(ServerTest, ClosesAnIdleKeepAliveConnectionWithoutCountingATimeout) {
@@ -198,7 +202,7 @@ TEST_F(ServerTest, ClosesAnIdleKeepAliveConnectionWithoutCountingATimeout) {
   double t = c.SecondsUntilClosed();
   EXPECT_GT(t, 0.25);
   EXPECT_LT(t, 0.8);
-  EXPECT_EQ(Settled(counters->timed_out), 0u);
+  EXPECT_EQ(Settled(counters->timed_out, 0), 0u);
 }
 
 TEST_F(ServerTest, AKeepAliveRequestStartedMustFinishWithinTheReadTimeout) {
@@ -213,7 +217,7 @@ TEST_F(ServerTest, AKeepAliveRequestStartedMustFinishWithinTheReadTimeout) {
   double t = c.SecondsUntilClosed();
   EXPECT_GT(t, 0.25);
   EXPECT_LT(t, 0.8);
-  EXPECT_EQ(Settled(counters->timed_out), 1u);
+  EXPECT_EQ(Settled(counters->timed_out, 1), 1u);
 }
 
 TEST_F(ServerTest, WhenFullDropsTheSlowestClientToAdmitANewOne) {

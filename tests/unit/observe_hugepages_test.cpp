@@ -87,6 +87,22 @@ TEST(PlacementFixed, PinsAndStrictNumatune) {
   EXPECT_EQ(virt::DecodeDomainXml("<domain>" + ours + "</domain>")->kvmem_pinned_node, 1);
 }
 
+// The administrator's memory priority, from the domain metadata: -1000 to 1000, our namespace only.
+TEST(DecodeDomainXmlPriority, OnlyOurNamespaceAndARangeCount) {
+  auto priority = [](const std::string& metadata) {
+    return virt::DecodeDomainXml("<domain><metadata>" + metadata + "</metadata></domain>")->kvmem_priority;
+  };
+  const std::string ns = "xmlns:kvmem='https://kvmem.dev/xmlns/memory/1'";
+  EXPECT_EQ(priority("<kvmem:memory " + ns + " priority='100'/>"), 100);
+  EXPECT_EQ(priority("<kvmem:memory " + ns + " priority='-5'/>"), -5);
+  EXPECT_EQ(priority("<kvmem:memory " + ns + " priority='1000'/>"), 1000);
+  EXPECT_FALSE(priority("<kvmem:memory " + ns + " priority='1001'/>").has_value());
+  EXPECT_FALSE(priority("<kvmem:memory " + ns + " priority='high'/>").has_value());
+  EXPECT_FALSE(priority("<kvmem:memory " + ns + " priority='--1'/>").has_value());
+  EXPECT_FALSE(priority("<x:memory xmlns:x='https://example.org/other' priority='100'/>").has_value());
+  EXPECT_FALSE(priority("").has_value());
+}
+
 TEST(VmsFromSnapshotHugepages, StoppedAutostartDomainCarriesItsDemand) {
   auto wall = std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000));
   virt::Snapshot snap;

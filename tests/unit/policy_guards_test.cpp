@@ -26,7 +26,7 @@ TEST(PolicyLimits, MaxActionsPerCycle) {
   const auto plan = DecideOn(FourStarvedVms(), {}, p);
   EXPECT_EQ(Actions(plan),
             (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm c: limits: max_actions_per_cycle 2 reached"}));
+  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm c: limits: actions per cycle 2 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyLimits, MaxBytesPerMinuteCountsTheLastSixtySeconds) {
@@ -40,7 +40,7 @@ TEST(PolicyLimits, MaxBytesPerMinuteCountsTheLastSixtySeconds) {
   EXPECT_EQ(
       Skips(plan),
       (std::vector<std::string>{
-          "vm b: limits: max_bytes_per_minute 1 GiB reached (1 GiB moved or planned in the last 60 s)"}));
+          "vm b: limits: bytes per minute 1 GiB reached (1 GiB moved or planned in the last 60 s)"}));
 }
 
 TEST(PolicyLimits, BytesAppliedAreRemembered) {
@@ -79,8 +79,8 @@ TEST(PolicyPriority, ReclaimThenReleaseThenCompaction) {
   one.limits.max_actions_per_cycle = 1;
   const auto plan = DecideOn(Busy(), {}, one);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(SkipsFor(plan, "vm b"), (std::vector<std::string>{"limits: max_actions_per_cycle 1 reached"}));
-  EXPECT_EQ(SkipsFor(plan, "node 1"), (std::vector<std::string>{"limits: max_actions_per_cycle 1 reached"}));
+  EXPECT_EQ(SkipsFor(plan, "vm b"), (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
+  EXPECT_EQ(SkipsFor(plan, "node 1"), (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyPriority, OneActionPerVmPerCycle) {
@@ -106,7 +106,7 @@ TEST(PolicyLimits, OneSkipPerSubjectRuleAndReason) {
                                  .Build(),
                              {}, one);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm z: limits: max_actions_per_cycle 1 reached"}));
+  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm z: limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyInFlight, RecentTargetsCountAsFreed) {

@@ -107,7 +107,7 @@ TEST(PolicyHugepages, Table) {
       {"compaction first needs two action slots",
        {One(NodeBuilder(n0).Frag(0.8), {Db(0)})},
        {},
-       {kDead0, "node 0 2 MiB pages: limits: max_actions_per_cycle 1: 1 left, 2 needed"},
+       {kDead0, "node 0 2 MiB pages: limits: actions per cycle 1 (max_actions_per_cycle): 1 left, 2 needed"},
        With([](Policy& p) { p.limits.max_actions_per_cycle = 1; })},
       {"a reservation that fell short waits retry_after",
        {One(n0, {Db(0)})},

@@ -157,7 +157,7 @@ TEST(PolicyBalloonRebalance, MaximumCooldownAndLimits) {
       {"one action left is not enough for a shrink and a grow",
        {DeadBand({kDb, kApp})},
        {},
-       {kDead, kNoRelease, "vm db: limits: max_actions_per_cycle 1: 1 left, 2 needed"},
+       {kDead, kNoRelease, "vm db: limits: actions per cycle 1 (max_actions_per_cycle): 1 left, 2 needed"},
        one},
       {"max_actions_per_cycle bounds the donors, and the grow to what they give",
        {DeadBand({kDb, VmBuilder("a").Usable(GiB(1.5)), VmBuilder("b").Usable(GiB(1.4))})},
@@ -174,7 +174,7 @@ TEST(PolicyBalloonRebalance, MaximumCooldownAndLimits) {
        {DeadBand({kDb, kApp})},
        {},
        {kDead, kNoRelease,
-        "vm db: limits: max_bytes_per_minute 1 GiB reached (1008 MiB moved or planned in the last 60 s)"},
+        "vm db: limits: bytes per minute 1 GiB reached (1008 MiB moved or planned in the last 60 s)"},
        gib,
        moved1008},
   });
@@ -346,7 +346,7 @@ TEST(PolicyBalloonRebalance, BetweenReleaseAndVirtioMemGrow) {
             (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB", "balloon app: 8 GiB -> 7.5 GiB",
                                       "balloon db: 6 GiB -> 6.5 GiB"}));
   EXPECT_EQ(SkipsFor(plan, "vm v virtio-mem vmem0"),
-            (std::vector<std::string>{"limits: max_actions_per_cycle 3 reached"}));
+            (std::vector<std::string>{"limits: actions per cycle 3 (max_actions_per_cycle) reached"}));
   // A rebalance that does not fit in the one slot left leaves it to the rules after it.
   Policy two;
   two.limits.max_actions_per_cycle = 2;
@@ -356,7 +356,7 @@ TEST(PolicyBalloonRebalance, BetweenReleaseAndVirtioMemGrow) {
   EXPECT_EQ(SkipsFor(plan, "vm db"),
             (std::vector<std::string>{"balloon.release: under pressure (" + kWhy +
                                           ") but no node it sits on is above release_above",
-                                      "limits: max_actions_per_cycle 2: 1 left, 2 needed"}));
+                                      "limits: actions per cycle 2 (max_actions_per_cycle): 1 left, 2 needed"}));
 }
 
 TEST(PolicyBalloonRebalance, Idempotent) {

@@ -159,6 +159,26 @@ TEST(DecodeDomainXml, MinimalDomainHasOnlyWhatItSays) {
   EXPECT_EQ(x->virtio_mem[0].size_bytes, 4096u);
 }
 
+TEST(DecodeDomainXml, DeviceAssignmentDecidesFreePageReportingEligibility) {
+  const std::string head = "<domain type='kvm'><name>a</name><memory>1024</memory><devices><memballoon model='virtio'/>";
+  auto plain = DecodeDomainXml(head + "<interface type='network'/></devices></domain>");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->device_assignment);
+  EXPECT_TRUE(FreePageReportingEligible(*plain));
+  for (const char* dev : {"<hostdev mode='subsystem' type='pci'/>", "<interface type='hostdev'/>"}) {
+    auto x = DecodeDomainXml(head + dev + "</devices></domain>");
+    ASSERT_TRUE(x);
+    EXPECT_TRUE(x->device_assignment) << dev;
+    EXPECT_FALSE(FreePageReportingEligible(*x)) << dev;
+  }
+  auto huge = DecodeDomainXml("<domain type='kvm'><name>a</name><memory>1024</memory><memoryBacking><hugepages/></memoryBacking>"
+                              "<devices><memballoon model='virtio'/></devices></domain>");
+  ASSERT_TRUE(huge);
+  EXPECT_FALSE(FreePageReportingEligible(*huge));
+  DomainXml none;
+  EXPECT_FALSE(FreePageReportingEligible(none));  // no balloon
+}
+
 TEST(DecodeDomainXml, RejectsNonDomains) {
   EXPECT_EQ(DecodeDomainXml("<domain><name>").error().message, "not well-formed XML");
   EXPECT_EQ(DecodeDomainXml("<network/>").error().message, "root element is not <domain>");

@@ -120,6 +120,7 @@ TEST(PlacementReader, NumaMapsResidencyKsmAndLocality) {
   t.Qemu(4242, "u-1");
   t.Write("proc/4242/numa_maps", "1000 default anon=3 N0=1 N2=3 kernelpagesize_kB=4\n");
   t.Write("proc/4242/ksm_stat", "ksm_rmap_items 5\nksm_merging_pages 7\nksm_process_profit 8192\n");
+  t.Write("proc/4242/smaps_rollup", "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 16384 kB\nAnonHugePages: 4096 kB\n");
   t.Write("proc/1/cmdline", std::string("/sbin/init\0", 11));
   virt::PlacementReader r(t.root());
   r.BeginRound();
@@ -130,6 +131,7 @@ TEST(PlacementReader, NumaMapsResidencyKsmAndLocality) {
   EXPECT_EQ(p.vcpus_per_node, (std::map<int, uint64_t>{{0, 1}, {2, 2}}));
   EXPECT_EQ(p.ksm_merging_pages, 7u);
   EXPECT_EQ(p.ksm_profit_bytes, 8192);
+  EXPECT_EQ(p.thp_anon_bytes, 4096u << 10);
   EXPECT_DOUBLE_EQ(*p.LocalityRatio(), 1.0);
   p = r.Read("u-1", {0});  // vCPUs on node 0 only: a quarter of the memory is local
   EXPECT_DOUBLE_EQ(*p.LocalityRatio(), 0.25);
@@ -207,6 +209,18 @@ pid_t SpawnWithUuid(const std::string& uuid) {
   return pid;
 }
 
+// Waits (up to 30 s: ASan on a loaded machine) until exec has put `uuid` in pid's cmdline.
+void WaitForCmdline(pid_t pid, const std::string& uuid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find(uuid) != std::string::npos) return;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "pid " << pid << " never showed " << uuid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 size_t OpenFds() {
   return static_cast<size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
 }
@@ -215,7 +229,7 @@ TEST(PlacementReader, RealProcFollowsARestartAndPinsNoDescriptors) {
   const std::string uuid = "kvmem-test-" + std::to_string(::getpid());
   pid_t first = SpawnWithUuid(uuid);
   ASSERT_GT(first, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let exec replace the cmdline
+  WaitForCmdline(first, uuid);
   virt::PlacementReader r(procfs::Root{});
   // A first scan may keep descriptors of sysfs files (node CPU lists) open for good; after
   // it, another scan of every process must not add any.
@@ -228,7 +242,7 @@ TEST(PlacementReader, RealProcFollowsARestartAndPinsNoDescriptors) {
   ::kill(first, SIGKILL);
   ::waitpid(first, nullptr, 0);
   pid_t second = SpawnWithUuid(uuid);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitForCmdline(second, uuid);
   r.BeginRound();
   EXPECT_EQ(r.FindQemuPid(uuid), second);
   ::kill(second, SIGKILL);

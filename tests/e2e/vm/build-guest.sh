@@ -8,13 +8,21 @@
 # never installed. The initramfs holds busybox-static, the virtio balloon/virtio-mem
 # modules, a static memory hog (guest/hog.c) and guest/init. Nothing is rebuilt while
 # the kernel package, busybox, guest/* and this script are unchanged.
-# Exit codes: 0 ok, 77 no guest kernel obtainable (no apt lists / no archive), 1 error.
+# Verified: the downloaded .deb must have the SHA256 that apt's signed lists give for that
+# version, and the unpacked kernel and modules must still match the sums recorded then, on
+# every use (a cache that does not is fetched again).
+# Exit codes: 0 ok, 77 no guest kernel obtainable (no apt lists / no archive), 1 error. Under
+# CI=true "no kernel obtainable" is 1 too: CI must not turn six real-guest tests into skips.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 log() { echo "build-guest: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-skip() { log "SKIP: $*"; exit 77; }
+skip() {
+  if [[ "${CI:-}" == true ]]; then log "ERROR (CI=true, no skipping): $*"; exit 1; fi
+  log "SKIP: $*"
+  exit 77
+}
 
 [[ $# -eq 1 ]] || { echo "usage: $0 CACHE_DIR" >&2; exit 2; }
 mkdir -p "$1"
@@ -55,11 +63,15 @@ if [[ -z "$pkg" ]]; then
   fi
 fi
 if [[ -n "$pkg" && -z "$pkg_version" ]]; then
-  pkg_version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p;T;q')
+  pkg_version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p;T;q' || true)
   if [[ -n "$pkg_version" && -z "${KVMEM_VM_KERNEL_PKG:-}" ]]; then
     mkdir -p "$cache/kernel"
     echo "$lists_sig $pkg $pkg_version" >"$resolved"
   fi
+fi
+if [[ -n "${KVMEM_VM_KERNEL_PKG:-}" && -z "$pkg_version" ]]; then
+  # A pin apt does not know must not quietly become whatever kernel the cache holds.
+  skip "KVMEM_VM_KERNEL_PKG=$KVMEM_VM_KERNEL_PKG is not in the apt lists"
 fi
 if [[ -z "$pkg" || -z "$pkg_version" ]]; then
   # Offline: fall back to the newest kernel already unpacked in the cache.
@@ -72,6 +84,15 @@ else
 fi
 
 # --- fetch + unpack the kernel (once per package version) ------------------------------
+cache_intact() {
+  [[ -f "$kdir/vmlinuz" && -f "$kdir/.complete" && -f "$kdir/SHA256SUMS" ]] &&
+    (cd "$kdir" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1)
+}
+if [[ -f "$kdir/.complete" ]] && ! cache_intact; then
+  [[ -n "$pkg_version" ]] || skip "cached $(basename "$kdir") fails its checksums and apt cannot fetch it again"
+  log "cached $(basename "$kdir") fails its checksums (or predates them); fetching it again"
+  rm -f "$kdir/.complete"
+fi
 if [[ ! -f "$kdir/vmlinuz" || ! -f "$kdir/.complete" ]]; then
   log "fetching $pkg $pkg_version"
   tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
@@ -83,6 +104,11 @@ if [[ ! -f "$kdir/vmlinuz" || ! -f "$kdir/.complete" ]]; then
   debs=("$tmp"/*.deb)
   deb=${debs[0]}
   [[ -f "$deb" ]] || die "apt-get download produced no .deb"
+  want=$(apt-cache show --no-all-versions "$pkg=$pkg_version" 2>/dev/null | sed -n 's/^SHA256: //p;T;q')
+  [[ -n "$want" ]] || die "apt knows no SHA256 for $pkg=$pkg_version"
+  got=$(sha256sum "$deb" | cut -d' ' -f1)
+  [[ "$got" == "$want" ]] || die "$(basename "$deb"): SHA256 $got, apt's lists say $want"
+  log "verified $(basename "$deb"): SHA256 $got as in apt's lists"
   log "unpacking $(basename "$deb") ($(du -m "$deb" | cut -f1) MB)"
   dpkg-deb -x "$deb" "$tmp/root"
   rm -rf "$kdir"
@@ -104,6 +130,7 @@ if [[ ! -f "$kdir/vmlinuz" || ! -f "$kdir/.complete" ]]; then
     esac
     log "  $m: $(basename "$f")"
   done
+  (cd "$kdir" && sha256sum vmlinuz modules/*.ko >SHA256SUMS)
   touch "$kdir/.complete"
   rm -rf "$tmp"
   trap - EXIT
@@ -114,7 +141,8 @@ stamp=$( {
   echo "kernel=$(basename "$kdir")"
   sha256sum "$busybox" "$here/guest/init" "$here/guest/hog.c" "${BASH_SOURCE[0]}" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
-if [[ -f "$cache/vmlinuz" && -f "$cache/initrd.img" && "$(cat "$cache/build.stamp" 2>/dev/null)" == "$stamp" ]]; then
+if [[ -f "$cache/vmlinuz" && -f "$cache/initrd.img" && "$(cat "$cache/build.stamp" 2>/dev/null)" == "$stamp" ]] &&
+  cmp -s "$cache/vmlinuz" "$kdir/vmlinuz"; then
   log "up to date: $cache/vmlinuz $cache/initrd.img ($(basename "$kdir"))"
   exit 0
 fi

@@ -12,6 +12,7 @@
 #     --vmem-requested-mib N   initially requested (default 128)
 #     --vmem-block-mib N       block size (default 2)
 #     --cmdline-extra STR      appended to the kernel command line (e.g. kvmem.hog_mb=300)
+#     --free-page-reporting on|off   the balloon's freePageReporting (default off)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +27,7 @@ default_type() {
 }
 
 name=kvmem-e2e type='' memory=512 vcpus=1 vmem_size=512 vmem_req=128 vmem_block=2
-kernel='' initrd='' serial='' control='' extra=''
+kernel='' initrd='' serial='' control='' extra='' fpr=off
 while (($#)); do
   (($# >= 2)) || die "missing value for $1"
   case "$1" in
@@ -42,6 +43,7 @@ while (($#)); do
     --serial-log) serial=$2 ;;
     --control-socket) control=$2 ;;
     --cmdline-extra) extra=$2 ;;
+    --free-page-reporting) fpr=$2 ;;
     *) die "unknown option $1" ;;
   esac
   shift 2
@@ -49,6 +51,7 @@ done
 [[ -n "$kernel" && -n "$initrd" && -n "$serial" && -n "$control" ]] ||
   die "--kernel, --initrd, --serial-log and --control-socket are required"
 [[ -n "$type" ]] || type=$(default_type)
+[[ "$fpr" == on || "$fpr" == off ]] || die "--free-page-reporting: on or off, got $fpr"
 for n in "$memory" "$vcpus" "$vmem_size" "$vmem_req" "$vmem_block"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
@@ -78,5 +81,6 @@ sub CONTROL_SOCKET "$control"
 sub VMEM_SIZE_MIB "$vmem_size"
 sub VMEM_REQUESTED_MIB "$vmem_req"
 sub VMEM_BLOCK_MIB "$vmem_block"
+sub FREE_PAGE_REPORTING "$fpr"
 ((vmem_size > 0)) || args+=(-e '/virtio-mem:begin/,/virtio-mem:end/d')
 sed "${args[@]}" "$here/guest.xml.in"

@@ -20,7 +20,7 @@
 # Knobs: KVMEM_VM_CACHE (/var/tmp/kvmem-vm-cache), KVMEM_VM_DOMAIN (kvmem-e2e),
 #   KVMEM_VM_TYPE (qemu|kvm; auto), KVMEM_VM_MEMORY_MIB (512), KVMEM_VM_VMEM_SIZE_MIB (512,
 #   0 = none), KVMEM_VM_VMEM_REQUESTED_MIB (128), KVMEM_VM_CMDLINE_EXTRA (e.g.
-#   "kvmem.hog_mb=300"), KVMEM_VM_READY_TIMEOUT (60 s), KVMEM_VM_KEEP_STATE=1 (keep the
+#   "kvmem.hog_mb=300"), KVMEM_VM_FREE_PAGE_REPORTING (off|on), KVMEM_VM_READY_TIMEOUT (60 s), KVMEM_VM_KEEP_STATE=1 (keep the
 #   state dir for debugging).
 # Exit: CMD's exit code; 77 when this machine cannot run the guest (not root, no QEMU or
 #   libvirtd, no mount namespaces, no guest kernel); 1 when set-up fails; 2 on bad usage.
@@ -146,7 +146,8 @@ cp "$cache/vmlinuz" "$cache/initrd.img" "$state/guest/"
   --vmem-size-mib "$vmem_size" --vmem-requested-mib "$vmem_req" \
   --kernel "$state/guest/vmlinuz" --initrd "$state/guest/initrd.img" \
   --serial-log "$serial" --control-socket "$control" \
-  --cmdline-extra "${KVMEM_VM_CMDLINE_EXTRA:-}" >"$state/guest/domain.xml"
+  --cmdline-extra "${KVMEM_VM_CMDLINE_EXTRA:-}" \
+  --free-page-reporting "${KVMEM_VM_FREE_PAGE_REPORTING:-off}" >"$state/guest/domain.xml"
 virsh -q -c "$uri" define "$state/guest/domain.xml" >/dev/null
 virsh -q -c "$uri" start "$dom" >/dev/null
 qemu_pid=$(cat "$state/run/libvirt/qemu/$dom.pid" 2>/dev/null || true)
