@@ -13,11 +13,16 @@ bool ParseDuration(std::string_view text, std::chrono::milliseconds* out) {
   if (ec != std::errc() || value < 0 || !std::isfinite(value)) return false;
   std::string_view unit(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else return false;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else
+    return false;
   *out = std::chrono::milliseconds(static_cast<long long>(std::llround(value * scale)));
   return true;
 }
@@ -26,26 +31,29 @@ FlagSet::FlagSet(std::string program, std::string description)
     : program_(std::move(program)), description_(std::move(description)) {}
 
 void FlagSet::String(std::string name, std::string* target, std::string help) {
-  Custom(std::move(name), "VALUE", *target,
-         [target](std::string_view v) {
-           *target = std::string(v);
-           return std::string();
-         },
-         std::move(help));
+  Custom(
+      std::move(name), "VALUE", *target,
+      [target](std::string_view v) {
+        *target = std::string(v);
+        return std::string();
+      },
+      std::move(help));
 }
 
 void FlagSet::Duration(std::string name, std::chrono::milliseconds* target, std::string help) {
   std::string def = std::to_string(target->count()) + "ms";
   if (target->count() % 1000 == 0) def = std::to_string(target->count() / 1000) + "s";
-  Custom(std::move(name), "DURATION", def,
-         [target](std::string_view v) {
-           if (!ParseDuration(v, target)) return "expected a duration such as 10s, 500ms or 2m, got \"" + std::string(v) + "\"";
-           // Every duration flag is a timeout, a back-off or a period: 0 would make it a
-           // busy loop or a wait that always fails at once (below 1 ms rounds to 0 too).
-           if (target->count() <= 0) return "must be at least 1ms, got \"" + std::string(v) + "\"";
-           return std::string();
-         },
-         std::move(help));
+  Custom(
+      std::move(name), "DURATION", def,
+      [target](std::string_view v) {
+        if (!ParseDuration(v, target))
+          return "expected a duration such as 10s, 500ms or 2m, got \"" + std::string(v) + "\"";
+        // Every duration flag is a timeout, a back-off or a period: 0 would make it a
+        // busy loop or a wait that always fails at once (below 1 ms rounds to 0 too).
+        if (target->count() <= 0) return "must be at least 1ms, got \"" + std::string(v) + "\"";
+        return std::string();
+      },
+      std::move(help));
 }
 
 void FlagSet::Bool(std::string name, bool* target, std::string help, bool* was_set) {
@@ -87,8 +95,8 @@ Result<void> FlagSet::Parse(int argc, char** argv) {
       continue;
     }
     if (arg.size() < 3 || arg.substr(0, 2) != "--") {
-      return Fail(ErrorKind::kConfig, "unexpected argument \"" + std::string(arg) +
-                                          "\"; flags start with --, see --help");
+      return Fail(ErrorKind::kConfig,
+                  "unexpected argument \"" + std::string(arg) + "\"; flags start with --, see --help");
     }
     arg.remove_prefix(2);
     std::string_view name = arg, value;
@@ -106,17 +114,19 @@ Result<void> FlagSet::Parse(int argc, char** argv) {
       if (!negated) flag = nullptr;
     }
     if (!flag) {
-      return Fail(ErrorKind::kConfig,
-                  "unknown flag --" + std::string(name) + "; see --help for the list");
+      return Fail(ErrorKind::kConfig, "unknown flag --" + std::string(name) + "; see --help for the list");
     }
     if (flag->boolean) {
       bool v = !negated;
       if (has_value) {
         if (negated) return Fail(ErrorKind::kConfig, "--no-" + flag->name + " takes no value");
-        if (value == "true" || value == "1") v = true;
-        else if (value == "false" || value == "0") v = false;
-        else return Fail(ErrorKind::kConfig, "--" + flag->name + " expects true or false, got \"" +
-                                                 std::string(value) + "\"");
+        if (value == "true" || value == "1")
+          v = true;
+        else if (value == "false" || value == "0")
+          v = false;
+        else
+          return Fail(ErrorKind::kConfig,
+                      "--" + flag->name + " expects true or false, got \"" + std::string(value) + "\"");
       }
       *flag->boolean = v;
       if (flag->was_set) *flag->was_set = true;
@@ -142,8 +152,10 @@ std::string FlagSet::Usage() const {
     if (f.boolean) head += "[no-]";
     head += f.name;
     if (!f.value_name.empty()) head += "=" + f.value_name;
-    if (head.size() < 29) head.resize(29, ' ');
-    else head += "\n" + std::string(29, ' ');
+    if (head.size() < 29)
+      head.resize(29, ' ');
+    else
+      head += "\n" + std::string(29, ' ');
     out += head + f.help;
     if (!f.default_text.empty()) out += " (default: " + f.default_text + ")";
     out += "\n";

@@ -34,9 +34,8 @@ std::string Timestamp() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   return buf;
 }
 
@@ -81,9 +80,12 @@ bool ParseLevel(std::string_view name, Level* out) {
 }
 
 bool ParseFormat(std::string_view name, Format* out) {
-  if (name == "logfmt") *out = Format::kLogfmt;
-  else if (name == "json") *out = Format::kJson;
-  else return false;
+  if (name == "logfmt")
+    *out = Format::kLogfmt;
+  else if (name == "json")
+    *out = Format::kJson;
+  else
+    return false;
   return true;
 }
 

@@ -52,8 +52,7 @@ struct Error {
 template <class T>
 using Result = tl::expected<T, Error>;
 
-inline tl::unexpected<Error> Fail(ErrorKind kind, std::string message, std::string file = {},
-                                  int line = 0) {
+inline tl::unexpected<Error> Fail(ErrorKind kind, std::string message, std::string file = {}, int line = 0) {
   return tl::unexpected<Error>(Error{kind, std::move(message), std::move(file), line});
 }
 

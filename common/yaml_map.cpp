@@ -15,13 +15,11 @@ std::string At(const YAML::Mark& mark, const Style& style) {
   return style.inline_position ? " at " + Position(mark) : std::string();
 }
 
-std::string Child(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
+std::string Child(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
 // Why `key` may not appear, or nothing when it may.
-std::optional<Problem> Refuse(const std::string& key, const std::string& path, const YAML::Mark& mark,
-                              const Keys& keys, const Style& style) {
+std::optional<Problem> Refuse(const std::string& key, const std::string& path, const YAML::Mark& mark, const Keys& keys,
+                              const Style& style) {
   if (keys.any || std::find(keys.allowed.begin(), keys.allowed.end(), key) != keys.allowed.end()) {
     return std::nullopt;
   }
@@ -34,9 +32,7 @@ std::optional<Problem> Refuse(const std::string& key, const std::string& path, c
 
 }  // namespace
 
-YAML::Mark Entry::value_mark() const {
-  return value.IsNull() || value.Mark().is_null() ? key_mark : value.Mark();
-}
+YAML::Mark Entry::value_mark() const { return value.IsNull() || value.Mark().is_null() ? key_mark : value.Mark(); }
 
 std::string Position(const YAML::Mark& mark) {
   if (mark.is_null()) return "an unknown position";
@@ -47,8 +43,8 @@ std::string ShowPath(const std::string& path, const Style& style) {
   return style.quote_paths ? "\"" + path + "\"" : path;
 }
 
-Checked<std::vector<Entry>> Walk(const YAML::Node& node, const std::string& path, const Keys& keys,
-                                 const Style& style, YAML::Mark fallback) {
+Checked<std::vector<Entry>> Walk(const YAML::Node& node, const std::string& path, const Keys& keys, const Style& style,
+                                 YAML::Mark fallback) {
   std::vector<Entry> out;
   if (!node.IsDefined() || node.IsNull()) return out;
   if (!node.IsMap()) {
@@ -66,8 +62,8 @@ Checked<std::vector<Entry>> Walk(const YAML::Node& node, const std::string& path
     if (auto refused = Refuse(key, full, mark, keys, style)) return tl::unexpected(*refused);
     auto first = std::find_if(out.begin(), out.end(), [&](const Entry& e) { return e.key == key; });
     if (first != out.end()) {
-      return tl::unexpected(Problem{mark, "duplicate key " + ShowPath(full, style) + At(mark, style) +
-                                              "; first at " + Position(first->key_mark)});
+      return tl::unexpected(Problem{mark, "duplicate key " + ShowPath(full, style) + At(mark, style) + "; first at " +
+                                              Position(first->key_mark)});
     }
     out.push_back({key, full, it->second, mark});
   }

@@ -58,8 +58,8 @@ std::string Position(const YAML::Mark& mark);
 
 // The entries of the mapping `node` at `path` ("" for the top), in document order. A missing or
 // empty node is an empty mapping. `fallback` is shown when the node has no mark of its own.
-Checked<std::vector<Entry>> Walk(const YAML::Node& node, const std::string& path, const Keys& keys,
-                                 const Style& style, YAML::Mark fallback = YAML::Mark::null_mark());
+Checked<std::vector<Entry>> Walk(const YAML::Node& node, const std::string& path, const Keys& keys, const Style& style,
+                                 YAML::Mark fallback = YAML::Mark::null_mark());
 
 // A problem with an entry's value: "<path> at <position>: <detail>".
 Problem At(const Entry& e, const std::string& detail, const Style& style);

@@ -125,8 +125,8 @@ int Run(int argc, char** argv) {
   const procfs::Root root{cfg.procfs, cfg.sysfs};
   daemon::ActuatorStack actuators(cfg, root);
   daemon::Observer observer(cfg, root);
-  loop::Controller controller(
-      [&](model::TimePoint now) { return observer.Observe(now, controller); }, actuators.top(), *policy, !cfg.apply);
+  loop::Controller controller([&](model::TimePoint now) { return observer.Observe(now, controller); }, actuators.top(),
+                              *policy, !cfg.apply);
   controller.SetStopFlag(&signal_watcher.stop_flag());
   if (decision_log) controller.SetDecisionLog(decision_log.get());
   loop::LastPlan last_plan(!cfg.apply);
@@ -149,13 +149,17 @@ int Run(int argc, char** argv) {
     log::Error("cannot start the web server", {{"err", started.error().message}});
     return started.error().kind == ErrorKind::kConfig ? 2 : 1;
   }
-  log::Info("kvmem_controller started",
-            {{"version", KVMEM_VERSION}, {"mode", cfg.apply ? "apply" : "dry-run"},
-             {"address", cfg.listen_address}, {"port", std::to_string((*web)->port())},
-             {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
-             {"libvirt", cfg.libvirt_uri}, {"interval_ms", std::to_string(policy->interval.count())},
-             {"webhook", (*web)->WebhookMode()}, {"tls", (*web)->tls() ? "on" : "off"}});
-  Serve(io, signal_watcher, run_once, [&] { Reload(cfg, controller, decision_log.get()); }, controller);
+  log::Info("kvmem_controller started", {{"version", KVMEM_VERSION},
+                                         {"mode", cfg.apply ? "apply" : "dry-run"},
+                                         {"address", cfg.listen_address},
+                                         {"port", std::to_string((*web)->port())},
+                                         {"policy", cfg.policy_file.empty() ? "(defaults)" : cfg.policy_file},
+                                         {"libvirt", cfg.libvirt_uri},
+                                         {"interval_ms", std::to_string(policy->interval.count())},
+                                         {"webhook", (*web)->WebhookMode()},
+                                         {"tls", (*web)->tls() ? "on" : "off"}});
+  Serve(
+      io, signal_watcher, run_once, [&] { Reload(cfg, controller, decision_log.get()); }, controller);
   (*web)->Stop();
   if (actuators.stuck()) {
     // The worker is inside a call that cannot be cancelled and still uses the actuators on

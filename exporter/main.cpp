@@ -1,7 +1,7 @@
 // kvmem_exporter: the command line, the collectors it enables, the HTTP server and signals.
 // Everything else lives in the libraries.
-#include <csignal>
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 
 #include "common/flags.h"
@@ -87,11 +87,13 @@ int Run(int argc, char** argv) {
   }
   std::string collectors_list;
   for (const auto& n : names) collectors_list += (collectors_list.empty() ? "" : ",") + n;
-  log::Info("kvmem_exporter started", {{"version", KVMEM_VERSION}, {"address", cfg.listen_address},
+  log::Info("kvmem_exporter started", {{"version", KVMEM_VERSION},
+                                       {"address", cfg.listen_address},
                                        {"port", std::to_string((*server)->port())},
                                        {"tls", web_config && web_config->Current()->tls ? "on" : "off"},
                                        {"collectors", collectors_list},
-                                       {"procfs", cfg.procfs}, {"sysfs", cfg.sysfs}});
+                                       {"procfs", cfg.procfs},
+                                       {"sysfs", cfg.sysfs}});
   WaitForShutdown();
   (*server)->Stop();
   return 0;

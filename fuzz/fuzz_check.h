@@ -10,9 +10,7 @@
 
 namespace kvmem::fuzz {
 
-inline std::string_view AsText(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
+inline std::string_view AsText(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
 // The first byte picks one of `count` parsers; the rest is that parser's file.
 struct Selected {

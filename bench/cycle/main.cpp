@@ -105,8 +105,10 @@ int main(int argc, char** argv) {
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--cycles" && i + 1 < argc) cycles = std::atoi(argv[++i]);
-    else if (a == "--out" && i + 1 < argc) out = argv[++i];
+    if (a == "--cycles" && i + 1 < argc)
+      cycles = std::atoi(argv[++i]);
+    else if (a == "--out" && i + 1 < argc)
+      out = argv[++i];
     else {
       std::fprintf(stderr, "usage: kvmem_cycle_bench [--cycles N (>= 100)] [--out FILE]\n");
       return 2;
@@ -116,8 +118,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kvmem_cycle_bench: --cycles must be at least 100 (60 are warm-up)\n");
     return 2;
   }
-  std::string md =
-      "| VMs | host | cycle p50 | cycle p99 | allocations per cycle (p50) |\n|---:|---|---:|---:|---:|\n";
+  std::string md = "| VMs | host | cycle p50 | cycle p99 | allocations per cycle (p50) |\n|---:|---|---:|---:|---:|\n";
   for (int vms : {100, 1000}) {
     for (auto [name, share] : {std::pair{"reclaim", 0.05}, std::pair{"steady", 0.15}}) {
       const Result r = Measure(vms, share, cycles);

@@ -123,8 +123,9 @@ Result<void> CheckModes(const Options& o, const std::vector<Placement>& placemen
       auto thp = ReadThpEnabled();
       if (!thp) return Fail(ErrorKind::kConfig, "thp mode: this kernel has no THP (" + thp.error().ToString() + ")");
       if (*thp == "never") {
-        return Fail(ErrorKind::kConfig,
-                    "thp mode: THP is disabled (enabled=never); echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+        return Fail(
+            ErrorKind::kConfig,
+            "thp mode: THP is disabled (enabled=never); echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
       }
     }
   }
@@ -163,11 +164,14 @@ int Run(int argc, char** argv) {
   for (PageMode m : o.modes) mode_names.emplace_back(ModeName(m));
 
   std::printf("## Setup (kvmem_hugepage_ab)\n\n");
-  std::printf("- buffer %llu MiB: %u chase lines of %zu B, %llu dependent accesses and %d read + %d write passes per run\n",
-              static_cast<unsigned long long>(o.size_bytes >> 20), lines, kLineBytes,
-              static_cast<unsigned long long>(accesses), o.stream_passes, o.stream_passes);
-  std::printf("- rounds: %d warm-up + %d measured; control %s; even rounds run the modes in the listed order, odd rounds reversed\n",
-              o.warmup, o.rounds, mode_names[0].c_str());
+  std::printf(
+      "- buffer %llu MiB: %u chase lines of %zu B, %llu dependent accesses and %d read + %d write passes per run\n",
+      static_cast<unsigned long long>(o.size_bytes >> 20), lines, kLineBytes, static_cast<unsigned long long>(accesses),
+      o.stream_passes, o.stream_passes);
+  std::printf(
+      "- rounds: %d warm-up + %d measured; control %s; even rounds run the modes in the listed order, odd rounds "
+      "reversed\n",
+      o.warmup, o.rounds, mode_names[0].c_str());
   auto thp = ReadThpEnabled();
   std::printf("- THP enabled: %s\n", thp ? thp->c_str() : "absent");
   std::vector<Placement> placements;
@@ -194,9 +198,11 @@ int Run(int argc, char** argv) {
         if (!s) return Fatal(s.error());
         s->round = round;
         s->warmup = round < o.warmup;
-        std::fprintf(stderr, "round %d%s %s %s: chase %.1f ns (wall %.1f), read %.2f GB/s, write %.2f GB/s, %llu faults, %.2f s\n",
-                     round, s->warmup ? " (warm-up)" : "", p.label.c_str(), s->mode.c_str(), s->chase_ns, s->chase_wall_ns,
-                     s->read_gbs, s->write_gbs, static_cast<unsigned long long>(s->minor_faults), s->wall_s);
+        std::fprintf(
+            stderr,
+            "round %d%s %s %s: chase %.1f ns (wall %.1f), read %.2f GB/s, write %.2f GB/s, %llu faults, %.2f s\n",
+            round, s->warmup ? " (warm-up)" : "", p.label.c_str(), s->mode.c_str(), s->chase_ns, s->chase_wall_ns,
+            s->read_gbs, s->write_gbs, static_cast<unsigned long long>(s->minor_faults), s->wall_s);
         if (round == 0) {
           verified.push_back("- " + s->mode + " (" + p.label + "): " + v.line + "; fault-in took " +
                              std::to_string(s->fault_in_faults) + " minor faults");
@@ -208,9 +214,11 @@ int Run(int argc, char** argv) {
 
   std::printf("\n## Pages the kernel gave (smaps, numa_maps; first run of each mode)\n\n");
   for (const auto& line : verified) std::printf("%s\n", line.c_str());
-  std::printf("\n## Medians (ratio rows: experiment/control of the medians; below 1 is lower)\n\n"
-              "ns/access and GB/s are per second of this thread's CPU time; \"wall\" columns include time others held the CPU.\n\n%s",
-              MedianTable(samples, mode_names).c_str());
+  std::printf(
+      "\n## Medians (ratio rows: experiment/control of the medians; below 1 is lower)\n\n"
+      "ns/access and GB/s are per second of this thread's CPU time; \"wall\" columns include time others held the "
+      "CPU.\n\n%s",
+      MedianTable(samples, mode_names).c_str());
   std::printf("\n## Spread (min-max of the measured runs)\n\n%s", SpreadTable(samples, mode_names).c_str());
   std::printf("\n## Runs\n\n%s", RawTable(samples).c_str());
   std::printf("\n- load average at end: %s\n", LoadAverage().c_str());

@@ -41,8 +41,8 @@ Result<uint64_t> ReadNumber(const std::string& path) {
 
 std::string Reserve(int node, uint64_t pages) {
   std::string target = node < 0 ? "node 0" : "node " + std::to_string(node);
-  return "reserve them first, e.g. bench/hugepages/run.sh, or: echo " + std::to_string(pages) +
-         " > " + HugePoolPath(node < 0 ? 0 : node) + "/nr_hugepages (as root, " + target + ")";
+  return "reserve them first, e.g. bench/hugepages/run.sh, or: echo " + std::to_string(pages) + " > " +
+         HugePoolPath(node < 0 ? 0 : node) + "/nr_hugepages (as root, " + target + ")";
 }
 
 Result<void> Bind(std::byte* data, size_t bytes, int node) {
@@ -65,13 +65,12 @@ Result<Mapping> MapHugetlb(size_t bytes, int node) {
   if (!pool) return tl::unexpected<Error>(pool.error());
   if (pool->free < pages) {
     return Fail(ErrorKind::kConfig,
-                "2 MiB hugepages: need " + std::to_string(pages) + " free, the pool has " +
-                    std::to_string(pool->free) + " free of " + std::to_string(pool->nr) + "; " +
-                    Reserve(node, pool->nr + pages - pool->free),
+                "2 MiB hugepages: need " + std::to_string(pages) + " free, the pool has " + std::to_string(pool->free) +
+                    " free of " + std::to_string(pool->nr) + "; " + Reserve(node, pool->nr + pages - pool->free),
                 HugePoolPath(node));
   }
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+  void* p =
+      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
   if (p == MAP_FAILED) {
     int err = errno;
     return Fail(err == ENOMEM ? ErrorKind::kConfig : ErrorKind::kIo,
@@ -98,8 +97,8 @@ Result<Mapping> MapAnonymous(size_t bytes, PageMode mode, int node) {
   if (madvise(m.data(), bytes, advice) != 0) {
     int err = errno;
     return Fail(err == EINVAL ? ErrorKind::kConfig : ErrorKind::kIo,
-                std::string(mode == PageMode::kThp ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)") +
-                    ": " + std::strerror(err) + " (does this kernel have THP?)");
+                std::string(mode == PageMode::kThp ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)") + ": " +
+                    std::strerror(err) + " (does this kernel have THP?)");
   }
   if (auto b = Bind(m.data(), bytes, node); !b) return tl::unexpected<Error>(b.error());
   return m;
@@ -159,8 +158,9 @@ Result<HugePool> ReadHugePool(int node) {
   const std::string dir = HugePoolPath(node);
   if (access(dir.c_str(), F_OK) != 0) {
     return Fail(ErrorKind::kConfig,
-                "this kernel offers no 2 MiB hugetlb pages (" + dir + " is absent); the 2m mode "
-                "needs CONFIG_HUGETLBFS and a 2 MiB page size",
+                "this kernel offers no 2 MiB hugetlb pages (" + dir +
+                    " is absent); the 2m mode "
+                    "needs CONFIG_HUGETLBFS and a 2 MiB page size",
                 dir);
   }
   auto nr = ReadNumber(dir + "/nr_hugepages");

@@ -17,7 +17,7 @@ enum class PageMode {
   k2m,   // MAP_HUGETLB | MAP_HUGE_2MB from the pool: the experiment
   kThp,  // anonymous mmap, 2 MiB aligned, + MADV_HUGEPAGE: best effort, an extra column
 };
-std::string_view ModeName(PageMode mode);         // "4k", "2m", "thp"
+std::string_view ModeName(PageMode mode);  // "4k", "2m", "thp"
 bool ParseMode(std::string_view text, PageMode* out);
 
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;

@@ -17,16 +17,16 @@ struct RunSample {
   bool warmup = false;
   // Rates from this thread's CPU time (on-CPU: what the memory system gave while we ran) and
   // from the wall clock (also counts time other processes or the hypervisor held the CPU).
-  double chase_ns = 0;    // nanoseconds per dependent access, on-CPU
+  double chase_ns = 0;  // nanoseconds per dependent access, on-CPU
   double chase_wall_ns = 0;
-  double read_gbs = 0;    // on-CPU
+  double read_gbs = 0;  // on-CPU
   double read_wall_gbs = 0;
-  double write_gbs = 0;   // on-CPU
+  double write_gbs = 0;  // on-CPU
   double write_wall_gbs = 0;
-  double cpu_s = 0;       // user + sys of the whole run (getrusage)
+  double cpu_s = 0;  // user + sys of the whole run (getrusage)
   double sys_s = 0;
   double wall_s = 0;
-  double fault_in_s = 0;  // on-CPU time (user + kernel) to touch every page once after mmap
+  double fault_in_s = 0;         // on-CPU time (user + kernel) to touch every page once after mmap
   uint64_t minor_faults = 0;     // over the whole run
   uint64_t fault_in_faults = 0;  // while faulting in
   uint64_t invol_switches = 0;   // involuntary context switches: how often others took the CPU

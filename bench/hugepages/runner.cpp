@@ -67,9 +67,9 @@ Result<Verification> Verify(PageMode mode, const Mapping& m, int mem_node) {
 
   Verification v;
   v.pages_seen = DescribePages(*e);
-  v.line = "KernelPageSize=" + std::to_string(e->kernel_page_kb) + " kB MMUPageSize=" +
-           std::to_string(e->mmu_page_kb) + " kB AnonHugePages=" + std::to_string(e->anon_huge_kb) +
-           " kB Hugetlb=" + std::to_string(e->hugetlb_kb) + " kB numa_maps " + numa->policy;
+  v.line = "KernelPageSize=" + std::to_string(e->kernel_page_kb) + " kB MMUPageSize=" + std::to_string(e->mmu_page_kb) +
+           " kB AnonHugePages=" + std::to_string(e->anon_huge_kb) + " kB Hugetlb=" + std::to_string(e->hugetlb_kb) +
+           " kB numa_maps " + numa->policy;
   for (auto [node, pages] : numa->node_pages) v.line += " N" + std::to_string(node) + "=" + std::to_string(pages);
 
   const uint64_t size_kb = m.size() / 1024;

@@ -50,14 +50,14 @@ Result<SmapsEntry> ParseSmapsFor(std::string_view smaps, uint64_t addr) {
   ForEachLine(smaps, [&](int number, std::string_view line) {
     auto f = Fields(line);
     if (f.empty()) return true;
-    if (f[0].back() != ':') {  // a header: "start-end perms offset dev inode [path]"
+    if (f[0].back() != ':') {    // a header: "start-end perms offset dev inode [path]"
       if (inside) return false;  // the entry we wanted has ended
       size_t dash = f[0].find('-');
       uint64_t start = 0, end = 0;
       if (dash == std::string_view::npos || !ParseNumber(f[0].substr(0, dash), 16, &start) ||
           !ParseNumber(f[0].substr(dash + 1), 16, &end)) {
-        error = Error{ErrorKind::kParse, "expected an address range \"start-end\", got \"" +
-                                             std::string(f[0]) + "\"", file, number};
+        error = Error{ErrorKind::kParse, "expected an address range \"start-end\", got \"" + std::string(f[0]) + "\"",
+                      file, number};
         failed = true;
         return false;
       }
@@ -75,20 +75,27 @@ Result<SmapsEntry> ParseSmapsFor(std::string_view smaps, uint64_t addr) {
     if (key == "KernelPageSize") {
       slot = &entry.kernel_page_kb;
       has_page_size = true;
-    } else if (key == "MMUPageSize") slot = &entry.mmu_page_kb;
-    else if (key == "Rss") slot = &entry.rss_kb;
-    else if (key == "AnonHugePages") slot = &entry.anon_huge_kb;
-    else if (key == "Private_Hugetlb" || key == "Shared_Hugetlb") slot = &scratch;
-    else return true;  // fields we do not need, VmFlags among them
+    } else if (key == "MMUPageSize")
+      slot = &entry.mmu_page_kb;
+    else if (key == "Rss")
+      slot = &entry.rss_kb;
+    else if (key == "AnonHugePages")
+      slot = &entry.anon_huge_kb;
+    else if (key == "Private_Hugetlb" || key == "Shared_Hugetlb")
+      slot = &scratch;
+    else
+      return true;  // fields we do not need, VmFlags among them
     uint64_t value = 0;
     if (!ParseNumber(f[1], 10, &value)) {
-      error = Error{ErrorKind::kParse, "bad number \"" + std::string(f[1]) + "\" for " +
-                                           std::string(key), file, number};
+      error =
+          Error{ErrorKind::kParse, "bad number \"" + std::string(f[1]) + "\" for " + std::string(key), file, number};
       failed = true;
       return false;
     }
-    if (slot == &scratch) entry.hugetlb_kb += value;
-    else *slot = value;
+    if (slot == &scratch)
+      entry.hugetlb_kb += value;
+    else
+      *slot = value;
     return true;
   });
   if (failed) return tl::unexpected<Error>(error);
@@ -111,8 +118,7 @@ Result<NumaMapsEntry> ParseNumaMapsFor(std::string_view numa_maps, uint64_t addr
     if (f.empty()) return true;
     uint64_t start = 0;
     if (!ParseNumber(f[0], 16, &start)) {
-      error = Error{ErrorKind::kParse, "expected a hex start address, got \"" + std::string(f[0]) + "\"",
-                    file, number};
+      error = Error{ErrorKind::kParse, "expected a hex start address, got \"" + std::string(f[0]) + "\"", file, number};
       failed = true;
       return false;
     }
@@ -152,8 +158,7 @@ std::string DescribePages(const SmapsEntry& e) {
   char out[96];
   const uint64_t size_kb = (e.end - e.start) / 1024;
   if (e.hugetlb_kb > 0 || e.kernel_page_kb != 4) {
-    std::snprintf(out, sizeof out, "%llu kB (hugetlb %llu MiB)",
-                  static_cast<unsigned long long>(e.kernel_page_kb),
+    std::snprintf(out, sizeof out, "%llu kB (hugetlb %llu MiB)", static_cast<unsigned long long>(e.kernel_page_kb),
                   static_cast<unsigned long long>(e.hugetlb_kb / 1024));
   } else if (e.anon_huge_kb == 0) {
     std::snprintf(out, sizeof out, "4 kB (THP 0 MiB)");

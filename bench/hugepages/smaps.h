@@ -16,11 +16,11 @@ namespace kvmem::hugepage_bench {
 struct SmapsEntry {
   uint64_t start = 0;  // address range [start, end)
   uint64_t end = 0;
-  uint64_t kernel_page_kb = 0;   // KernelPageSize
-  uint64_t mmu_page_kb = 0;      // MMUPageSize
-  uint64_t rss_kb = 0;           // Rss
-  uint64_t anon_huge_kb = 0;     // AnonHugePages: THP backing
-  uint64_t hugetlb_kb = 0;       // Private_Hugetlb + Shared_Hugetlb: hugetlbfs backing
+  uint64_t kernel_page_kb = 0;  // KernelPageSize
+  uint64_t mmu_page_kb = 0;     // MMUPageSize
+  uint64_t rss_kb = 0;          // Rss
+  uint64_t anon_huge_kb = 0;    // AnonHugePages: THP backing
+  uint64_t hugetlb_kb = 0;      // Private_Hugetlb + Shared_Hugetlb: hugetlbfs backing
 };
 
 // The entry whose range contains `addr`. Errors: kNotFound when no entry does, kParse (with
@@ -31,8 +31,8 @@ Result<SmapsEntry> ParseSmapsFor(std::string_view smaps, uint64_t addr);
 // containing `addr` (the line with the greatest start address <= addr), plus its policy word.
 struct NumaMapsEntry {
   uint64_t start = 0;
-  std::string policy;                   // "default", "bind:0", ...
-  std::map<int, uint64_t> node_pages;   // node -> pages of kernelpagesize_kB
+  std::string policy;                  // "default", "bind:0", ...
+  std::map<int, uint64_t> node_pages;  // node -> pages of kernelpagesize_kB
   uint64_t kernel_page_kb = 0;
 };
 Result<NumaMapsEntry> ParseNumaMapsFor(std::string_view numa_maps, uint64_t addr);

@@ -37,7 +37,7 @@ std::unique_ptr<Controller> MakeKvmem(const model::Policy& policy, std::ostream*
 // oVirt MOM's balloon rules (vdsm's policy), docs/simulator.md lists the constants.
 struct MomParams {
   model::Duration period = std::chrono::seconds{15};
-  size_t samples = 10;              // StatAvg: mean of the last 10 samples, one per period
+  size_t samples = 10;               // StatAvg: mean of the last 10 samples, one per period
   double pressure_threshold = 0.20;  // host free / MemTotal below this: shrink, else grow
   double pressure_critical = 0.05;   // at or below: guests' free target goes negative
   double min_guest_free = 0.20;      // free share a guest keeps (scaled down under pressure)
@@ -56,7 +56,6 @@ struct ProxmoxParams {
   double idle_free_ratio = 0.25;  // guest free > this share of its minimum: "has enough free memory"
 };
 // `shares` by VM uuid; VMs not listed get default_shares.
-std::unique_ptr<Controller> MakeProxmox(const ProxmoxParams& params = {},
-                                        std::map<std::string, uint64_t> shares = {});
+std::unique_ptr<Controller> MakeProxmox(const ProxmoxParams& params = {}, std::map<std::string, uint64_t> shares = {});
 
 }  // namespace kvmem::sim

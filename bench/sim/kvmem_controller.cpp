@@ -49,7 +49,8 @@ class Kvmem : public Controller {
     std::set<std::string> seen;
     for (const auto& skip : plan.skips) {
       std::string line = skip.ToString();
-      if (!last_skips_.contains(line) && !seen.contains(line)) *skips_ << model::FormatSeconds(now.time_since_epoch()) << " skip " << line << "\n";
+      if (!last_skips_.contains(line) && !seen.contains(line))
+        *skips_ << model::FormatSeconds(now.time_since_epoch()) << " skip " << line << "\n";
       seen.insert(std::move(line));
     }
     last_skips_ = std::move(seen);

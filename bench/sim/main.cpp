@@ -52,7 +52,8 @@ ScenarioResult RunAll(const Scenario& sc, const model::Policy& policy, const std
 int Main(int argc, char** argv) {
   bool all = false, actions = false;
   std::string scenario, scenarios = KVMEM_SIM_SCENARIOS, policy_file, report, only, csv;
-  FlagSet flags("kvmem_sim", "Closed-loop simulator: kvmem's decision core against oVirt MOM and Proxmox auto-balloon.");
+  FlagSet flags("kvmem_sim",
+                "Closed-loop simulator: kvmem's decision core against oVirt MOM and Proxmox auto-balloon.");
   flags.Bool("all", &all, "Run every scenario in --scenarios and print the report.");
   flags.String("scenario", &scenario, "Run one scenario file.");
   flags.String("scenarios", &scenarios, "Directory of scenario files (*.yaml) for --all.");

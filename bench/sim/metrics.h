@@ -26,24 +26,24 @@ namespace kvmem::sim {
 
 struct Metrics {
   std::string controller;
-  std::optional<double> settling_seconds;  // nullopt: not settled at the end
+  std::optional<double> settling_seconds;       // nullopt: not settled at the end
   std::optional<double> host_settling_seconds;  // the same with host free memory alone
   std::optional<double> oom_settling_seconds;   // the same with guest OOM alone
   double overshoot_bytes = 0;
-  uint64_t oom_events = 0;          // a guest's demand rising above its memory
+  uint64_t oom_events = 0;  // a guest's demand rising above its memory
   // Of those, the ones no controller could have prevented: the guest's memory did not shrink
   // at the onset, and one stats period before it the demand still left the guest at least
   // kUnwarnedFreeRatio of its memory free, so no statistic could have warned of it.
   uint64_t oom_unpreventable = 0;
-  double oom_vm_seconds = 0;        // summed over guests
+  double oom_vm_seconds = 0;         // summed over guests
   double oom_caused_vm_seconds = 0;  // the part of it in OOMs that were not unpreventable
-  double pressure_seconds = 0;      // some node below band low
-  uint64_t actions = 0;             // balloon and virtio-mem changes submitted
-  uint64_t direction_changes = 0;   // per VM, a change opposite to that VM's previous one
-  double bytes_moved = 0;           // sum of |to - from|
-  uint64_t blind_shrinks = 0;       // shrinks of a VM inside one of its stats outages
-  double priority_bytes_taken = 0;  // bytes shrunk from VMs of priority above 0
-  double min_free_ratio = 1;        // lowest node free / total
+  double pressure_seconds = 0;       // some node below band low
+  uint64_t actions = 0;              // balloon and virtio-mem changes submitted
+  uint64_t direction_changes = 0;    // per VM, a change opposite to that VM's previous one
+  double bytes_moved = 0;            // sum of |to - from|
+  uint64_t blind_shrinks = 0;        // shrinks of a VM inside one of its stats outages
+  double priority_bytes_taken = 0;   // bytes shrunk from VMs of priority above 0
+  double min_free_ratio = 1;         // lowest node free / total
 };
 
 // A guest with at least this share of its memory free shows no pressure (kvmem's default

@@ -77,9 +77,8 @@ class Mom : public Controller {
 
   std::optional<model::Action> Shrink(const model::VmObservation& vm, double used, double host_free) const {
     const double cur = AsDouble(vm.balloon_current_bytes);
-    const double guest_free = host_free <= p_.pressure_critical
-                                  ? host_free - p_.pressure_critical
-                                  : p_.min_guest_free * host_free / p_.pressure_threshold;
+    const double guest_free = host_free <= p_.pressure_critical ? host_free - p_.pressure_critical
+                                                                : p_.min_guest_free * host_free / p_.pressure_threshold;
     const double size = std::max(cur * (1 - p_.max_change), used + guest_free * cur);
     if (size > cur || !BigEnough(cur, size)) return std::nullopt;
     return Make(vm, size, "mom.shrink");

@@ -45,11 +45,11 @@ struct VmState {
   uint64_t balloon = 0;
   uint64_t vmem_requested = 0;
   uint64_t vmem_plugged = 0;
-  std::vector<uint64_t> resident;  // bytes per node, by node index
-  double demand = 0;               // what the workload wants now (the trace)
-  bool oom = false;                // demand > memory right now
-  uint64_t oom_events = 0;         // times demand rose above memory
-  std::optional<GuestStats> stats;  // as last reported (may be stale or, in an outage, gone)
+  std::vector<uint64_t> resident;           // bytes per node, by node index
+  double demand = 0;                        // what the workload wants now (the trace)
+  bool oom = false;                         // demand > memory right now
+  uint64_t oom_events = 0;                  // times demand rose above memory
+  std::optional<GuestStats> stats;          // as last reported (may be stale or, in an outage, gone)
   std::optional<uint64_t> pending_balloon;  // submitted, not yet in effect
   Duration pending_balloon_due{0};
   std::optional<uint64_t> pending_vmem;

@@ -66,10 +66,11 @@ class Proxmox : public Controller {
     for (const Vm& v : all) {
       auto it = res.find(v.obs->uuid);
       if (it == res.end() || it->second == v.cur) continue;
-      model::SetBalloon a{{v.obs->uuid, v.obs->name}, v.obs->balloon_current_bytes,
-                          static_cast<uint64_t>(it->second), {}};
+      model::SetBalloon a{
+          {v.obs->uuid, v.obs->name}, v.obs->balloon_current_bytes, static_cast<uint64_t>(it->second), {}};
       a.reason.rule = "proxmox.autoballoon";
-      a.reason.text = std::string("Proxmox goal ") + (goal < 0 ? "-" : "+") + model::FormatBytes(D(goal < 0 ? -goal : goal));
+      a.reason.text =
+          std::string("Proxmox goal ") + (goal < 0 ? "-" : "+") + model::FormatBytes(D(goal < 0 ? -goal : goal));
       out.push_back(a);
     }
     return out;

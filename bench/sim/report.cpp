@@ -39,7 +39,8 @@ std::vector<Row> Rows(const ScenarioResult& r) {
       {"settling time", Settle, seconds, true, 0.5},
       {"settling (host free only)", [](const Metrics& m) { return m.host_settling_seconds.value_or(kInf); }, seconds,
        true, 0.5},
-      {"settling (guest OOM only)", [](const Metrics& m) { return m.oom_settling_seconds.value_or(kInf); }, seconds, true, 0.5},
+      {"settling (guest OOM only)", [](const Metrics& m) { return m.oom_settling_seconds.value_or(kInf); }, seconds,
+       true, 0.5},
       {"overshoot", [](const Metrics& m) { return m.overshoot_bytes / kGiB; },
        [](double v) { return Fmt(v, 2, " GiB"); }, true, 0.005},
       {"guest OOM events", [](const Metrics& m) { return static_cast<double>(m.oom_events); },
@@ -48,18 +49,17 @@ std::vector<Row> Rows(const ScenarioResult& r) {
        [](double v) { return Fmt(v, 0); }, true, 0, false},
       {"controller-caused OOM time", [](const Metrics& m) { return m.oom_caused_vm_seconds; },
        [](double v) { return Fmt(v, 0, " VM-s"); }, true, 0.5},
-      {"guest OOM time", [](const Metrics& m) { return m.oom_vm_seconds; },
-       [](double v) { return Fmt(v, 0, " VM-s"); }, true, 0.5},
-      {"host pressure", [](const Metrics& m) { return m.pressure_seconds; },
-       [](double v) { return Fmt(v, 0, " s"); }, true, 0.5},
+      {"guest OOM time", [](const Metrics& m) { return m.oom_vm_seconds; }, [](double v) { return Fmt(v, 0, " VM-s"); },
+       true, 0.5},
+      {"host pressure", [](const Metrics& m) { return m.pressure_seconds; }, [](double v) { return Fmt(v, 0, " s"); },
+       true, 0.5},
       {"lowest node free", [](const Metrics& m) { return m.min_free_ratio * 100; },
        [](double v) { return Fmt(v, 1, " %"); }, false, 0.05},
-      {"actions", [](const Metrics& m) { return static_cast<double>(m.actions); },
-       [](double v) { return Fmt(v, 0); }},
+      {"actions", [](const Metrics& m) { return static_cast<double>(m.actions); }, [](double v) { return Fmt(v, 0); }},
       {"direction changes", [](const Metrics& m) { return static_cast<double>(m.direction_changes); },
        [](double v) { return Fmt(v, 0); }},
-      {"bytes moved", [](const Metrics& m) { return m.bytes_moved / kGiB; },
-       [](double v) { return Fmt(v, 1, " GiB"); }, true, 0.05},
+      {"bytes moved", [](const Metrics& m) { return m.bytes_moved / kGiB; }, [](double v) { return Fmt(v, 1, " GiB"); },
+       true, 0.05},
   };
   if (!r.scenario.settling) rows.erase(rows.begin(), rows.begin() + 3);  // never-ending disturbance
   bool priorities = false;
@@ -83,11 +83,10 @@ std::string RenderScenario(const ScenarioResult& r) {
   const Scenario& sc = r.scenario;
   std::string out = "## " + sc.name + ": " + sc.title + "\n\n";
   if (!sc.description.empty()) out += sc.description + "\n\n";
-  out += "Host: " + std::to_string(sc.nodes.size()) + " node(s), " + std::to_string(sc.vms.size()) +
-         " VMs; run " + Secs(sc.duration) + ", warm-up " + Secs(sc.warmup) + ", disturbance at " +
-         Secs(sc.disturbance) + "; band [" + Fmt(sc.band_low * 100, 0, " %") + ", " +
-         Fmt(sc.band_high * 100, 0, " %") + "] of each node; safe allocation " + (r.safe ? "exists" : "does not exist") +
-         ".\n\n| metric |";
+  out += "Host: " + std::to_string(sc.nodes.size()) + " node(s), " + std::to_string(sc.vms.size()) + " VMs; run " +
+         Secs(sc.duration) + ", warm-up " + Secs(sc.warmup) + ", disturbance at " + Secs(sc.disturbance) + "; band [" +
+         Fmt(sc.band_low * 100, 0, " %") + ", " + Fmt(sc.band_high * 100, 0, " %") +
+         "] of each node; safe allocation " + (r.safe ? "exists" : "does not exist") + ".\n\n| metric |";
   for (const auto& m : r.runs) out += " " + m.controller + " |";
   out += "\n|---|";
   for (size_t i = 0; i < r.runs.size(); ++i) out += "---:|";

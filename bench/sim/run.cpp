@@ -25,7 +25,8 @@ Metrics Run(const Scenario& sc, Controller& controller, const RunOptions& option
   if (options.csv != nullptr) {
     *options.csv << "t";
     for (const auto& n : plant.nodes()) *options.csv << ",node" << n.id << "_free_gib";
-    for (const auto& vm : plant.vms()) *options.csv << "," << vm.spec->name << "_mem_gib," << vm.spec->name << "_demand_gib";
+    for (const auto& vm : plant.vms())
+      *options.csv << "," << vm.spec->name << "_mem_gib," << vm.spec->name << "_demand_gib";
     *options.csv << "\n";
   }
   for (Duration t{0}; t < sc.duration; t += sc.tick) {
@@ -45,7 +46,8 @@ Metrics Run(const Scenario& sc, Controller& controller, const RunOptions& option
       constexpr double kG = static_cast<double>(model::kGiB);
       *options.csv << model::Seconds(t);
       for (const auto& n : plant.nodes()) *options.csv << "," << static_cast<double>(n.free) / kG;
-      for (const auto& vm : plant.vms()) *options.csv << "," << model::AsDouble(vm.Memory()) / kG << "," << vm.demand / kG;
+      for (const auto& vm : plant.vms())
+        *options.csv << "," << model::AsDouble(vm.Memory()) / kG << "," << vm.demand / kG;
       *options.csv << "\n";
       next_csv += options.csv_every;
     }
@@ -57,7 +59,8 @@ bool SafeAllocationExists(const Scenario& sc) {
   const size_t nodes = sc.nodes.size();
   for (Duration t{0}; t < sc.duration; t += std::chrono::seconds{1}) {
     std::vector<double> need(nodes, 0.0);
-    for (size_t i = 0; i < nodes; ++i) need[i] = sc.nodes[i].host.At(t) + sc.band_low * model::AsDouble(sc.nodes[i].total);
+    for (size_t i = 0; i < nodes; ++i)
+      need[i] = sc.nodes[i].host.At(t) + sc.band_low * model::AsDouble(sc.nodes[i].total);
     for (const auto& vm : sc.vms) {
       const uint64_t vmem = vm.virtio_mem ? vm.virtio_mem->size : 0;
       const double demand = vm.demand.At(t);
@@ -67,7 +70,8 @@ bool SafeAllocationExists(const Scenario& sc) {
       for (const auto& [node, w] : vm.residency) sum += w;
       for (size_t i = 0; i < nodes; ++i) {
         const auto it = vm.residency.find(static_cast<int>(i));
-        const double share = sum <= 0 ? 1.0 / static_cast<double>(nodes) : (it == vm.residency.end() ? 0 : it->second / sum);
+        const double share =
+            sum <= 0 ? 1.0 / static_cast<double>(nodes) : (it == vm.residency.end() ? 0 : it->second / sum);
         need[i] += want * share;
       }
     }

@@ -33,7 +33,7 @@ struct Trace {
   std::vector<Segment> segments;
   double sine_amplitude = 0;
   Duration sine_period{0};
-  double sine_phase = 0;  // fraction of a period, 0..1
+  double sine_phase = 0;       // fraction of a period, 0..1
   double noise_amplitude = 0;  // uniform in [-amplitude, amplitude], redrawn every noise_every
   Duration noise_every{1000};
   uint64_t noise_seed = 0;  // derived from the scenario seed and the trace's owner
@@ -57,23 +57,23 @@ struct NodeSpec {
 
 struct VirtioMemSpec {
   int node = 0;
-  uint64_t size = 0;   // most that can be plugged
-  uint64_t block = 0;  // every size is a multiple of this
+  uint64_t size = 0;     // most that can be plugged
+  uint64_t block = 0;    // every size is a multiple of this
   uint64_t plugged = 0;  // at the start
 };
 
 struct VmSpec {
   std::string name;
-  uint64_t max = 0;      // balloon maximum (boot memory)
-  uint64_t balloon = 0;  // balloon size at the start
-  uint64_t min = 0;      // guaranteed memory: kvmem's min_guarantee, MOM's and Proxmox's minimum
-  uint64_t shares = 1000;  // Proxmox auto-balloon shares
+  uint64_t max = 0;                 // balloon maximum (boot memory)
+  uint64_t balloon = 0;             // balloon size at the start
+  uint64_t min = 0;                 // guaranteed memory: kvmem's min_guarantee, MOM's and Proxmox's minimum
+  uint64_t shares = 1000;           // Proxmox auto-balloon shares
   std::map<int, double> residency;  // node -> weight; empty: even over every node
-  Trace demand;  // memory the guest's workload needs
+  Trace demand;                     // memory the guest's workload needs
   std::optional<VirtioMemSpec> virtio_mem;
   Duration stats_period{5000};  // how often the guest refreshes its balloon statistics
   Duration stats_phase{0};      // first refresh, within the first period
-  int priority = 0;  // kvmem's VM priority (domain metadata): higher gives last, gets first
+  int priority = 0;             // kvmem's VM priority (domain metadata): higher gives last, gets first
 };
 
 // The guest stops refreshing its statistics: kept with their old time (stale) or gone (missing).

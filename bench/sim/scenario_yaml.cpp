@@ -5,8 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -141,8 +141,9 @@ Trace Vary(Trace t, double jitter, double phase_spread, uint64_t seed) {
 
 void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default, std::vector<VmSpec>& out) {
   for (const auto& v : list) {
-    Map m(v, "vms", {"name", "count", "max", "balloon", "min", "shares", "node", "residency", "demand", "jitter",
-                     "phase_spread", "virtio_mem", "stats_period", "priority"});
+    Map m(v, "vms",
+          {"name", "count", "max", "balloon", "min", "shares", "node", "residency", "demand", "jitter", "phase_spread",
+           "virtio_mem", "stats_period", "priority"});
     const std::string name = m.Read("name", std::string(), AnyText);
     if (name.empty()) throw LoadError{"vms at " + Where(v) + ": every VM needs a name"};
     const int64_t count = m.Read("count", int64_t{0}, config::ParseInteger);
@@ -157,7 +158,8 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
     base.stats_period = m.Read("stats_period", stats_default, config::ParseDuration);
     if (count < 0 || base.max == 0 || base.balloon > base.max || base.min > base.max ||
         base.stats_period.count() <= 0) {
-      throw LoadError{"vm " + name + " at " + Where(v) + ": needs count >= 0, 0 < max, balloon <= max, min <= max, stats_period > 0"};
+      throw LoadError{"vm " + name + " at " + Where(v) +
+                      ": needs count >= 0, 0 < max, balloon <= max, min <= max, stats_period > 0"};
     }
     if (m.Has("node")) base.residency[static_cast<int>(m.Read("node", int64_t{0}, config::ParseInteger))] = 1;
     if (m.Has("residency")) {
@@ -174,10 +176,13 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
     if (m.Has("virtio_mem")) {
       Map d(m.Get("virtio_mem"), m.Path("virtio_mem"), {"node", "size", "block", "plugged"});
       VirtioMemSpec dev{static_cast<int>(d.Read("node", int64_t{0}, config::ParseInteger)),
-                        d.Read("size", uint64_t{0}, config::ParseSize), d.Read("block", uint64_t{2} << 20, config::ParseSize),
+                        d.Read("size", uint64_t{0}, config::ParseSize),
+                        d.Read("block", uint64_t{2} << 20, config::ParseSize),
                         d.Read("plugged", uint64_t{0}, config::ParseSize)};
-      if (dev.node < 0 || static_cast<size_t>(dev.node) >= sc.nodes.size() || dev.block == 0 || dev.size % dev.block != 0 || dev.plugged % dev.block != 0 || dev.plugged > dev.size) {
-        throw LoadError{"vm " + name + ": virtio_mem needs an existing node, size and plugged multiples of block, plugged <= size"};
+      if (dev.node < 0 || static_cast<size_t>(dev.node) >= sc.nodes.size() || dev.block == 0 ||
+          dev.size % dev.block != 0 || dev.plugged % dev.block != 0 || dev.plugged > dev.size) {
+        throw LoadError{"vm " + name +
+                        ": virtio_mem needs an existing node, size and plugged multiples of block, plugged <= size"};
       }
       base.virtio_mem = dev;
     }
@@ -198,8 +203,9 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
 }
 
 Scenario Read(const YAML::Node& root, std::string name) {
-  Map top(root, "", {"title", "description", "duration", "warmup", "disturbance", "settling", "seed", "band", "actuation_delay",
-                     "tick", "stats_period", "nodes", "vms", "outages", "targets"});
+  Map top(root, "",
+          {"title", "description", "duration", "warmup", "disturbance", "settling", "seed", "band", "actuation_delay",
+           "tick", "stats_period", "nodes", "vms", "outages", "targets"});
   Scenario sc;
   sc.name = std::move(name);
   sc.title = top.Read("title", sc.name, AnyText);
@@ -229,7 +235,8 @@ Scenario Read(const YAML::Node& root, std::string name) {
     NodeSpec node;
     node.id = static_cast<int>(sc.nodes.size());
     node.total = m.Read("total", uint64_t{0}, config::ParseSize);
-    node.host = m.Has("host") ? ReadTrace(m.Get("host"), "nodes." + std::to_string(node.id) + ".host", sc.seed) : Trace{};
+    node.host =
+        m.Has("host") ? ReadTrace(m.Get("host"), "nodes." + std::to_string(node.id) + ".host", sc.seed) : Trace{};
     if (node.total == 0) throw LoadError{"nodes at " + Where(n) + ": total must be positive"};
     sc.nodes.push_back(std::move(node));
   }
@@ -247,7 +254,8 @@ Scenario Read(const YAML::Node& root, std::string name) {
     }
   }
   if (top.Has("targets")) {
-    Map t(top.Get("targets"), "targets", {"settle_faster", "direction_changes_at_most", "no_blind_shrinks", "priority_spared"});
+    Map t(top.Get("targets"), "targets",
+          {"settle_faster", "direction_changes_at_most", "no_blind_shrinks", "priority_spared"});
     if (t.Has("settle_faster")) sc.targets.settle_faster = t.Read("settle_faster", 0.0, ParseNumber);
     if (t.Has("direction_changes_at_most")) {
       sc.targets.direction_changes_at_most =

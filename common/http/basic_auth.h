@@ -35,7 +35,8 @@ class BasicAuth {
   std::optional<std::string> Check(const std::map<std::string, std::string>& users, std::string_view authorization);
 
   // The user when these credentials passed Check() before (no bcrypt); nullopt otherwise.
-  std::optional<std::string> CachedUser(const std::map<std::string, std::string>& users, std::string_view authorization) const;
+  std::optional<std::string> CachedUser(const std::map<std::string, std::string>& users,
+                                        std::string_view authorization) const;
 
   size_t cached() const;
 

@@ -14,7 +14,8 @@ bool AcceptsGzip(std::string_view header) {
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     if (part.substr(0, 4) != "gzip") continue;
     auto q = part.find("q=");
-    if (q != std::string_view::npos && part.substr(q + 2, 1) == "0" && part.substr(q + 2).find_first_of("123456789") == std::string_view::npos) {
+    if (q != std::string_view::npos && part.substr(q + 2, 1) == "0" &&
+        part.substr(q + 2).find_first_of("123456789") == std::string_view::npos) {
       return false;
     }
     return true;

@@ -18,7 +18,8 @@ std::string Lower(std::string_view s) {
 }
 
 int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 Request ToRequest(bhttp::request<bhttp::string_body>& msg, const std::string& peer) {
@@ -31,7 +32,8 @@ Request ToRequest(bhttp::request<bhttp::string_body>& msg, const std::string& pe
   for (const auto& field : msg) {
     auto name = field.name_string();
     auto value = field.value();
-    req.headers.emplace_back(Lower(std::string_view(name.data(), name.size())), std::string(value.data(), value.size()));
+    req.headers.emplace_back(Lower(std::string_view(name.data(), name.size())),
+                             std::string(value.data(), value.size()));
   }
   req.body = std::move(msg.body());
   req.peer = peer;
@@ -46,8 +48,7 @@ using namespace detail;
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(const ServerOptions& options, Handler handler)
-      : context_(options, std::move(handler)), acceptor_(io_) {
+  ServerImpl(const ServerOptions& options, Handler handler) : context_(options, std::move(handler)), acceptor_(io_) {
     context_.auth_pool = &auth_pool_;
   }
 
@@ -55,8 +56,7 @@ class ServerImpl final : public Server {
 
   Result<void> Bind(const std::string& host, uint16_t port) {
     beast::error_code ec;
-    auto address = host.empty() ? asio::ip::address(asio::ip::address_v6::any())
-                                : asio::ip::make_address(host, ec);
+    auto address = host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host, ec);
     if (ec) return Fail(ErrorKind::kConfig, "bad listen address host \"" + host + "\"");
     tcp::endpoint endpoint(address, port);
     acceptor_.open(endpoint.protocol(), ec);
@@ -65,8 +65,8 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Fail(ErrorKind::kIo, "cannot listen on " + (host.empty() ? "*" : host) + ":" +
-                                      std::to_string(port) + ": " + ec.message());
+      return Fail(ErrorKind::kIo,
+                  "cannot listen on " + (host.empty() ? "*" : host) + ":" + std::to_string(port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     return {};
@@ -109,11 +109,8 @@ class ServerImpl final : public Server {
             socket.close(ignored);
             break;
           }
-          case ConnectionRegistry::Admission::kEvicted:
-            ++context_.counters->evicted;
-            [[fallthrough]];
-          case ConnectionRegistry::Admission::kAdmitted:
-            StartSession(std::move(socket));
+          case ConnectionRegistry::Admission::kEvicted: ++context_.counters->evicted; [[fallthrough]];
+          case ConnectionRegistry::Admission::kAdmitted: StartSession(std::move(socket));
         }
       }
       Accept();

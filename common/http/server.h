@@ -25,8 +25,8 @@ namespace kvmem::http {
 
 struct Request {
   std::string method;
-  std::string target;  // path plus query, as sent
-  std::string path;    // without the query
+  std::string target;                                        // path plus query, as sent
+  std::string path;                                          // without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string peer;  // "ip:port"
@@ -51,9 +51,9 @@ class WebConfigWatcher;
 
 // What the server dropped, for the owner's metrics. Updated from server threads.
 struct ServerCounters {
-  std::atomic<uint64_t> evicted{0};    // slowest waiting client dropped to admit a new one
-  std::atomic<uint64_t> refused{0};    // new connection closed: every connection was busy
-  std::atomic<uint64_t> timed_out{0};  // request (or TLS handshake) not complete within read_timeout
+  std::atomic<uint64_t> evicted{0};       // slowest waiting client dropped to admit a new one
+  std::atomic<uint64_t> refused{0};       // new connection closed: every connection was busy
+  std::atomic<uint64_t> timed_out{0};     // request (or TLS handshake) not complete within read_timeout
   std::atomic<uint64_t> unauthorized{0};  // 401 answers of basic auth
 };
 

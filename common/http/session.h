@@ -36,7 +36,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 // What every session of one server shares; owned by the server, outlives its sessions.
 struct ServerContext {
   ServerContext(const ServerOptions& o, Handler h)
-      : options(o), handler(std::move(h)),
+      : options(o),
+        handler(std::move(h)),
         counters(o.counters ? o.counters : std::make_shared<ServerCounters>()),
         registry(o.max_connections) {}
   ServerOptions options;
@@ -58,7 +59,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
  public:
   Session(tcp::socket socket, ServerContext& server, std::shared_ptr<const ActiveWebConfig> active)
-      : server_(server), tls_config_(std::move(active)), active_(tls_config_),
+      : server_(server),
+        tls_config_(std::move(active)),
+        active_(tls_config_),
         stream_(MakeStream(std::move(socket), tls_config_.get())) {
     beast::error_code ec;
     // Without this, a response that spans segments waits on the client's delayed ACK (40 ms).
@@ -118,9 +121,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       static const std::string kReply =
           "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
           "Client sent an HTTP request to an HTTPS server.\n";
-      asio::async_write(Lowest(), asio::buffer(kReply), [self = this->shared_from_this()](beast::error_code, size_t) {
-        self->Close();
-      });
+      asio::async_write(Lowest(), asio::buffer(kReply),
+                        [self = this->shared_from_this()](beast::error_code, size_t) { self->Close(); });
       return;
     }
     partial.store(true);
@@ -245,14 +247,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     // One check per connection at most is queued (a connection waits for its answer), so the
     // queue is bounded by max_connections; checks queued behind the first for the same
     // credentials find its result in the cache.
-    asio::post(*server_.auth_pool, [self = this->shared_from_this(), p = std::move(p), header, active = active_]() mutable {
-      auto user = self->server_.auth.Check(active->config.basic_users, header);
-      asio::post(self->Lowest().get_executor(), [self, p = std::move(p), user = std::move(user)]() mutable {
-        if (!user) return self->Unauthorized(std::move(p));
-        p.request.user = *user;
-        self->Dispatch(std::move(p));
-      });
-    });
+    asio::post(*server_.auth_pool,
+               [self = this->shared_from_this(), p = std::move(p), header, active = active_]() mutable {
+                 auto user = self->server_.auth.Check(active->config.basic_users, header);
+                 asio::post(self->Lowest().get_executor(), [self, p = std::move(p), user = std::move(user)]() mutable {
+                   if (!user) return self->Unauthorized(std::move(p));
+                   p.request.user = *user;
+                   self->Dispatch(std::move(p));
+                 });
+               });
   }
 
   void Unauthorized(Pending p) {

@@ -86,7 +86,8 @@ Result<void> SetCiphers(SSL_CTX* ctx, const TlsServerConfig& c) {
                                             " (OpenSSL's name) is not available in this OpenSSL's configuration");
     }
   }
-  if (!c.openssl_tls13_ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, Join(c.openssl_tls13_ciphersuites).c_str()) != 1)
+  if (!c.openssl_tls13_ciphersuites.empty() &&
+      SSL_CTX_set_ciphersuites(ctx, Join(c.openssl_tls13_ciphersuites).c_str()) != 1)
     return TlsFail("cipher_suites: cannot use the TLS 1.3 suites " + Join(c.openssl_tls13_ciphersuites));
   if (!c.openssl_groups.empty() && SSL_CTX_set1_groups_list(ctx, Join(c.openssl_groups).c_str()) != 1)
     return TlsFail("curve_preferences: cannot use " + Join(c.openssl_groups));
@@ -111,12 +112,14 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const TlsServe
   if (SSL_CTX_use_certificate_chain_file(ctx, c.cert_file.c_str()) != 1)
     return TlsFail("cannot load cert_file " + c.cert_file);
   // OpenSSL checks the key against the certificate as it loads it.
-  if (SSL_CTX_use_PrivateKey_file(ctx, c.key_file.c_str(), SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+  if (SSL_CTX_use_PrivateKey_file(ctx, c.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
     bool mismatch = false;
     const std::string why = OpenSslErrors(&mismatch);
-    return Fail(ErrorKind::kConfig, "tls_server_config: " +
-                                        (mismatch ? "key_file " + c.key_file + " does not match cert_file " + c.cert_file
-                                                  : "cannot load key_file " + c.key_file + ": " + why));
+    return Fail(
+        ErrorKind::kConfig,
+        "tls_server_config: " + (mismatch ? "key_file " + c.key_file + " does not match cert_file " + c.cert_file
+                                          : "cannot load key_file " + c.key_file + ": " + why));
   }
   if (auto r = SetClientAuth(ctx, c); !r) return tl::unexpected(r.error());
   if (auto r = SetCiphers(ctx, c); !r) return tl::unexpected(r.error());

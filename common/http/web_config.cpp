@@ -89,9 +89,10 @@ const std::vector<std::pair<std::string_view, ClientAuth>> kClientAuth = {
     {"VerifyClientCertIfGiven", ClientAuth::kVerifyClientCertIfGiven},
     {"RequireAndVerifyClientCert", ClientAuth::kRequireAndVerifyClientCert},
 };
-const std::vector<std::pair<std::string_view, TlsVersion>> kVersions = {
-    {"TLS10", TlsVersion::kTls10}, {"TLS11", TlsVersion::kTls11},
-    {"TLS12", TlsVersion::kTls12}, {"TLS13", TlsVersion::kTls13}};
+const std::vector<std::pair<std::string_view, TlsVersion>> kVersions = {{"TLS10", TlsVersion::kTls10},
+                                                                        {"TLS11", TlsVersion::kTls11},
+                                                                        {"TLS12", TlsVersion::kTls12},
+                                                                        {"TLS13", TlsVersion::kTls13}};
 // Go's curve names (crypto/tls CurveID) -> OpenSSL group names.
 const std::vector<std::pair<std::string_view, std::string_view>> kCurves = {
     {"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"}};
@@ -108,10 +109,11 @@ std::string_view VersionName(TlsVersion v) {
 void ReadCiphers(Parser& p, const Parser::Entry& e, const std::string& path, TlsServerConfig& tls) {
   for (const auto& name : p.List(e)) {
     std::string openssl = OPENSSL_cipher_name(name.c_str());
-    if (openssl == "(NONE)" && name.ends_with("_CHACHA20_POLY1305")) openssl = OPENSSL_cipher_name((name + "_SHA256").c_str());
+    if (openssl == "(NONE)" && name.ends_with("_CHACHA20_POLY1305"))
+      openssl = OPENSSL_cipher_name((name + "_SHA256").c_str());
     if (openssl == "(NONE)") {
       p.Fail(e.key_mark, Parser::Quote(path) + ": unknown cipher suite \"" + name +
-                         "\"; use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+                             "\"; use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
       return;
     }
     (openssl.starts_with("TLS_") ? tls.openssl_tls13_ciphersuites : tls.openssl_ciphers).push_back(openssl);
@@ -127,8 +129,8 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
   const std::string base = "tls_server_config";
   // Known to exporter-toolkit but not implemented here: each with what to do instead.
   auto entries = p.Mapping(top.value, base, top.key_mark,
-                           {{"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
-                             "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"},
+                           {{"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version",
+                             "max_version", "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"},
                             false,
                             {{"cert", "give the certificate as a file with cert_file"},
                              {"key", "give the key as a file with key_file"},
@@ -142,7 +144,9 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
     if (e.key == "cert_file" || e.key == "key_file" || e.key == "client_ca_file") {
       auto s = p.Scalar(e);
       if (!s) return;
-      (e.key == "cert_file" ? tls.cert_file : e.key == "key_file" ? tls.key_file : tls.client_ca_file) = Resolve(dir, *s);
+      (e.key == "cert_file"  ? tls.cert_file
+       : e.key == "key_file" ? tls.key_file
+                             : tls.client_ca_file) = Resolve(dir, *s);
     } else if (e.key == "client_auth_type") {
       if (auto v = OneOf(p, e, path, kClientAuth)) tls.client_auth = *v;
       auth_mark = e.key_mark;
@@ -157,7 +161,8 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
       for (const auto& name : p.List(e)) {
         auto c = std::find_if(kCurves.begin(), kCurves.end(), [&](const auto& x) { return x.first == name; });
         if (c == kCurves.end()) {
-          p.Fail(e.key_mark, Parser::Quote(path) + ": unknown curve \"" + name + "\"; expected one of CurveP256, CurveP384, CurveP521, X25519");
+          p.Fail(e.key_mark, Parser::Quote(path) + ": unknown curve \"" + name +
+                                 "\"; expected one of CurveP256, CurveP384, CurveP521, X25519");
           return;
         }
         tls.openssl_groups.emplace_back(c->second);
@@ -167,26 +172,28 @@ void ReadTls(Parser& p, const Parser::Entry& top, const std::string& dir, WebCon
   if (p.failed()) return;
   if (tls.cert_file.empty() || tls.key_file.empty()) {
     p.Fail(top.key_mark, "\"tls_server_config\" needs both cert_file and key_file; missing " +
-                         std::string(tls.cert_file.empty() ? "cert_file" : "key_file"));
+                             std::string(tls.cert_file.empty() ? "cert_file" : "key_file"));
     return;
   }
   if (tls.min_version > tls.max_version) {
     p.Fail(version_mark, "\"tls_server_config.min_version\" " + std::string(VersionName(tls.min_version)) +
-                          " is above max_version " + std::string(VersionName(tls.max_version)));
+                             " is above max_version " + std::string(VersionName(tls.max_version)));
     return;
   }
   const bool verifies = tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ||
                         tls.client_auth == ClientAuth::kRequireAndVerifyClientCert;
   if (verifies && tls.client_ca_file.empty()) {
-    p.Fail(auth_mark, "\"tls_server_config.client_auth_type\" " +
-                           std::string(tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ? "VerifyClientCertIfGiven"
-                                                                                             : "RequireAndVerifyClientCert") +
-                           " needs client_ca_file");
+    p.Fail(auth_mark,
+           "\"tls_server_config.client_auth_type\" " +
+               std::string(tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ? "VerifyClientCertIfGiven"
+                                                                                   : "RequireAndVerifyClientCert") +
+               " needs client_ca_file");
     return;
   }
   if (!tls.client_ca_file.empty() && tls.client_auth == ClientAuth::kNoClientCert) {
-    p.Fail(top.key_mark, "\"tls_server_config.client_ca_file\" is set but client_auth_type is NoClientCert; "
-                     "set client_auth_type to RequireAndVerifyClientCert or VerifyClientCertIfGiven");
+    p.Fail(top.key_mark,
+           "\"tls_server_config.client_ca_file\" is set but client_auth_type is NoClientCert; "
+           "set client_auth_type to RequireAndVerifyClientCert or VerifyClientCertIfGiven");
     return;
   }
   out.tls = std::move(tls);
@@ -218,7 +225,7 @@ void ReadUsers(Parser& p, const Parser::Entry& top, WebConfig& out) {
     if (!LooksLikeBcrypt(*hash)) {
       // The value may be a password: never print it.
       p.Fail(e.key_mark, Parser::Quote(path) + ": expected a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters), got " +
-                         std::to_string(hash->size()) + " characters; make one with: htpasswd -nBC 10 " + e.key);
+                             std::to_string(hash->size()) + " characters; make one with: htpasswd -nBC 10 " + e.key);
       return;
     }
     out.basic_users.emplace(e.key, *hash);
@@ -237,8 +244,9 @@ void ReadHttp(Parser& p, const Parser::Entry& top, WebConfig& out) {
       if (!value) return;
       const auto& allowed = AllowedHeaders();
       auto a = std::find_if(allowed.begin(), allowed.end(), [&](const AllowedHeader& x) {
-        return std::equal(x.name.begin(), x.name.end(), h.key.begin(), h.key.end(),
-                          [](char l, char r) { return std::tolower(static_cast<unsigned char>(l)) == std::tolower(static_cast<unsigned char>(r)); });
+        return std::equal(x.name.begin(), x.name.end(), h.key.begin(), h.key.end(), [](char l, char r) {
+          return std::tolower(static_cast<unsigned char>(l)) == std::tolower(static_cast<unsigned char>(r));
+        });
       });
       if (a == allowed.end()) {
         std::vector<std::string_view> names;
@@ -278,10 +286,11 @@ Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& file)
   const std::string dir = std::filesystem::path(file).parent_path().string();
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    for (const auto& e : p.Mapping(root, "", YAML::Mark::null_mark(),
-                                   {{"tls_server_config", "http_server_config", "basic_auth_users"},
-                                    false,
-                                    {{"rate_limit", "limit clients in front of kvmem (its own limits: docs/security.md)"}}})) {
+    for (const auto& e :
+         p.Mapping(root, "", YAML::Mark::null_mark(),
+                   {{"tls_server_config", "http_server_config", "basic_auth_users"},
+                    false,
+                    {{"rate_limit", "limit clients in front of kvmem (its own limits: docs/security.md)"}}})) {
       if (e.key == "tls_server_config") ReadTls(p, e, dir, out);
       if (e.key == "http_server_config") ReadHttp(p, e, out);
       if (e.key == "basic_auth_users") ReadUsers(p, e, out);

@@ -45,10 +45,10 @@ struct TlsServerConfig {
 };
 
 struct WebConfig {
-  std::optional<TlsServerConfig> tls;               // absent: plain HTTP
-  std::map<std::string, std::string> basic_users;   // user -> bcrypt hash; empty: no auth
+  std::optional<TlsServerConfig> tls;                        // absent: plain HTTP
+  std::map<std::string, std::string> basic_users;            // user -> bcrypt hash; empty: no auth
   std::vector<std::pair<std::string, std::string>> headers;  // added to every response
-  bool http2 = true;  // accepted for compatibility; kvmem serves HTTP/1.1 only
+  bool http2 = true;                                         // accepted for compatibility; kvmem serves HTTP/1.1 only
 };
 
 // Parses the file's text. `file` names it in errors and anchors relative paths. Errors are

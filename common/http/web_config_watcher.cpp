@@ -12,9 +12,10 @@ namespace {
 WebConfigWatcher::FileStamp Stamp(const std::string& path) {
   struct stat st {};
   if (path.empty() || ::stat(path.c_str(), &st) != 0) return {};
-  return WebConfigWatcher::FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+  return WebConfigWatcher::FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                                     static_cast<uint64_t>(st.st_size),
+                                     static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                                     static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
 std::vector<WebConfigWatcher::FileStamp> Stamps(const std::vector<std::string>& paths) {
@@ -25,8 +26,8 @@ std::vector<WebConfigWatcher::FileStamp> Stamps(const std::vector<std::string>& 
 
 }  // namespace
 
-Result<std::shared_ptr<WebConfigWatcher>> WebConfigWatcher::Open(std::string path, std::chrono::milliseconds check_every,
-                                                                 Clock clock) {
+Result<std::shared_ptr<WebConfigWatcher>> WebConfigWatcher::Open(std::string path,
+                                                                 std::chrono::milliseconds check_every, Clock clock) {
   std::shared_ptr<WebConfigWatcher> w(new WebConfigWatcher(std::move(path), check_every, std::move(clock)));
   auto loaded = w->Load(w->watched_, w->loaded_stamps_);
   if (!loaded) return tl::unexpected(loaded.error());
@@ -46,7 +47,7 @@ std::vector<std::string> WebConfigWatcher::Watched(const WebConfig* config) cons
 }
 
 Result<std::shared_ptr<const ActiveWebConfig>> WebConfigWatcher::Load(std::vector<std::string>& watched,
-                                                                     std::vector<FileStamp>& stamps) const {
+                                                                      std::vector<FileStamp>& stamps) const {
   watched = Watched(nullptr);
   stamps = Stamps(watched);
   auto parsed = LoadWebConfigFile(path_);
@@ -81,7 +82,8 @@ std::shared_ptr<const ActiveWebConfig> WebConfigWatcher::Current() {
     current_ = *loaded;
     ++stats_.reloads_success;
     stats_.last_reload_ok = true;
-    log::Info("web config reloaded", {{"file", path_}, {"tls", current_->tls ? "on" : "off"},
+    log::Info("web config reloaded", {{"file", path_},
+                                      {"tls", current_->tls ? "on" : "off"},
                                       {"basic_auth_users", std::to_string(current_->config.basic_users.size())}});
   } else {
     ++stats_.reloads_failure;

@@ -12,17 +12,21 @@ HttpServerMetrics::HttpServerMetrics(const std::string& prefix)
                "Connections the HTTP server closed without an answer: evicted (the slowest client still sending its "
                "request, to admit a new one when full), refused (full, every connection busy), timeout (request or TLS "
                "handshake not complete within the read timeout).",
-               MetricType::Counter, {"reason"}},
+               MetricType::Counter,
+               {"reason"}},
       unauthorized_{prefix + "_http_unauthorized_requests_total",
                     "Requests answered 401 because basic auth (basic_auth_users of the web config) failed.",
-                    MetricType::Counter, {}},
+                    MetricType::Counter,
+                    {}},
       reloads_{prefix + "_web_config_reloads_total",
                "Reloads of the --web.config.file after it or a certificate it names changed, by result.",
-               MetricType::Counter, {"result"}},
+               MetricType::Counter,
+               {"result"}},
       last_reload_ok_{prefix + "_web_config_last_reload_successful",
                       "1 when the last reload of the --web.config.file succeeded (or none was needed), 0 when the "
                       "previous config is still in force because the file on disk is bad.",
-                      MetricType::Gauge, {}} {
+                      MetricType::Gauge,
+                      {}} {
   for (const FamilyDesc* desc : Families()) {
     if (std::string err = ValidateFamily(*desc); !err.empty()) throw std::invalid_argument(err);
   }

@@ -28,8 +28,7 @@ std::string ValidateFamily(const FamilyDesc& desc) {
   return {};
 }
 
-void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
-                     double value) {
+void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values, double value) {
   assert(label_values.size() == desc.labels.size());
   auto [it, inserted] = index_.try_emplace(&desc, families_.size());
   if (inserted) {
@@ -46,8 +45,10 @@ void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_v
     if (i >= desc.labels.size()) break;
     metric.label.push_back({desc.labels[i++], std::string(v)});
   }
-  if (desc.type == prometheus::MetricType::Counter) metric.counter.value = value;
-  else metric.gauge.value = value;
+  if (desc.type == prometheus::MetricType::Counter)
+    metric.counter.value = value;
+  else
+    metric.gauge.value = value;
   families_[it->second].metric.push_back(std::move(metric));
 }
 

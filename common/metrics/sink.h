@@ -30,8 +30,7 @@ std::string ValidateFamily(const FamilyDesc& desc);
 
 class MetricSink {
  public:
-  void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
-           double value);
+  void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values, double value);
   template <class T>
   void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
            const std::optional<T>& value) {

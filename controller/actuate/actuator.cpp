@@ -9,12 +9,14 @@ std::string SubjectOf(const model::Action& action) {
   return std::visit(
       [](const auto& a) -> std::string {
         using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, model::CompactNode>) return "node " + std::to_string(a.node);
+        if constexpr (std::is_same_v<T, model::CompactNode>)
+          return "node " + std::to_string(a.node);
         else if constexpr (std::is_same_v<T, model::ResizeHugepagePool>) {
           return "node " + std::to_string(a.node) + " hugepages-" + std::to_string(a.page_bytes / 1024) + "kB";
         } else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>) {
           return "vm " + a.vm.uuid + " placement";
-        } else return "vm " + a.vm.uuid;
+        } else
+          return "vm " + a.vm.uuid;
       },
       action);
 }
@@ -31,10 +33,14 @@ Actuator* Router::Target(const model::Action& action) const noexcept {
   return std::visit(
       [this](const auto& a) {
         using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, model::CompactNode>) return compaction_;
-        else if constexpr (std::is_same_v<T, model::ResizeHugepagePool>) return hugepages_;
-        else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>) return placement_;
-        else return libvirt_;
+        if constexpr (std::is_same_v<T, model::CompactNode>)
+          return compaction_;
+        else if constexpr (std::is_same_v<T, model::ResizeHugepagePool>)
+          return hugepages_;
+        else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>)
+          return placement_;
+        else
+          return libvirt_;
       },
       action);
 }

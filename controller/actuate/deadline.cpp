@@ -40,7 +40,8 @@ void Work(const std::shared_ptr<Deadline::State>& st) {
     lock.lock();
     if (st->timed_out) {
       log::Warn("an action that timed out has finished; the next observation shows its effect",
-                {{"action", st->running}, {"outcome", model::ToString(outcome)},
+                {{"action", st->running},
+                 {"outcome", model::ToString(outcome)},
                  {"after", model::FormatSeconds(std::chrono::duration_cast<model::Duration>(
                                std::chrono::steady_clock::now() - st->since))}});
     }
@@ -76,8 +77,10 @@ Deadline::~Deadline() {
     idle = !state_->busy;
   }
   state_->cv.notify_all();
-  if (idle) worker_.join();
-  else worker_.detach();  // stuck in a call that cannot be cancelled; it holds the state
+  if (idle)
+    worker_.join();
+  else
+    worker_.detach();  // stuck in a call that cannot be cancelled; it holds the state
 }
 
 bool Deadline::stuck() const {

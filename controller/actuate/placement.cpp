@@ -58,7 +58,8 @@ model::Outcome PlacementActuator::Pin(const model::PinVcpus& a) {
   const std::string where = "node " + std::to_string(a.to_node);
   auto cpus = opt_.node_cpus(a.to_node);
   if (!cpus) return Failure("pin vcpus " + a.vm.name + ": " + cpus.error().ToString());
-  if (cpus->empty()) return Failure(where + " has no CPUs (a memory-only node): cannot pin the vCPUs of " + a.vm.name + " there");
+  if (cpus->empty())
+    return Failure(where + " has no CPUs (a memory-only node): cannot pin the vCPUs of " + a.vm.name + " there");
   const std::string target = where + " (CPUs " + hostwrite::CpuListText(*cpus) + ")";
   const hostwrite::DomainRef vm{a.vm.uuid, a.vm.name};
   int pinned = 0, vcpus = 0;
@@ -95,8 +96,7 @@ model::Outcome PlacementActuator::Migrate(const model::MigrateMemory& a) {
     if (!uuid) return Failure(who + ": " + uuid.error().ToString());
     if (uuid->uuid != a.vm.uuid) {
       return Failure(who + ": " + uuid->file + " carries " + (uuid->uuid.empty() ? "no -uuid" : "-uuid " + uuid->uuid) +
-                     ", not " + a.vm.uuid +
-                     ": not this VM's QEMU process (restarted?)");
+                     ", not " + a.vm.uuid + ": not this VM's QEMU process (restarted?)");
     }
   }
   auto before = opt_.read_back->ResidentBytesPerNode(a.pid);
@@ -127,9 +127,12 @@ model::Outcome PlacementActuator::Apply(const model::Action& action) noexcept {
   const auto start = std::chrono::steady_clock::now();
   model::Outcome out;
   try {
-    if (std::string refusal = Refusal(action); !refusal.empty()) out = Failure(refusal);
-    else if (const auto* p = std::get_if<model::PinVcpus>(&action)) out = Pin(*p);
-    else if (const auto* m = std::get_if<model::MigrateMemory>(&action)) out = Migrate(*m);
+    if (std::string refusal = Refusal(action); !refusal.empty())
+      out = Failure(refusal);
+    else if (const auto* p = std::get_if<model::PinVcpus>(&action))
+      out = Pin(*p);
+    else if (const auto* m = std::get_if<model::MigrateMemory>(&action))
+      out = Migrate(*m);
   } catch (const std::exception& e) {
     out = Failure(e.what());
   }

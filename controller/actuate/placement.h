@@ -36,8 +36,8 @@ namespace kvmem::actuate {
 using NodeCpusFn = std::function<Result<std::vector<int>>(int node)>;
 
 struct PlacementOptions {
-  model::ReadBack* read_back = nullptr;             // numa_maps, QEMU pids; must outlive the actuator
-  hostwrite::LibvirtWriter* libvirt = nullptr;      // PinVcpus needs it; must outlive the actuator
+  model::ReadBack* read_back = nullptr;               // numa_maps, QEMU pids; must outlive the actuator
+  hostwrite::LibvirtWriter* libvirt = nullptr;        // PinVcpus needs it; must outlive the actuator
   NodeCpusFn node_cpus = hostwrite::LibnumaNodeCpus;  // the test driver's host is not this host
   // MigrateMemory refuses a pid whose /proc/PID/cmdline does not carry "-uuid <the VM's uuid>":
   // the pid was observed a cycle ago and may have been reused.

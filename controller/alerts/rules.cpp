@@ -38,43 +38,53 @@ std::string ThpFallbackRecord(const model::Policy& p) {
 AlertRule NodeMemoryLowAlert(const model::Policy& p) {
   const auto& b = p.balloon;
   const bool pct = b.reclaim_below.percent.has_value();
-  const std::string reclaim_text = pct ? model::FormatPercent(*b.reclaim_below.percent / 100.0)
-                                       : model::FormatBytes(b.reclaim_below.bytes);
-  return {"KvmemNodeMemoryLow", "warning",
+  const std::string reclaim_text =
+      pct ? model::FormatPercent(*b.reclaim_below.percent / 100.0) : model::FormatBytes(b.reclaim_below.bytes);
+  return {"KvmemNodeMemoryLow",
+          "warning",
           pct ? "kvmem:node_memory_available:ratio < " + PromNumber(*b.reclaim_below.percent / 100.0)
               : "kvmem_node_memory_available_bytes < " + PromNumber(model::AsDouble(b.reclaim_below.bytes)),
-          Cycles(p), "A NUMA node has less memory available than the policy's reclaim threshold.",
+          Cycles(p),
+          "A NUMA node has less memory available than the policy's reclaim threshold.",
           "Node {{ $labels.node }} of {{ $labels.instance }} has " +
               std::string(pct ? "{{ $value | humanizePercentage }} of its memory" : "{{ $value | humanize1024 }}B") +
               " available (free memory, reclaimable cache and free hugepages), below balloon.reclaim_below (" +
               reclaim_text + ") for " + PromDuration(Cycles(p)) + "." +
               ControllerNote(b.enabled, "The controller is taking memory back from the VMs on it.", "balloon.enabled"),
-          {"balloon.reclaim"}, Subject::kNode};
+          {"balloon.reclaim"},
+          Subject::kNode};
 }
 
 // No policy key behind it: it informs people, and asks the controller for nothing.
 AlertRule HugePagesExhaustedAlert() {
-  return {"KvmemHugePagesExhausted", "info",
+  return {"KvmemHugePagesExhausted",
+          "info",
           "kvmem_node_hugepages_pool_pages > 0 and kvmem_node_hugepages_free_pages == 0",
-          minutes(15), "A hugepage pool on a NUMA node has no free page.",
+          minutes(15),
+          "A hugepage pool on a NUMA node has no free page.",
           "All {{ $value }} pages of the {{ $labels.size | humanize1024 }}B hugepage pool of node "
           "{{ $labels.node }} on {{ $labels.instance }} are in use: a VM backed by this page size cannot start or "
           "grow on that node.",
-          {}, Subject::kNode};
+          {},
+          Subject::kNode};
 }
 
 // compaction.compact_above held for compaction.sustain_for.
 AlertRule NodeFragmentationHighAlert(const model::Policy& p) {
   const auto& c = p.compaction;
-  return {"KvmemNodeFragmentationHigh", "warning", "kvmem_node_fragmentation_index > " + PromNumber(c.compact_above),
-          c.sustain_for, "A NUMA node's free memory is too fragmented for huge pages.",
+  return {"KvmemNodeFragmentationHigh",
+          "warning",
+          "kvmem_node_fragmentation_index > " + PromNumber(c.compact_above),
+          c.sustain_for,
+          "A NUMA node's free memory is too fragmented for huge pages.",
           "Node {{ $labels.node }} of {{ $labels.instance }} has a fragmentation index of "
           "{{ $value | printf \"%.3f\" }} for the THP order, above compaction.compact_above (" +
-              model::FormatNumber(c.compact_above) + ") for " +
-              PromDuration(c.sustain_for) + ": huge page allocations there fail for lack of contiguous memory." +
+              model::FormatNumber(c.compact_above) + ") for " + PromDuration(c.sustain_for) +
+              ": huge page allocations there fail for lack of contiguous memory." +
               ControllerNote(c.enabled, "The controller compacts the node while memory pressure is low.",
                              "compaction.enabled"),
-          {"compaction.fragmentation"}, Subject::kNode};
+          {"compaction.fragmentation"},
+          Subject::kNode};
 }
 
 // Only while some node has no free huge page (fragmentation index >= 0): otherwise compaction has
@@ -83,73 +93,95 @@ AlertRule ThpFallbackRateHighAlert(const model::Policy& p) {
   const auto& c = p.compaction;
   const Duration thp_window = ThpWindow(p);
   const std::string thp_record = ThpFallbackRecord(p);
-  return {"KvmemThpFallbackRateHigh", "warning",
+  return {"KvmemThpFallbackRateHigh",
+          "warning",
           thp_record + " > " + PromNumber(c.thp_fallback_rate_above) +
               "\nand on(instance, job)\n(max by(instance, job) (kvmem_node_fragmentation_index) >= 0)",
-          c.sustain_for, "Transparent hugepage faults fall back to small pages too often.",
+          c.sustain_for,
+          "Transparent hugepage faults fall back to small pages too often.",
           "{{ $labels.instance }} falls back to small pages on {{ $value | printf \"%.1f\" }} THP faults per second "
-          "over " + PromDuration(thp_window) + ", above compaction.thp_fallback_rate_above (" +
+          "over " +
+              PromDuration(thp_window) + ", above compaction.thp_fallback_rate_above (" +
               model::FormatNumber(c.thp_fallback_rate_above) +
               "/s), and at least one NUMA node has no free huge page." +
               ControllerNote(c.enabled, "The controller compacts such nodes while memory pressure is low.",
                              "compaction.enabled"),
-          {"compaction.thp_fallback"}, Subject::kHost};
+          {"compaction.thp_fallback"},
+          Subject::kHost};
 }
 
 // kNumaMissRatioAbove has no policy key: the controller does not act on it.
 AlertRule NumaMissRatioHighAlert() {
-  return {"KvmemNumaMissRatioHigh", "warning", "kvmem:node_numa_miss:ratio_rate5m > " + PromNumber(kNumaMissRatioAbove),
-          minutes(15), "Many allocations on a NUMA node were meant for another node.",
+  return {"KvmemNumaMissRatioHigh",
+          "warning",
+          "kvmem:node_numa_miss:ratio_rate5m > " + PromNumber(kNumaMissRatioAbove),
+          minutes(15),
+          "Many allocations on a NUMA node were meant for another node.",
           "{{ $value | humanizePercentage }} of the pages allocated on node {{ $labels.node }} of "
           "{{ $labels.instance }} over 5m were meant for another node (numa_miss), above " +
               model::FormatPercent(kNumaMissRatioAbove) +
               ": the preferred node is short of memory and its VMs get remote memory.",
-          {}, Subject::kNode};
+          {},
+          Subject::kNode};
 }
 
 // Swap-in and swap-out at once; either alone is ordinary swapping.
 AlertRule SwapThrashingAlert() {
   const std::string thrash = PromNumber(kSwapThrashRateAbove);
-  return {"KvmemSwapThrashing", "warning",
+  return {"KvmemSwapThrashing",
+          "warning",
           "rate(kvmem_swap_in_bytes_total[5m]) > " + thrash + "\nand\nrate(kvmem_swap_out_bytes_total[5m]) > " + thrash,
-          minutes(10), "The host swaps memory in and out at the same time.",
+          minutes(10),
+          "The host swaps memory in and out at the same time.",
           "{{ $labels.instance }} swaps in {{ $value | humanize1024 }}B/s while it also swaps out more than " +
               model::FormatBytes(kSwapThrashRateAbove) + "/s (5m rates): memory is thrashing between RAM and swap.",
-          {}, Subject::kHost};
+          {},
+          Subject::kHost};
 }
 
 // The zswap counterpart of SwapThrashingAlert.
 AlertRule ZswapThrashingAlert() {
   const std::string thrash = PromNumber(kSwapThrashRateAbove);
-  return {"KvmemZswapThrashing", "warning",
-          "rate(kvmem_zswap_in_bytes_total[5m]) > " + thrash + "\nand\nrate(kvmem_zswap_out_bytes_total[5m]) > " +
-              thrash,
-          minutes(10), "The host compresses memory into zswap and loads it back at the same time.",
-          "{{ $labels.instance }} loads {{ $value | humanize1024 }}B/s back from zswap while it also stores "
-          "more than " + model::FormatBytes(kSwapThrashRateAbove) +
-              "/s into it (5m rates): CPU goes into compressing the same pages again and again.",
-          {}, Subject::kHost};
+  return {
+      "KvmemZswapThrashing",
+      "warning",
+      "rate(kvmem_zswap_in_bytes_total[5m]) > " + thrash + "\nand\nrate(kvmem_zswap_out_bytes_total[5m]) > " + thrash,
+      minutes(10),
+      "The host compresses memory into zswap and loads it back at the same time.",
+      "{{ $labels.instance }} loads {{ $value | humanize1024 }}B/s back from zswap while it also stores "
+      "more than " +
+          model::FormatBytes(kSwapThrashRateAbove) +
+          "/s into it (5m rates): CPU goes into compressing the same pages again and again.",
+      {},
+      Subject::kHost};
 }
 
 // Only while ksmd runs (ksm_run == 1): a stopped ksmd spends no CPU.
 AlertRule KsmIneffectiveAlert() {
-  return {"KvmemKsmIneffective", "info",
+  return {"KvmemKsmIneffective",
+          "info",
           "kvmem_ksm_pages_sharing / (kvmem_ksm_pages_sharing + kvmem_ksm_pages_unshared) < " +
               PromNumber(kKsmSharingRatioBelow) + "\nand\nkvmem_ksm_run == 1",
-          minutes(60), "KSM scans memory but merges little of it.",
+          minutes(60),
+          "KSM scans memory but merges little of it.",
           "KSM on {{ $labels.instance }} merges only {{ $value | humanizePercentage }} of the pages it keeps checking "
-          "(pages_sharing against pages_unshared), below " + model::FormatPercent(kKsmSharingRatioBelow) +
-              " for an hour: ksmd spends CPU for little saving.",
-          {}, Subject::kHost};
+          "(pages_sharing against pages_unshared), below " +
+              model::FormatPercent(kKsmSharingRatioBelow) + " for an hour: ksmd spends CPU for little saving.",
+          {},
+          Subject::kHost};
 }
 
 // The exporter's own health: a failing collector leaves the other alerts without their inputs.
 AlertRule ExporterCollectorFailingAlert() {
-  return {"KvmemExporterCollectorFailing", "warning", "kvmem_scrape_collector_success == 0", minutes(5),
+  return {"KvmemExporterCollectorFailing",
+          "warning",
+          "kvmem_scrape_collector_success == 0",
+          minutes(5),
           "A kvmem_exporter collector fails.",
           "The {{ $labels.collector }} collector of kvmem_exporter on {{ $labels.instance }} has failed for 5m "
           "(success {{ $value }}): its metrics are missing or partial. The exporter's log names the file and line.",
-          {}, Subject::kHost};
+          {},
+          Subject::kHost};
 }
 
 RuleGroup HostGroup(const model::Policy& p) {
@@ -163,9 +195,9 @@ RuleGroup HostGroup(const model::Policy& p) {
        "rate(kvmem_node_numa_miss_pages_total[5m]))"},
       {thp_record, "sum without(event) (" + Rate("kvmem_thp_events_total{event=\"fault_fallback\"}", thp_window) + ")"},
   };
-  g.alerts = {NodeMemoryLowAlert(p), HugePagesExhaustedAlert(), NodeFragmentationHighAlert(p),
-              ThpFallbackRateHighAlert(p), NumaMissRatioHighAlert(), SwapThrashingAlert(),
-              ZswapThrashingAlert(), KsmIneffectiveAlert(), ExporterCollectorFailingAlert()};
+  g.alerts = {NodeMemoryLowAlert(p),       HugePagesExhaustedAlert(), NodeFragmentationHighAlert(p),
+              ThpFallbackRateHighAlert(p), NumaMissRatioHighAlert(),  SwapThrashingAlert(),
+              ZswapThrashingAlert(),       KsmIneffectiveAlert(),     ExporterCollectorFailingAlert()};
   return g;
 }
 
@@ -174,8 +206,11 @@ RuleGroup HostGroup(const model::Policy& p) {
 AlertRule LocalityAlert(const model::Policy& p) {
   const auto& pl = p.placement;
   const Duration hold = std::max(kMinLocalityFor, pl.sustain_for + Cycles(p));
-  return {"KvmemVmNumaLocalityLow", "warning", "kvmem_domain_numa_locality_ratio < " + PromNumber(pl.locality_below),
-          hold, "A VM's memory sits away from the NUMA nodes its vCPUs run on.",
+  return {"KvmemVmNumaLocalityLow",
+          "warning",
+          "kvmem_domain_numa_locality_ratio < " + PromNumber(pl.locality_below),
+          hold,
+          "A VM's memory sits away from the NUMA nodes its vCPUs run on.",
           "Only {{ $value | humanizePercentage }} of the memory of VM {{ $labels.domain }} on {{ $labels.instance }} "
           "sits on the NUMA nodes its vCPUs run on, below placement.locality_below (" +
               model::FormatPercent(pl.locality_below) + ") for " + PromDuration(hold) +
@@ -184,14 +219,18 @@ AlertRule LocalityAlert(const model::Policy& p) {
                              "The controller pins its vCPUs to its memory or migrates its memory to its vCPUs "
                              "(placement.vcpus, placement.memory), unless its domain XML fixes its placement.",
                              "placement.enabled"),
-          {"placement.vcpus", "placement.memory"}, Subject::kVm};
+          {"placement.vcpus", "placement.memory"},
+          Subject::kVm};
 }
 
 // The pool manager reports a shortfall after kPoolRetriesBeforeAlert retries of hugepages.grow.
 AlertRule PoolShortfallAlert(const model::Policy& p) {
   const auto& h = p.hugepages;
   const Duration hold = std::max(kMinPoolShortfallFor, h.retry_after * kPoolRetriesBeforeAlert + Cycles(p));
-  return {"KvmemHugepagePoolShortfall", "warning", "kvmem_controller_hugepage_pool_shortfall_pages > 0", hold,
+  return {"KvmemHugepagePoolShortfall",
+          "warning",
+          "kvmem_controller_hugepage_pool_shortfall_pages > 0",
+          hold,
           "A hugepage pool lacks free pages that autostart VMs will need.",
           "Node {{ $labels.node }} of {{ $labels.instance }} lacks {{ $value }} free "
           "{{ $labels.size | humanize1024 }}B hugepages that the autostart VMs pinned to it and hugepages.headroom (" +
@@ -204,7 +243,8 @@ AlertRule PoolShortfallAlert(const model::Policy& p) {
                                  "kvmem_controller_hugepage_reservation_failures_total says why its reservations "
                                  "fell short.",
                              "hugepages.enabled"),
-          {"hugepages.grow"}, Subject::kNode};
+          {"hugepages.grow"},
+          Subject::kNode};
 }
 
 // The guest pressure signals are rated over balloon.pressure.rate_window (at least
@@ -229,14 +269,17 @@ std::vector<std::string> GuestPressureRules() { return {"balloon.release", "ball
 // balloon.pressure.usable_below_ratio, only on fresh guest stats.
 AlertRule GuestMemoryPressureAlert(const model::Policy& p) {
   const auto& pr = p.balloon.pressure;
-  return {"KvmemGuestMemoryPressure", "warning",
-          "kvmem:domain_guest_usable:ratio < " + PromNumber(pr.usable_below_ratio) + kStatsOk, Cycles(p),
+  return {"KvmemGuestMemoryPressure",
+          "warning",
+          "kvmem:domain_guest_usable:ratio < " + PromNumber(pr.usable_below_ratio) + kStatsOk,
+          Cycles(p),
           "A guest has little memory it can use without swapping.",
           "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} can use only "
           "{{ $value | humanizePercentage }} of its memory without swapping, below "
           "balloon.pressure.usable_below_ratio (" +
               model::FormatPercent(pr.usable_below_ratio) + ")." + GuestPressureNote(p),
-          GuestPressureRules(), Subject::kVm};
+          GuestPressureRules(),
+          Subject::kVm};
 }
 
 // balloon.pressure.swap_in_rate_above, only on fresh guest stats.
@@ -244,13 +287,17 @@ AlertRule GuestSwapInHighAlert(const model::Policy& p) {
   const auto& pr = p.balloon.pressure;
   const Duration window = PressureWindow(p);
   const std::string swap_record = GuestSwapInRecord(p);
-  return {"KvmemGuestSwapInHigh", "warning", swap_record + " > " + PromNumber(pr.swap_in_rate_above) + kStatsOk,
-          Cycles(p), "A guest swaps memory in.",
+  return {"KvmemGuestSwapInHigh",
+          "warning",
+          swap_record + " > " + PromNumber(pr.swap_in_rate_above) + kStatsOk,
+          Cycles(p),
+          "A guest swaps memory in.",
           "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} swaps in "
           "{{ $value | humanize1024 }}B/s over " +
               PromDuration(window) + ", above balloon.pressure.swap_in_rate_above (" +
               model::FormatBytes(pr.swap_in_rate_above) + "/s)." + GuestPressureNote(p),
-          GuestPressureRules(), Subject::kVm};
+          GuestPressureRules(),
+          Subject::kVm};
 }
 
 // balloon.pressure.major_fault_rate_above, only on fresh guest stats.
@@ -258,26 +305,33 @@ AlertRule GuestMajorFaultsHighAlert(const model::Policy& p) {
   const auto& pr = p.balloon.pressure;
   const Duration window = PressureWindow(p);
   const std::string fault_record = GuestMajorFaultsRecord(p);
-  return {"KvmemGuestMajorFaultsHigh", "warning",
-          fault_record + " > " + PromNumber(pr.major_fault_rate_above) + kStatsOk, Cycles(p),
+  return {"KvmemGuestMajorFaultsHigh",
+          "warning",
+          fault_record + " > " + PromNumber(pr.major_fault_rate_above) + kStatsOk,
+          Cycles(p),
           "A guest waits on major page faults.",
           "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} takes {{ $value | printf \"%.0f\" }} major "
-          "page faults per second over " + PromDuration(window) + ", above balloon.pressure.major_fault_rate_above (" +
+          "page faults per second over " +
+              PromDuration(window) + ", above balloon.pressure.major_fault_rate_above (" +
               model::FormatNumber(pr.major_fault_rate_above) + "/s)." + GuestPressureNote(p),
-          GuestPressureRules(), Subject::kVm};
+          GuestPressureRules(),
+          Subject::kVm};
 }
 
 // Past stale_after the controller stops shrinking the VM, so people should know.
 AlertRule GuestStatsStaleAlert(const model::Policy& p) {
-  return {"KvmemGuestStatsStale", "warning",
+  return {"KvmemGuestStatsStale",
+          "warning",
           "time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > " +
               PromNumber(model::Seconds(p.stale_after)) +
               "\nand ignoring(state)\nkvmem_domain_guest_stats_state{state=\"stale\"} == 1",
-          minutes(5), "A guest has stopped reporting its memory statistics.",
+          minutes(5),
+          "A guest has stopped reporting its memory statistics.",
           "The guest of VM {{ $labels.domain }} on {{ $labels.instance }} last reported memory statistics "
-          "{{ $value | humanizeDuration }} ago, longer than stale_after (" + PromDuration(p.stale_after) +
-              "): the controller will not shrink it until it reports again.",
-          {}, Subject::kVm};
+          "{{ $value | humanizeDuration }} ago, longer than stale_after (" +
+              PromDuration(p.stale_after) + "): the controller will not shrink it until it reports again.",
+          {},
+          Subject::kVm};
 }
 
 RuleGroup VmGroup(const model::Policy& p) {
@@ -297,27 +351,35 @@ RuleGroup VmGroup(const model::Policy& p) {
 // acting on this host's memory.
 AlertRule ControllerStuckAlert(const model::Policy& p) {
   const Duration stuck = std::max<Duration>(Cycles(p), minutes(1));
-  return {"KvmemControllerStuck", "critical",
-          "time() - kvmem_controller_last_run_timestamp_seconds > " + PromNumber(model::Seconds(stuck)), minutes(1),
+  return {"KvmemControllerStuck",
+          "critical",
+          "time() - kvmem_controller_last_run_timestamp_seconds > " + PromNumber(model::Seconds(stuck)),
+          minutes(1),
           "kvmem_controller has stopped running its cycles.",
           "kvmem_controller on {{ $labels.instance }} last finished a cycle {{ $value | humanizeDuration }} ago; its "
-          "interval is " + PromDuration(p.interval) + ". Memory on this host is not being rebalanced.",
-          {}, Subject::kHost};
+          "interval is " +
+              PromDuration(p.interval) + ". Memory on this host is not being rebalanced.",
+          {},
+          Subject::kHost};
 }
 
 // More than kActionRateShareOfCap of the action limit over 10m: a settled host acts rarely.
 AlertRule ControllerActingTooOftenAlert(const model::Policy& p) {
   // The limit scales with the host's VMs, so the threshold is the controller's own gauge.
   const double share_per_second = kActionRateShareOfCap / model::Seconds(p.interval);
-  return {"KvmemControllerActingTooOften", "warning",
+  return {"KvmemControllerActingTooOften",
+          "warning",
           "sum without(actuator, reason, outcome) (rate(kvmem_controller_actions_total{outcome!=\"failed\"}[10m])) > " +
               PromNumber(share_per_second) + " * kvmem_controller_actions_per_cycle_limit",
-          minutes(10), "kvmem_controller acts far more often than a settled host needs.",
+          minutes(10),
+          "kvmem_controller acts far more often than a settled host needs.",
           "kvmem_controller on {{ $labels.instance }} decided {{ $value | printf \"%.2f\" }} actions per second over "
-          "10m, more than " + model::FormatPercent(kActionRateShareOfCap) +
+          "10m, more than " +
+              model::FormatPercent(kActionRateShareOfCap) +
               " of its limit (kvmem_controller_actions_per_cycle_limit per " + PromDuration(p.interval) +
               " cycle): a threshold may be flapping.",
-          {}, Subject::kHost};
+          {},
+          Subject::kHost};
 }
 
 RuleGroup ControllerGroup(const model::Policy& p) {
@@ -333,11 +395,15 @@ RuleGroup HostCheckGroup() {
   for (const char* severity : {"critical", "warning"}) {
     const std::string name = severity == std::string("critical") ? "KvmemHostCheckCritical" : "KvmemHostCheckWarning";
     g.alerts.push_back(
-        {name, severity, "kvmem_host_check_failed{severity=\"" + std::string(severity) + "\"} == 1", minutes(15),
+        {name,
+         severity,
+         "kvmem_host_check_failed{severity=\"" + std::string(severity) + "\"} == 1",
+         minutes(15),
          std::string("A host configuration check of severity ") + severity + " fails.",
          "Host check {{ $labels.check }} fails on {{ $labels.instance }} (kvmem_host_check_failed = {{ $value }} for "
          "15m). Run kvmem_exporter --check-host there for what was found and the one-line fix.",
-         {}, Subject::kHost});
+         {},
+         Subject::kHost});
   }
   return g;
 }

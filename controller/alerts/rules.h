@@ -17,15 +17,14 @@ namespace kvmem::alerts {
 
 // Where the runbook lives; every alert's runbook_url is this plus "#<alertname in lower case>".
 // Overridable with --alerts.runbook-url for forks and internal mirrors.
-inline constexpr std::string_view kDefaultRunbookUrl =
-    "https://github.com/kvmem/kvmem/blob/main/alerts/runbook.md";
+inline constexpr std::string_view kDefaultRunbookUrl = "https://github.com/kvmem/kvmem/blob/main/alerts/runbook.md";
 
 // Thresholds the policy has no key for (the controller does not act on them). They are
 // documented, with their reasons, in alerts/runbook.md.
-inline constexpr double kNumaMissRatioAbove = 0.10;      // of a node's allocations, over 5m
+inline constexpr double kNumaMissRatioAbove = 0.10;                 // of a node's allocations, over 5m
 inline constexpr double kSwapThrashRateAbove = 10.0 * model::kMiB;  // bytes/s in AND out
-inline constexpr double kKsmSharingRatioBelow = 0.10;    // pages_sharing / (sharing + unshared)
-inline constexpr double kActionRateShareOfCap = 0.25;    // of max_actions_per_cycle per interval
+inline constexpr double kKsmSharingRatioBelow = 0.10;               // pages_sharing / (sharing + unshared)
+inline constexpr double kActionRateShareOfCap = 0.25;               // of max_actions_per_cycle per interval
 // The controller gets this many cycles to fix what it acts on before people are told.
 inline constexpr int kCyclesBeforeAlert = 10;
 // A hugepage pool shortfall is news once the pool manager has retried this many times

@@ -35,7 +35,8 @@ void ReadSection(Sources& src, const YAML::Node& node, std::string_view section,
       auto text = yaml_map::Scalar(*e, kStyle);
       if (!text) return src.Fail(text.error().message);
       src.Note(e->path, e->value_mark(), *text);
-      if (auto read = schema::Read(key, *text, p); !read) return src.Fail(yaml_map::At(*e, read.error(), kStyle).message);
+      if (auto read = schema::Read(key, *text, p); !read)
+        return src.Fail(yaml_map::At(*e, read.error(), kStyle).message);
     }
     if (src.failed()) return;
   }

@@ -70,8 +70,7 @@ uint64_t UnitMultiplier(std::string_view unit) {
 }
 
 std::string UnknownUnit(std::string_view unit, std::string_view original) {
-  return "unknown unit " + Quote(unit) + " in " + Quote(original) +
-         "; use B, KiB, MiB, GiB or TiB (powers of 1024)";
+  return "unknown unit " + Quote(unit) + " in " + Quote(original) + "; use B, KiB, MiB, GiB or TiB (powers of 1024)";
 }
 
 // `text` is what holds the number; `original` is what the user wrote, for messages.
@@ -112,8 +111,7 @@ Parsed<model::NodeSize> ParseNodeSize(std::string_view text) {
   if (!t.empty() && t.back() == '%') {
     const auto v = ToDouble(Trim(t.substr(0, t.size() - 1)));
     if (!v) return tl::unexpected(std::string(kNodeSizeExpect) + ", got " + Quote(text));
-    if (*v <= 0 || *v >= 100)
-      return tl::unexpected("percentage must be above 0% and below 100%, got " + Quote(text));
+    if (*v <= 0 || *v >= 100) return tl::unexpected("percentage must be above 0% and below 100%, got " + Quote(text));
     return model::NodeSize::Percent(*v);
   }
   auto bytes = SizeWith(text, kNodeSizeExpect, text);

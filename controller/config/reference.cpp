@@ -41,8 +41,8 @@ std::string PolicyExample() {
     // A blank line after the header and before each top section.
     if (depth == 0 && (IsSection(key) || &key == &schema::Keys().front())) out += "\n";
     const std::string value = schema::Render(key, defaults);
-    std::string line = std::string(depth * 2, ' ') + std::string(schema::Name(key.path)) + ":" +
-                       (value.empty() ? "" : " " + value);
+    std::string line =
+        std::string(depth * 2, ' ') + std::string(schema::Name(key.path)) + ":" + (value.empty() ? "" : " " + value);
     if (!key.comment.empty()) {
       line.resize(std::max(line.size() + 1, kCommentColumn), ' ');
       line += "# " + std::string(key.comment);

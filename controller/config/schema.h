@@ -64,7 +64,7 @@ struct Integer {
 using Kind = std::variant<Section, Bool, Size, NodeSize, Duration, Ratio, Rate, ByteRate, Integer>;
 
 struct Key {
-  std::string_view path;     // "balloon.pressure.rate_window"
+  std::string_view path;  // "balloon.pressure.rate_window"
   Kind kind;
   std::string_view comment;  // deploy/policy.yaml's end-of-line comment
   std::string_view doc;      // docs/policy.md's "meaning" column

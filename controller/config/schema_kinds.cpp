@@ -99,8 +99,7 @@ std::string Broken(const Key& key, const model::Policy& p) {
   auto rule = [](bool ok, std::string text) { return ok ? std::string() : text; };
   return std::visit(
       Overloaded{
-          [](const Section&) { return std::string(); },
-          [](const Bool&) { return std::string(); },
+          [](const Section&) { return std::string(); }, [](const Bool&) { return std::string(); },
           [&](const Size& k) {
             return rule(Get(k.field, p) >= k.min, k.min == 1 ? "above 0" : "at least " + RenderSize(k.min));
           },
@@ -117,9 +116,7 @@ std::string Broken(const Key& key, const model::Policy& p) {
                                    : rule(v >= 0 && v < 1, "at least 0 and below 1");
           },
           [&](const Rate& k) { return rule(Get(k.field, p) >= 0, "at least 0"); },
-          [&](const ByteRate& k) {
-            return rule(Get(k.field, p) >= k.min, "at least " + RenderByteRate(k.min));
-          },
+          [&](const ByteRate& k) { return rule(Get(k.field, p) >= k.min, "at least " + RenderByteRate(k.min)); },
           [](const Integer&) { return std::string(); },  // checked as it is read
       },
       key.kind);

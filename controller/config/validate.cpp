@@ -19,8 +19,8 @@ void CheckRelation(Sources& src, const schema::Relation& r, const model::Policy&
   const std::string& subject = blame_later ? later : earlier;
   const std::string& other = blame_later ? earlier : later;
   const auto value = [&](const std::string& path) { return schema::Render(*schema::Find(path), p); };
-  src.Fail(src.Where(subject) + ": must be " + std::string(blame_later ? r.later_rule : r.earlier_rule) + " " +
-           other + " (" + value(other) + (src.InFile(other) ? "" : ", the default") + "), got " +
+  src.Fail(src.Where(subject) + ": must be " + std::string(blame_later ? r.later_rule : r.earlier_rule) + " " + other +
+           " (" + value(other) + (src.InFile(other) ? "" : ", the default") + "), got " +
            src.Got(subject, value(subject)));
 }
 

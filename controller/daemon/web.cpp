@@ -20,7 +20,8 @@ Result<std::unique_ptr<Web>> Web::Prepare(const Config& cfg, std::function<void(
   }
   web->basic_auth_ = web->web_config_ && !web->web_config_->Current()->config.basic_users.empty();
   const bool has_token = !web->webhook_options_.bearer_token.empty();
-  if (auto exposed = webhook::CheckExposure(cfg.listen_address, has_token || web->basic_auth_); cfg.webhook && !exposed) {
+  if (auto exposed = webhook::CheckExposure(cfg.listen_address, has_token || web->basic_auth_);
+      cfg.webhook && !exposed) {
     return Fail(ErrorKind::kConfig, exposed.error().message);
   }
   // Basic auth may leave the web config at runtime; a webhook beyond loopback without its own

@@ -10,25 +10,83 @@ namespace kvmem::loop {
 namespace {
 
 using prometheus::MetricType;
-const FamilyDesc kActions{"kvmem_controller_actions_total", "Actions decided, by actuator, rule and outcome (applied, dry_run, failed).", MetricType::Counter, {"actuator", "reason", "outcome"}};
-const FamilyDesc kSkips{"kvmem_controller_skips_total", "Decisions not to act, by rule (dead band, cooldown, floor, stale stats, limits...).", MetricType::Counter, {"reason"}};
-const FamilyDesc kBalloonTarget{"kvmem_controller_balloon_target_bytes", "Balloon target the controller last set (or would have set, in dry-run) for the VM.", MetricType::Gauge, {"domain", "uuid"}};
-const FamilyDesc kVirtioTarget{"kvmem_controller_virtio_mem_requested_bytes", "virtio-mem requested size the controller last set (or would have set) for the device.", MetricType::Gauge, {"domain", "uuid", "device"}};
-const FamilyDesc kNodeState{"kvmem_controller_node_state", "The node's balloon band: reclaim (available below reclaim_below), steady, or release (above release_above); 1 for the current one.", MetricType::Gauge, {"node", "state"}};
-const FamilyDesc kDuration{"kvmem_controller_reconcile_duration_seconds", "Time the last cycle took: observe, decide and act.", MetricType::Gauge, {}};
+const FamilyDesc kActions{"kvmem_controller_actions_total",
+                          "Actions decided, by actuator, rule and outcome (applied, dry_run, failed).",
+                          MetricType::Counter,
+                          {"actuator", "reason", "outcome"}};
+const FamilyDesc kSkips{"kvmem_controller_skips_total",
+                        "Decisions not to act, by rule (dead band, cooldown, floor, stale stats, limits...).",
+                        MetricType::Counter,
+                        {"reason"}};
+const FamilyDesc kBalloonTarget{"kvmem_controller_balloon_target_bytes",
+                                "Balloon target the controller last set (or would have set, in dry-run) for the VM.",
+                                MetricType::Gauge,
+                                {"domain", "uuid"}};
+const FamilyDesc kVirtioTarget{"kvmem_controller_virtio_mem_requested_bytes",
+                               "virtio-mem requested size the controller last set (or would have set) for the device.",
+                               MetricType::Gauge,
+                               {"domain", "uuid", "device"}};
+const FamilyDesc kNodeState{"kvmem_controller_node_state",
+                            "The node's balloon band: reclaim (available below reclaim_below), steady, or release "
+                            "(above release_above); 1 for the current one.",
+                            MetricType::Gauge,
+                            {"node", "state"}};
+const FamilyDesc kDuration{"kvmem_controller_reconcile_duration_seconds",
+                           "Time the last cycle took: observe, decide and act.",
+                           MetricType::Gauge,
+                           {}};
 const FamilyDesc kCycles{"kvmem_controller_cycles_total", "Reconcile cycles run.", MetricType::Counter, {}};
-const FamilyDesc kObserveFailures{"kvmem_controller_observe_failures_total", "Cycles skipped because the host could not be observed.", MetricType::Counter, {}};
-const FamilyDesc kDryRun{"kvmem_controller_dry_run", "1 when the controller only records actions (started without --apply).", MetricType::Gauge, {}};
-const FamilyDesc kActionsLimit{"kvmem_controller_actions_per_cycle_limit", "Actions the last cycle could take: scaled to the running VMs (limits.max_actions_per_cycle caps it).", MetricType::Gauge, {}};
-const FamilyDesc kBytesLimit{"kvmem_controller_move_budget_bytes", "Balloon and virtio-mem bytes the controller may move in any 60 s: limits.max_share_per_minute of the host's memory (limits.max_bytes_per_minute caps it).", MetricType::Gauge, {}};
-const FamilyDesc kLastRun{"kvmem_controller_last_run_timestamp_seconds", "When the last cycle finished.", MetricType::Gauge, {}};
-const FamilyDesc kLastAction{"kvmem_controller_last_action_timestamp_seconds", "When the controller last applied or recorded an action; 0 before the first.", MetricType::Gauge, {}};
-const FamilyDesc kReloads{"kvmem_controller_policy_reloads_total", "Policy reloads (SIGHUP), by result; a failed reload keeps the old policy.", MetricType::Counter, {"result"}};
-const FamilyDesc kSettleTimeouts{"kvmem_controller_virtio_mem_settle_timeouts_total", "virtio-mem changes the guest did not complete within settle_timeout.", MetricType::Counter, {}};
-const FamilyDesc kCompactionIndex{"kvmem_controller_compaction_fragmentation_index", "The node's fragmentation index for the THP order before and after the controller's last compaction.", MetricType::Gauge, {"node", "when"}};
-const FamilyDesc kLibvirtUp{"kvmem_controller_libvirt_up", "1 when the last observation got fresh values from libvirt, 0 when it used the last good ones (libvirt down, hung or reconnecting).", MetricType::Gauge, {}};
-const FamilyDesc kLibvirtErrors{"kvmem_controller_libvirt_connection_errors_total", "Failed libvirt connection attempts and dropped connections of the controller's observer.", MetricType::Counter, {}};
-const FamilyDesc kCompactionSeconds{"kvmem_controller_compaction_duration_seconds", "How long the controller's last compaction of the node took.", MetricType::Gauge, {"node"}};
+const FamilyDesc kObserveFailures{"kvmem_controller_observe_failures_total",
+                                  "Cycles skipped because the host could not be observed.",
+                                  MetricType::Counter,
+                                  {}};
+const FamilyDesc kDryRun{"kvmem_controller_dry_run",
+                         "1 when the controller only records actions (started without --apply).",
+                         MetricType::Gauge,
+                         {}};
+const FamilyDesc kActionsLimit{
+    "kvmem_controller_actions_per_cycle_limit",
+    "Actions the last cycle could take: scaled to the running VMs (limits.max_actions_per_cycle caps it).",
+    MetricType::Gauge,
+    {}};
+const FamilyDesc kBytesLimit{"kvmem_controller_move_budget_bytes",
+                             "Balloon and virtio-mem bytes the controller may move in any 60 s: "
+                             "limits.max_share_per_minute of the host's memory (limits.max_bytes_per_minute caps it).",
+                             MetricType::Gauge,
+                             {}};
+const FamilyDesc kLastRun{
+    "kvmem_controller_last_run_timestamp_seconds", "When the last cycle finished.", MetricType::Gauge, {}};
+const FamilyDesc kLastAction{"kvmem_controller_last_action_timestamp_seconds",
+                             "When the controller last applied or recorded an action; 0 before the first.",
+                             MetricType::Gauge,
+                             {}};
+const FamilyDesc kReloads{"kvmem_controller_policy_reloads_total",
+                          "Policy reloads (SIGHUP), by result; a failed reload keeps the old policy.",
+                          MetricType::Counter,
+                          {"result"}};
+const FamilyDesc kSettleTimeouts{"kvmem_controller_virtio_mem_settle_timeouts_total",
+                                 "virtio-mem changes the guest did not complete within settle_timeout.",
+                                 MetricType::Counter,
+                                 {}};
+const FamilyDesc kCompactionIndex{
+    "kvmem_controller_compaction_fragmentation_index",
+    "The node's fragmentation index for the THP order before and after the controller's last compaction.",
+    MetricType::Gauge,
+    {"node", "when"}};
+const FamilyDesc kLibvirtUp{"kvmem_controller_libvirt_up",
+                            "1 when the last observation got fresh values from libvirt, 0 when it used the last good "
+                            "ones (libvirt down, hung or reconnecting).",
+                            MetricType::Gauge,
+                            {}};
+const FamilyDesc kLibvirtErrors{
+    "kvmem_controller_libvirt_connection_errors_total",
+    "Failed libvirt connection attempts and dropped connections of the controller's observer.",
+    MetricType::Counter,
+    {}};
+const FamilyDesc kCompactionSeconds{"kvmem_controller_compaction_duration_seconds",
+                                    "How long the controller's last compaction of the node took.",
+                                    MetricType::Gauge,
+                                    {"node"}};
 
 std::string Observed(const model::Reason& r) {
   std::string out;
@@ -67,7 +125,8 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
       std::lock_guard lock(mutex_);
       ++observe_failures_;
       std::string msg = obs.error().ToString();
-      if (last_observe_error_ != msg) log::Error("cannot observe the host; skipping cycles until it can", {{"err", msg}});
+      if (last_observe_error_ != msg)
+        log::Error("cannot observe the host; skipping cycles until it can", {{"err", msg}});
       last_observe_error_ = msg;
       return plan;
     }
@@ -117,7 +176,8 @@ void Controller::Starting(const model::Action& action) {
 }
 
 void Controller::Finished(const model::Action& action, const model::Outcome& outcome) {
-  if (decisions_ && pending_decision_) decisions_->Finish(*pending_decision_, action, outcome, dry_run_, std::chrono::system_clock::now());
+  if (decisions_ && pending_decision_)
+    decisions_->Finish(*pending_decision_, action, outcome, dry_run_, std::chrono::system_clock::now());
   pending_decision_.reset();
   Record(action, outcome, wall_);
 }
@@ -130,9 +190,14 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
   const auto& reason = model::ReasonOf(action);
   std::string result = !outcome.ok ? "failed" : outcome.dry_run ? "dry_run" : "applied";
   log::Write(outcome.ok ? log::Level::kInfo : log::Level::kWarn, "action",
-             {{"action", model::Summary(action)}, {"rule", reason.rule}, {"threshold", reason.threshold},
-              {"threshold_value", std::to_string(reason.threshold_value)}, {"inputs", Observed(reason)},
-              {"why", reason.text}, {"outcome", result}, {"error", outcome.error},
+             {{"action", model::Summary(action)},
+              {"rule", reason.rule},
+              {"threshold", reason.threshold},
+              {"threshold_value", std::to_string(reason.threshold_value)},
+              {"inputs", Observed(reason)},
+              {"why", reason.text},
+              {"outcome", result},
+              {"error", outcome.error},
               {"duration_ms", std::to_string(outcome.duration.count())}});
   pool_metrics_.Record(action, outcome);
   std::lock_guard lock(mutex_);
@@ -144,15 +209,17 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
   } else if (const auto* v = std::get_if<model::ResizeVirtioMem>(&action)) {
     virtio_targets_[{v->vm.name, v->vm.uuid, v->alias}] = v->to_requested_bytes;
   } else if (const auto* c = std::get_if<model::CompactNode>(&action)) {
-    if (outcome.index_before && outcome.index_after) compaction_index_[c->node] = {*outcome.index_before, *outcome.index_after};
+    if (outcome.index_before && outcome.index_after)
+      compaction_index_[c->node] = {*outcome.index_before, *outcome.index_after};
     compaction_seconds_[c->node] = model::Seconds(outcome.duration);
   }
 }
 
 std::vector<const FamilyDesc*> Controller::Families() {
-  std::vector<const FamilyDesc*> all = {&kActions, &kSkips, &kBalloonTarget, &kVirtioTarget, &kNodeState, &kDuration, &kCycles,
-          &kObserveFailures, &kDryRun, &kActionsLimit, &kBytesLimit, &kLastRun, &kLastAction, &kReloads, &kSettleTimeouts,
-          &kCompactionIndex, &kCompactionSeconds};
+  std::vector<const FamilyDesc*> all = {
+      &kActions,    &kSkips,           &kBalloonTarget,  &kVirtioTarget,    &kNodeState,        &kDuration,
+      &kCycles,     &kObserveFailures, &kDryRun,         &kActionsLimit,    &kBytesLimit,       &kLastRun,
+      &kLastAction, &kReloads,         &kSettleTimeouts, &kCompactionIndex, &kCompactionSeconds};
   for (const auto* f : PoolPlacementMetrics::Families()) all.push_back(f);
   return all;
 }
@@ -164,12 +231,14 @@ void Controller::Collect(MetricSink& out) const {
     out.Add(kActions, {std::get<0>(key), std::get<1>(key), std::get<2>(key)}, static_cast<double>(n));
   }
   for (const auto& [rule, n] : skips_by_rule_) out.Add(kSkips, {rule}, static_cast<double>(n));
-  for (const auto& [vm, bytes] : balloon_targets_) out.Add(kBalloonTarget, {vm.first, vm.second}, static_cast<double>(bytes));
+  for (const auto& [vm, bytes] : balloon_targets_)
+    out.Add(kBalloonTarget, {vm.first, vm.second}, static_cast<double>(bytes));
   for (const auto& [dev, bytes] : virtio_targets_) {
     out.Add(kVirtioTarget, {std::get<0>(dev), std::get<1>(dev), std::get<2>(dev)}, static_cast<double>(bytes));
   }
   for (const auto& [node, band] : bands_) {
-    for (const char* s : {"reclaim", "steady", "release"}) out.Add(kNodeState, {std::to_string(node), s}, band == s ? 1 : 0);
+    for (const char* s : {"reclaim", "steady", "release"})
+      out.Add(kNodeState, {std::to_string(node), s}, band == s ? 1 : 0);
   }
   for (const auto& [node, idx] : compaction_index_) {
     out.Add(kCompactionIndex, {std::to_string(node), "before"}, idx.first);

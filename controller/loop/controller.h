@@ -13,13 +13,13 @@
 #include <string>
 #include <tuple>
 
+#include "common/metrics/sink.h"
 #include "common/result.h"
 #include "controller/actuate/actuator.h"
 #include "controller/loop/cycle.h"
 #include "controller/loop/decision_log.h"
 #include "controller/loop/pool_metrics.h"
 #include "controller/model/policy.h"
-#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 
@@ -63,10 +63,10 @@ class Controller final : private CycleListener {
   DecisionLog* decisions_ = nullptr;
   std::optional<std::string> pending_decision_;  // the intent record of the action in flight
   double wall_ = 0;                              // this cycle's wall time, for the metrics
-  PoolPlacementMetrics pool_metrics_;  // hugepage pools and placement moves
+  PoolPlacementMetrics pool_metrics_;            // hugepage pools and placement moves
   const std::atomic<bool>* stop_ = nullptr;
 
-  mutable std::mutex mutex_;  // guards everything below
+  mutable std::mutex mutex_;                                                       // guards everything below
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> actions_;  // actuator, rule, outcome
   std::map<std::string, uint64_t> skips_by_rule_;
   std::map<std::pair<std::string, std::string>, uint64_t> balloon_targets_;  // {name, uuid}
@@ -79,7 +79,7 @@ class Controller final : private CycleListener {
   double last_run_ = 0, last_action_ = 0, last_duration_ = 0;
   std::optional<std::string> last_observe_error_;
   std::optional<std::pair<bool, uint64_t>> libvirt_;  // up, connection errors
-  std::optional<std::pair<int, uint64_t>> limits_;   // actions per cycle, bytes per minute
+  std::optional<std::pair<int, uint64_t>> limits_;    // actions per cycle, bytes per minute
 };
 
 }  // namespace kvmem::loop

@@ -5,8 +5,7 @@
 
 namespace kvmem::loop {
 
-ControlCycle::ControlCycle(model::Policy policy)
-    : policy_(std::move(policy)), window_(policy::RequiredKeep(policy_)) {}
+ControlCycle::ControlCycle(model::Policy policy) : policy_(std::move(policy)), window_(policy::RequiredKeep(policy_)) {}
 
 void ControlCycle::SetPolicy(model::Policy policy) {
   policy_ = std::move(policy);

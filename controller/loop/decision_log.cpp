@@ -18,10 +18,24 @@ namespace kvmem::loop {
 namespace {
 
 using prometheus::MetricType;
-const FamilyDesc kWritten{"kvmem_controller_decision_log_records_total", "Records written to the decision log (--decision-log.file).", MetricType::Counter, {}};
-const FamilyDesc kFailures{"kvmem_controller_decision_log_write_failures_total", "Decision log records that could not be written (ENOSPC, EIO...); the loop goes on without them.", MetricType::Counter, {}};
-const FamilyDesc kWritable{"kvmem_controller_decision_log_writable", "1 when the last decision log write succeeded, 0 while writes fail.", MetricType::Gauge, {}};
-const FamilyDesc kInterrupted{"kvmem_controller_interrupted_actions_total", "Actions the previous process recorded the intent of but not the outcome (it died mid-action), found in the decision log at start.", MetricType::Counter, {}};
+const FamilyDesc kWritten{"kvmem_controller_decision_log_records_total",
+                          "Records written to the decision log (--decision-log.file).",
+                          MetricType::Counter,
+                          {}};
+const FamilyDesc kFailures{
+    "kvmem_controller_decision_log_write_failures_total",
+    "Decision log records that could not be written (ENOSPC, EIO...); the loop goes on without them.",
+    MetricType::Counter,
+    {}};
+const FamilyDesc kWritable{"kvmem_controller_decision_log_writable",
+                           "1 when the last decision log write succeeded, 0 while writes fail.",
+                           MetricType::Gauge,
+                           {}};
+const FamilyDesc kInterrupted{"kvmem_controller_interrupted_actions_total",
+                              "Actions the previous process recorded the intent of but not the outcome (it died "
+                              "mid-action), found in the decision log at start.",
+                              MetricType::Counter,
+                              {}};
 
 constexpr int kMode = 0640;
 
@@ -134,8 +148,8 @@ std::string DecisionLog::IntentLine(const std::string& id, const model::Action& 
   return Dump(j);
 }
 
-std::string DecisionLog::OutcomeLine(const std::string& id, const model::Action& action,
-                                     const model::Outcome& outcome, bool dry_run, WallTime now) {
+std::string DecisionLog::OutcomeLine(const std::string& id, const model::Action& action, const model::Outcome& outcome,
+                                     bool dry_run, WallTime now) {
   auto j = Common("outcome", id, action, dry_run, now);
   j["result"] = !outcome.ok ? "failed" : outcome.dry_run ? "dry_run" : "applied";
   j["error"] = outcome.error;
@@ -167,8 +181,10 @@ std::string DecisionLog::Append(const std::string& record) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return std::string("write: ") + std::strerror(errno);
   if (static_cast<size_t>(n) != line.size()) {
-    std::string err = "short write (" + std::to_string(n) + " of " + std::to_string(line.size()) + " bytes; disk full?)";
-    if (sized && ::ftruncate(fd_, st.st_size) != 0) err += "; cutting it off failed: " + std::string(std::strerror(errno));
+    std::string err =
+        "short write (" + std::to_string(n) + " of " + std::to_string(line.size()) + " bytes; disk full?)";
+    if (sized && ::ftruncate(fd_, st.st_size) != 0)
+      err += "; cutting it off failed: " + std::string(std::strerror(errno));
     return err;
   }
   if (::fdatasync(fd_) != 0) return std::string("fdatasync: ") + std::strerror(errno);
@@ -195,9 +211,10 @@ void DecisionLog::Write(const std::string& record, bool keep) {
     ++written_;
     writable_ = true;
     if (failing_) {
-      log::Info("decision log writable again",
-                {{"file", path_}, {"failed_records", std::to_string(failures_)},
-                 {"late_outcomes", std::to_string(flushed)}, {"dropped_outcomes", std::to_string(dropped_)}});
+      log::Info("decision log writable again", {{"file", path_},
+                                                {"failed_records", std::to_string(failures_)},
+                                                {"late_outcomes", std::to_string(flushed)},
+                                                {"dropped_outcomes", std::to_string(dropped_)}});
     }
     failing_ = false;
     return;
@@ -212,9 +229,10 @@ void DecisionLog::Write(const std::string& record, bool keep) {
     pending_.push_back(record);
   }
   if (!failing_) {
-    log::Error("cannot write the decision log; the controller goes on, counting the lost records "
-               "(logged once until a write succeeds)",
-               {{"file", path_}, {"err", err}});
+    log::Error(
+        "cannot write the decision log; the controller goes on, counting the lost records "
+        "(logged once until a write succeeds)",
+        {{"file", path_}, {"err", err}});
   }
   failing_ = true;
 }
@@ -236,8 +254,8 @@ DecisionLog::Recovery DecisionLog::Recover(size_t tail_bytes) {
     pos = nl == std::string::npos ? text.size() : nl + 1;
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j.contains("id") ||
-        !j["event"].is_string() || !j["id"].is_string()) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j.contains("id") || !j["event"].is_string() ||
+        !j["id"].is_string()) {
       ++r.malformed;
       continue;
     }
@@ -265,10 +283,14 @@ DecisionLog::Recovery DecisionLog::Recover(size_t tail_bytes) {
     if (it == open.end()) continue;
     Unfinished u = std::move(it->second);
     open.erase(it);
-    log::Warn("the previous run ended during an action; its outcome is unknown, so nothing is assumed: "
-              "the host is observed again before any decision",
-              {{"action", u.action}, {"rule", u.rule}, {"started", u.time}, {"id", u.id},
-               {"dry_run", u.dry_run ? "true" : "false"}});
+    log::Warn(
+        "the previous run ended during an action; its outcome is unknown, so nothing is assumed: "
+        "the host is observed again before any decision",
+        {{"action", u.action},
+         {"rule", u.rule},
+         {"started", u.time},
+         {"id", u.id},
+         {"dry_run", u.dry_run ? "true" : "false"}});
     nlohmann::json j{{"time", Rfc3339Millis(std::chrono::system_clock::now())},
                      {"event", "outcome"},
                      {"id", u.id},
@@ -280,7 +302,8 @@ DecisionLog::Recovery DecisionLog::Recover(size_t tail_bytes) {
     Write(Dump(j), true);
     r.unfinished.push_back(std::move(u));
   }
-  log::Info("decision log read back", {{"file", path_}, {"records", std::to_string(r.records)},
+  log::Info("decision log read back", {{"file", path_},
+                                       {"records", std::to_string(r.records)},
                                        {"interrupted_actions", std::to_string(r.unfinished.size())}});
   std::lock_guard lock(mutex_);
   interrupted_ += r.unfinished.size();
@@ -290,7 +313,8 @@ DecisionLog::Recovery DecisionLog::Recover(size_t tail_bytes) {
 void DecisionLog::Reopen() {
   int fd = OpenAppend(path_);
   if (fd < 0) {
-    log::Error("cannot reopen the decision log; writing on to the old file", {{"file", path_}, {"err", std::strerror(errno)}});
+    log::Error("cannot reopen the decision log; writing on to the old file",
+               {{"file", path_}, {"err", std::strerror(errno)}});
     return;
   }
   ::close(fd_);

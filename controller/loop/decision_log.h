@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics/sink.h"
 #include "common/result.h"
 #include "controller/model/action.h"
-#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 
@@ -61,8 +61,8 @@ class DecisionLog {
   // Writes the intent record; returns the id to pass to Finish().
   std::string Intent(const model::Action& action, bool dry_run, WallTime now);
   // Writes the outcome record: result "applied", "dry_run" or "failed" (with the error).
-  void Finish(const std::string& id, const model::Action& action, const model::Outcome& outcome,
-              bool dry_run, WallTime now);
+  void Finish(const std::string& id, const model::Action& action, const model::Outcome& outcome, bool dry_run,
+              WallTime now);
   // Closes and reopens the path (after a rename by log rotation; SIGHUP). Keeps the old
   // descriptor when the path cannot be opened, and says so in the log.
   void Reopen();
@@ -80,15 +80,15 @@ class DecisionLog {
 
  private:
   DecisionLog(std::string path, int fd);
-  std::string Append(const std::string& record);  // loop thread only; "" when written
+  std::string Append(const std::string& record);     // loop thread only; "" when written
   void Write(const std::string& record, bool keep);  // keep: retry it after a failure
-  static constexpr size_t kMaxPending = 1000;      // outcomes kept while writes fail
+  static constexpr size_t kMaxPending = 1000;        // outcomes kept while writes fail
 
   const std::string path_;
   int fd_;
   const std::string run_;  // id prefix unique to this process: start time in ms and pid
   uint64_t seq_ = 0;
-  bool failing_ = false;  // inside a streak of failed writes (logged once)
+  bool failing_ = false;             // inside a streak of failed writes (logged once)
   std::deque<std::string> pending_;  // outcomes not yet written, oldest first
 
   mutable std::mutex mutex_;  // guards the counters

@@ -5,20 +5,51 @@ namespace kvmem::loop {
 namespace {
 
 using prometheus::MetricType;
-const FamilyDesc kTarget{"kvmem_controller_hugepage_pool_target_pages", "Pool size the hugepage pool manager wants for the node and page size (size in bytes): demand + headroom + pages in use.", MetricType::Gauge, {"node", "size"}};
-const FamilyDesc kShortfall{"kvmem_controller_hugepage_pool_shortfall_pages", "Free pages missing for demand + headroom on the node, as of the last cycle.", MetricType::Gauge, {"node", "size"}};
-const FamilyDesc kDemand{"kvmem_controller_hugepage_pool_demand_pages", "Pages that shut-off autostart VMs pinned to the node will take when they start.", MetricType::Gauge, {"node", "size"}};
-const FamilyDesc kObtained{"kvmem_controller_hugepage_pool_obtained_pages", "Pool size read back after the controller's last resize of it.", MetricType::Gauge, {"node", "size"}};
-const FamilyDesc kFailures{"kvmem_controller_hugepage_reservation_failures_total", "Pool growths that obtained fewer pages than asked, by cause (fragmented, no_memory, error).", MetricType::Counter, {"node", "size", "cause"}};
-const FamilyDesc kCompactions{"kvmem_controller_hugepage_compactions_total", "Compactions the pool manager ran on the node before reserving on it.", MetricType::Counter, {"node"}};
+const FamilyDesc kTarget{"kvmem_controller_hugepage_pool_target_pages",
+                         "Pool size the hugepage pool manager wants for the node and page size (size in bytes): demand "
+                         "+ headroom + pages in use.",
+                         MetricType::Gauge,
+                         {"node", "size"}};
+const FamilyDesc kShortfall{"kvmem_controller_hugepage_pool_shortfall_pages",
+                            "Free pages missing for demand + headroom on the node, as of the last cycle.",
+                            MetricType::Gauge,
+                            {"node", "size"}};
+const FamilyDesc kDemand{"kvmem_controller_hugepage_pool_demand_pages",
+                         "Pages that shut-off autostart VMs pinned to the node will take when they start.",
+                         MetricType::Gauge,
+                         {"node", "size"}};
+const FamilyDesc kObtained{"kvmem_controller_hugepage_pool_obtained_pages",
+                           "Pool size read back after the controller's last resize of it.",
+                           MetricType::Gauge,
+                           {"node", "size"}};
+const FamilyDesc kFailures{
+    "kvmem_controller_hugepage_reservation_failures_total",
+    "Pool growths that obtained fewer pages than asked, by cause (fragmented, no_memory, error).",
+    MetricType::Counter,
+    {"node", "size", "cause"}};
+const FamilyDesc kCompactions{"kvmem_controller_hugepage_compactions_total",
+                              "Compactions the pool manager ran on the node before reserving on it.",
+                              MetricType::Counter,
+                              {"node"}};
 const FamilyDesc kWrites{"kvmem_controller_hugepage_pool_writes_total",
                          "Hugepage pool resizes the controller wrote, by method: libvirt (virNodeAllocPages) or sysfs "
                          "(nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).",
                          MetricType::Counter,
                          {"method"}};
-const FamilyDesc kMoves{"kvmem_controller_placement_moves_total", "Placement moves applied (or recorded in dry-run), by kind: vcpus (pinned to the memory) or memory (migrated to the vCPUs).", MetricType::Counter, {"kind"}};
-const FamilyDesc kMigrated{"kvmem_controller_placement_migrated_bytes_total", "Bytes of VM memory the controller migrated between nodes.", MetricType::Counter, {}};
-const FamilyDesc kLocality{"kvmem_controller_placement_locality_ratio", "The VM's locality ratio before and after its last placement move (after: as measured by the actuator).", MetricType::Gauge, {"domain", "uuid", "when"}};
+const FamilyDesc kMoves{"kvmem_controller_placement_moves_total",
+                        "Placement moves applied (or recorded in dry-run), by kind: vcpus (pinned to the memory) or "
+                        "memory (migrated to the vCPUs).",
+                        MetricType::Counter,
+                        {"kind"}};
+const FamilyDesc kMigrated{"kvmem_controller_placement_migrated_bytes_total",
+                           "Bytes of VM memory the controller migrated between nodes.",
+                           MetricType::Counter,
+                           {}};
+const FamilyDesc kLocality{
+    "kvmem_controller_placement_locality_ratio",
+    "The VM's locality ratio before and after its last placement move (after: as measured by the actuator).",
+    MetricType::Gauge,
+    {"domain", "uuid", "when"}};
 
 std::string Node(int n) { return std::to_string(n); }
 std::string Size(uint64_t b) { return std::to_string(b); }
@@ -53,7 +84,8 @@ void PoolPlacementMetrics::Record(const model::Action& action, const model::Outc
 }
 
 std::vector<const FamilyDesc*> PoolPlacementMetrics::Families() {
-  return {&kTarget, &kShortfall, &kDemand, &kObtained, &kFailures, &kCompactions, &kWrites, &kMoves, &kMigrated, &kLocality};
+  return {&kTarget,      &kShortfall, &kDemand, &kObtained, &kFailures,
+          &kCompactions, &kWrites,    &kMoves,  &kMigrated, &kLocality};
 }
 
 void PoolPlacementMetrics::Collect(MetricSink& out) const {

@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics/sink.h"
 #include "controller/model/action.h"
 #include "controller/policy/state.h"
-#include "common/metrics/sink.h"
 
 namespace kvmem::loop {
 
@@ -42,7 +42,7 @@ class PoolPlacementMetrics {
   std::map<std::tuple<int, uint64_t, std::string>, uint64_t> shortfalls_;
   std::map<int, uint64_t> compactions_;
   std::map<std::string, uint64_t> writes_;  // by Outcome::method
-  std::map<std::string, uint64_t> moves_;  // by kind: vcpus, memory
+  std::map<std::string, uint64_t> moves_;   // by kind: vcpus, memory
   uint64_t migrated_bytes_ = 0;
   std::map<std::pair<std::string, std::string>, std::pair<double, std::optional<double>>> locality_;
 };

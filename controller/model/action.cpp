@@ -17,12 +17,9 @@ Overloaded(F...) -> Overloaded<F...>;
 
 std::string_view BandName(Band band) {
   switch (band) {
-    case Band::kSteady:
-      return "steady";
-    case Band::kReclaim:
-      return "reclaim";
-    case Band::kRelease:
-      return "release";
+    case Band::kSteady: return "steady";
+    case Band::kReclaim: return "reclaim";
+    case Band::kRelease: return "release";
   }
   return "unknown";
 }
@@ -60,41 +57,35 @@ int Direction(const Action& action) {
 }
 
 std::string Summary(const Action& action) {
-  return std::visit(Overloaded{[](const SetBalloon& a) {
-                                 return "balloon " + a.vm.name + ": " + FormatBytes(a.from_bytes) + " -> " +
-                                        FormatBytes(a.to_bytes);
-                               },
-                               [](const ResizeVirtioMem& a) {
-                                 return "virtio-mem " + a.vm.name + "/" + a.alias + ": requested " +
-                                        FormatBytes(a.from_requested_bytes) + " -> " +
-                                        FormatBytes(a.to_requested_bytes);
-                               },
-                               [](const CompactNode& a) { return "compact node " + std::to_string(a.node); },
-                               [](const ResizeHugepagePool& a) {
-                                 return "hugepages node " + std::to_string(a.node) + " " + FormatBytes(a.page_bytes) +
-                                        ": " + std::to_string(a.from_pages) + " -> " + std::to_string(a.to_pages) +
-                                        " pages";
-                               },
-                               [](const PinVcpus& a) {
-                                 return "pin vcpus " + a.vm.name + " to node " + std::to_string(a.to_node);
-                               },
-                               [](const MigrateMemory& a) {
-                                 return "migrate memory " + a.vm.name + " to node " + std::to_string(a.to_node) +
-                                        " (" + FormatBytes(a.bytes) + ")";
-                               }},
-                    action);
+  return std::visit(
+      Overloaded{[](const SetBalloon& a) {
+                   return "balloon " + a.vm.name + ": " + FormatBytes(a.from_bytes) + " -> " + FormatBytes(a.to_bytes);
+                 },
+                 [](const ResizeVirtioMem& a) {
+                   return "virtio-mem " + a.vm.name + "/" + a.alias + ": requested " +
+                          FormatBytes(a.from_requested_bytes) + " -> " + FormatBytes(a.to_requested_bytes);
+                 },
+                 [](const CompactNode& a) { return "compact node " + std::to_string(a.node); },
+                 [](const ResizeHugepagePool& a) {
+                   return "hugepages node " + std::to_string(a.node) + " " + FormatBytes(a.page_bytes) + ": " +
+                          std::to_string(a.from_pages) + " -> " + std::to_string(a.to_pages) + " pages";
+                 },
+                 [](const PinVcpus& a) { return "pin vcpus " + a.vm.name + " to node " + std::to_string(a.to_node); },
+                 [](const MigrateMemory& a) {
+                   return "migrate memory " + a.vm.name + " to node " + std::to_string(a.to_node) + " (" +
+                          FormatBytes(a.bytes) + ")";
+                 }},
+      action);
 }
 
-std::string ToString(const Action& action) {
-  return Summary(action) + " (" + ReasonOf(action).ToString() + ")";
-}
+std::string ToString(const Action& action) { return Summary(action) + " (" + ReasonOf(action).ToString() + ")"; }
 
 std::string ToString(const Outcome& o) {
   std::string s = o.ok ? (o.dry_run ? "dry-run" : "ok") : "failed: " + o.error;
   s += " in " + FormatSeconds(o.duration);
   if (o.index_before || o.index_after) {
-    s += ", fragmentation index " + (o.index_before ? FormatNumber(*o.index_before) : std::string("?")) +
-         " -> " + (o.index_after ? FormatNumber(*o.index_after) : std::string("?"));
+    s += ", fragmentation index " + (o.index_before ? FormatNumber(*o.index_before) : std::string("?")) + " -> " +
+         (o.index_after ? FormatNumber(*o.index_after) : std::string("?"));
   }
   if (o.pages_obtained) s += ", pool now " + std::to_string(*o.pages_obtained) + " pages";
   if (o.locality_after) s += ", locality after " + FormatNumber(*o.locality_after);
@@ -103,8 +94,8 @@ std::string ToString(const Outcome& o) {
 }
 
 std::string ToString(const Plan& plan) {
-  std::string s = "plan: " + std::to_string(plan.actions.size()) + " actions, " +
-                  std::to_string(plan.skips.size()) + " skips";
+  std::string s =
+      "plan: " + std::to_string(plan.actions.size()) + " actions, " + std::to_string(plan.skips.size()) + " skips";
   for (const auto& [node, band] : plan.bands) {
     s += "\n  node " + std::to_string(node) + " " + std::string(BandName(band));
   }

@@ -18,12 +18,19 @@
 namespace kvmem::model {
 
 // The rule names used in Reason::rule and Skip::rule; bounded, so fit for a metric label.
-inline constexpr std::array<std::string_view, 13> kRules = {
-    "balloon.reclaim",          "balloon.release",         "balloon.rebalance",
-    "virtio_mem.grow",          "virtio_mem.shrink",       "virtio_mem.settle",
-    "compaction.fragmentation", "compaction.thp_fallback", "hugepages.grow",
-    "hugepages.reclaim",        "placement.vcpus",         "placement.memory",
-    "limits"};
+inline constexpr std::array<std::string_view, 13> kRules = {"balloon.reclaim",
+                                                            "balloon.release",
+                                                            "balloon.rebalance",
+                                                            "virtio_mem.grow",
+                                                            "virtio_mem.shrink",
+                                                            "virtio_mem.settle",
+                                                            "compaction.fragmentation",
+                                                            "compaction.thp_fallback",
+                                                            "hugepages.grow",
+                                                            "hugepages.reclaim",
+                                                            "placement.vcpus",
+                                                            "placement.memory",
+                                                            "limits"};
 
 // Why an action was proposed: the rule, the policy threshold it crossed and the values seen.
 struct Reason {
@@ -95,7 +102,7 @@ struct PinVcpus {
 // chosen: their pages do not move this way.
 struct MigrateMemory {
   VmRef vm;
-  int pid = 0;                 // the QEMU process
+  int pid = 0;  // the QEMU process
   int to_node = 0;
   uint64_t bytes = 0;          // resident bytes on other nodes: what the move copies
   double locality_before = 0;  // as observed when decided
@@ -131,7 +138,7 @@ struct PoolTarget {
 struct Plan {
   std::vector<Action> actions;  // in priority order; the loop applies them in this order
   std::vector<Skip> skips;
-  std::map<int, Band> bands;  // per node, for the per-node state metric
+  std::map<int, Band> bands;      // per node, for the per-node state metric
   std::vector<PoolTarget> pools;  // every pool with demand, headroom or pages, by node then size
   // The limits this cycle ran under, as scaled to the host (model::LimitsPolicy).
   int actions_per_cycle = 0;

@@ -97,19 +97,17 @@ std::string ToString(const VmObservation& vm) {
   s += vm.guest_stats_time ? ", stats at " + FormatTime(*vm.guest_stats_time) : ", stats time ?";
   if (!vm.memory_per_node.empty()) {
     s += ", on";
-    for (const auto& [node, bytes] : vm.memory_per_node)
-      s += " node" + std::to_string(node) + "=" + FormatBytes(bytes);
+    for (const auto& [node, bytes] : vm.memory_per_node) s += " node" + std::to_string(node) + "=" + FormatBytes(bytes);
   }
   for (const auto& d : vm.virtio_mem) s += "; " + ToString(d);
   return s;
 }
 
 std::string ToString(const Observation& obs) {
-  std::string s =
-      "observation at " + FormatTime(obs.time) + ": " + std::to_string(obs.nodes.size()) + " nodes, " +
-      std::to_string(obs.vms.size()) + " vms, psi some avg10 " +
-      (obs.psi_some_avg10 ? FormatPercent(*obs.psi_some_avg10) : std::string("?")) + ", thp fallbacks " +
-      (obs.thp_fault_fallback_total ? std::to_string(*obs.thp_fault_fallback_total) : std::string("?"));
+  std::string s = "observation at " + FormatTime(obs.time) + ": " + std::to_string(obs.nodes.size()) + " nodes, " +
+                  std::to_string(obs.vms.size()) + " vms, psi some avg10 " +
+                  (obs.psi_some_avg10 ? FormatPercent(*obs.psi_some_avg10) : std::string("?")) + ", thp fallbacks " +
+                  (obs.thp_fault_fallback_total ? std::to_string(*obs.thp_fault_fallback_total) : std::string("?"));
   for (const auto& n : obs.nodes) s += "\n  " + ToString(n);
   for (const auto& v : obs.vms) s += "\n  " + ToString(v);
   return s;

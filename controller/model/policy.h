@@ -53,12 +53,11 @@ struct BalloonPolicy {
 
 struct VirtioMemPolicy {
   bool enabled = true;
-  int sustain = 3;                                    // cycles of pressure at balloon maximum before growing
-  uint64_t step = 256 * kMiB;                         // per change, rounded down to the block (at least one)
-  double shrink_unused_above_ratio = 0.5;             // guest unused / guest available
-  Duration shrink_after = std::chrono::seconds{300};  // ... held this long before shrinking
-  Duration settle_timeout =
-      std::chrono::seconds{30};  // a change not plugged by then is counted and overridable
+  int sustain = 3;                                     // cycles of pressure at balloon maximum before growing
+  uint64_t step = 256 * kMiB;                          // per change, rounded down to the block (at least one)
+  double shrink_unused_above_ratio = 0.5;              // guest unused / guest available
+  Duration shrink_after = std::chrono::seconds{300};   // ... held this long before shrinking
+  Duration settle_timeout = std::chrono::seconds{30};  // a change not plugged by then is counted and overridable
   bool operator==(const VirtioMemPolicy&) const = default;
 };
 
@@ -84,7 +83,7 @@ struct HugepagePolicy {
   Duration reclaim_after = std::chrono::seconds{600};
   // Never grow a node's pools past the point where less than this stays outside them.
   NodeSize min_normal_memory = NodeSize::Percent(10);
-  uint64_t max_step = 8 * kGiB;                   // per node and size per cycle
+  uint64_t max_step = 8 * kGiB;                     // per node and size per cycle
   Duration retry_after = std::chrono::seconds{60};  // after a reservation that fell short
   bool operator==(const HugepagePolicy&) const = default;
 };
@@ -93,10 +92,10 @@ struct HugepagePolicy {
 // its memory (free) or its memory moved to its vCPUs (copies bytes), whichever fixes it cheaper.
 struct PlacementPolicy {
   bool enabled = true;
-  double locality_below = 0.8;                        // share of memory on the vCPUs' nodes
-  Duration sustain_for = std::chrono::seconds{300};   // YAML key "for"
-  double max_bytes_per_second = 64.0 * kMiB;          // memory migration rate, averaged over moves
-  Duration cooldown = std::chrono::seconds{1800};     // per VM, between two moves
+  double locality_below = 0.8;                       // share of memory on the vCPUs' nodes
+  Duration sustain_for = std::chrono::seconds{300};  // YAML key "for"
+  double max_bytes_per_second = 64.0 * kMiB;         // memory migration rate, averaged over moves
+  Duration cooldown = std::chrono::seconds{1800};    // per VM, between two moves
   bool operator==(const PlacementPolicy&) const = default;
 };
 
@@ -114,9 +113,8 @@ struct LimitsPolicy {
 };
 
 struct Policy {
-  Duration interval = std::chrono::seconds{2};  // the loop's period
-  Duration stale_after =
-      std::chrono::seconds{30};  // guest stats older than this are stale: never shrink on them
+  Duration interval = std::chrono::seconds{2};      // the loop's period
+  Duration stale_after = std::chrono::seconds{30};  // guest stats older than this are stale: never shrink on them
   BalloonPolicy balloon;
   VirtioMemPolicy virtio_mem;
   CompactionPolicy compaction;

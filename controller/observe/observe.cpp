@@ -95,11 +95,9 @@ int DeviceHostNode(const virt::DomainSample& d) {
 
 }  // namespace
 
-std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot,
-                                                  model::TimePoint now,
+std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot, model::TimePoint now,
                                                   std::chrono::system_clock::time_point wall_now,
-                                                  std::chrono::milliseconds max_age,
-                                                  uint64_t default_hugepage_bytes) {
+                                                  std::chrono::milliseconds max_age, uint64_t default_hugepage_bytes) {
   std::vector<model::VmObservation> out;
   for (const auto& d : snapshot.domains) {
     model::VmObservation vm;
@@ -130,8 +128,8 @@ std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot
     vm.min_guarantee_bytes = d.xml.min_guarantee_bytes;
     vm.memory_per_node = d.placement.resident_bytes;
     for (const auto& m : d.xml.virtio_mem) {
-      vm.virtio_mem.push_back({m.alias, DeviceHostNode(d), m.size_bytes, m.block_bytes,
-                               m.requested_bytes, m.current_bytes.value_or(m.requested_bytes)});
+      vm.virtio_mem.push_back({m.alias, DeviceHostNode(d), m.size_bytes, m.block_bytes, m.requested_bytes,
+                               m.current_bytes.value_or(m.requested_bytes)});
     }
     vm.stopped = !d.active;
     vm.autostart = d.autostart;

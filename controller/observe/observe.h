@@ -31,8 +31,7 @@ uint64_t DefaultHugepageBytes(const procfs::Root& root);
 // shut-off domains (in snapshots taken with include_inactive) are `stopped`, with their
 // autostart flag and hugepage demand; `default_hugepage_bytes` sizes <hugepages> without a
 // <page> (pass DefaultHugepageBytes(root)).
-std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot,
-                                                  model::TimePoint now,
+std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot, model::TimePoint now,
                                                   std::chrono::system_clock::time_point wall_now,
                                                   std::chrono::milliseconds max_age,
                                                   uint64_t default_hugepage_bytes = kFallbackHugepageBytes);

@@ -15,8 +15,7 @@ namespace kvmem::policy {
 bool NeediestFirst(const BalloonCandidate& a, const BalloonCandidate& b) {
   if (a.vm->priority != b.vm->priority) return a.vm->priority > b.vm->priority;  // gets first
   if (a.rank != b.rank) return a.rank < b.rank;
-  if (a.pressure.swap_in_rate != b.pressure.swap_in_rate)
-    return a.pressure.swap_in_rate > b.pressure.swap_in_rate;
+  if (a.pressure.swap_in_rate != b.pressure.swap_in_rate) return a.pressure.swap_in_rate > b.pressure.swap_in_rate;
   return a.vm->uuid < b.vm->uuid;
 }
 
@@ -71,8 +70,7 @@ std::string ReclaimBlocker(Cycle& c, const BalloonCandidate& k, uint64_t floor) 
   const auto cool = c.BalloonCooldownLeft(vm.uuid);
   if (cool > model::Duration{0}) return "cooldown " + model::FormatSeconds(cool) + " left";
   if (model::SatSub(vm.balloon_current_bytes, floor) < c.policy().balloon.min_step) {
-    return "floor reached: current " + FormatBytes(vm.balloon_current_bytes) + ", floor " +
-           FormatBytes(floor);
+    return "floor reached: current " + FormatBytes(vm.balloon_current_bytes) + ", floor " + FormatBytes(floor);
   }
   return {};
 }
@@ -98,8 +96,7 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
     const double share = NodeShare(vm, node.id, c.obs());
     if (!vm.running || share <= 0 || c.Touched(vm.uuid)) continue;
     const double usable = AsDouble(vm.guest_usable_bytes.value_or(0)) * share;
-    cands.push_back(
-        {&vm, share, usable, PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure)});
+    cands.push_back({&vm, share, usable, PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure)});
   }
   // The lowest priority gives first; among equals, the VM with the most usable memory here.
   std::stable_sort(cands.begin(), cands.end(), [](const BalloonCandidate& a, const BalloonCandidate& b) {
@@ -111,8 +108,8 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
   const uint64_t available = PlanningAvailable(c, node);
   const std::string head =
       "node " + std::to_string(node.id) + " available " + FormatBytes(node.available_bytes) +
-      (outlook.early ? ", falling " + FormatBytes(model::ToBytes(-*outlook.slope * 60)) + "/min: " +
-                           FormatBytes(available) + " in " + model::FormatSeconds(outlook.horizon)
+      (outlook.early ? ", falling " + FormatBytes(model::ToBytes(-*outlook.slope * 60)) +
+                           "/min: " + FormatBytes(available) + " in " + model::FormatSeconds(outlook.horizon)
                      : std::string()) +
       " < reclaim_below " + DescribeThreshold(policy.reclaim_below, band.reclaim_below);
   std::vector<double> later = RoomOverTime(c, cands);
@@ -142,7 +139,8 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
       if (c.BytesLeft() < policy.min_step) c.AddSkip(VmSubject(vm), "limits", c.BytesLimitText());
       return;  // otherwise what is still needed is below min_step: not worth a change
     }
-    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes - d, {}, vm.VirtioMemPluggedBytes()};
+    model::SetBalloon a{
+        RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes - d, {}, vm.VirtioMemPluggedBytes()};
     a.reason = {kReclaim,
                 "balloon.reclaim_below",
                 AsDouble(band.reclaim_below),
@@ -152,8 +150,8 @@ void ReclaimNode(Cycle& c, const model::NodeObservation& node) {
                  {"guest_usable_bytes", AsDouble(vm.guest_usable_bytes.value_or(0))},
                  {"floor_bytes", AsDouble(floor)},
                  {"node_share", k.share}},
-                head + "; vm " + vm.name + " usable " + FormatBytes(vm.guest_usable_bytes.value_or(0)) +
-                    ", floor " + FormatBytes(floor) + ", step " + FormatBytes(d)};
+                head + "; vm " + vm.name + " usable " + FormatBytes(vm.guest_usable_bytes.value_or(0)) + ", floor " +
+                    FormatBytes(floor) + ", step " + FormatBytes(d)};
     later[i] = std::max(0.0, later[i] - AsDouble(d) * k.share);
     c.Add(std::move(a));
   }
@@ -175,9 +173,8 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
     Pressure p = PressureAt(c.window(), c.window().LatestIndex(), vm.uuid, policy.pressure);
     if (!p.under) continue;
     if (model::SatAdd(vm.balloon_current_bytes, policy.min_step) > vm.balloon_maximum_bytes) {
-      c.AddSkip(
-          VmSubject(vm), kRelease,
-          "under pressure (" + p.why + ") but at balloon maximum " + FormatBytes(vm.balloon_maximum_bytes));
+      c.AddSkip(VmSubject(vm), kRelease,
+                "under pressure (" + p.why + ") but at balloon maximum " + FormatBytes(vm.balloon_maximum_bytes));
       continue;
     }
     cands.push_back({&vm, share, p.usable_ratio, p});
@@ -203,7 +200,8 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
                 "under pressure (" + k.pressure.why + ") but its nodes have no headroom above release_above");
       continue;
     }
-    model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + g, {}, vm.VirtioMemPluggedBytes()};
+    model::SetBalloon a{
+        RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + g, {}, vm.VirtioMemPluggedBytes()};
     a.reason = {kRelease,
                 "balloon.release_above",
                 AsDouble(band.release_above),
@@ -212,9 +210,9 @@ void ReleaseNode(Cycle& c, const model::NodeObservation& node) {
                  {"swap_in_bytes_per_second", k.pressure.swap_in_rate},
                  {"major_faults_per_second", k.pressure.major_fault_rate}},
                 "node " + std::to_string(node.id) + " available " + FormatBytes(node.available_bytes) +
-                    " > release_above " + DescribeThreshold(policy.release_above, band.release_above) +
-                    "; vm " + vm.name + " " + k.pressure.why + ", maximum " +
-                    FormatBytes(vm.balloon_maximum_bytes) + ", step " + FormatBytes(g)};
+                    " > release_above " + DescribeThreshold(policy.release_above, band.release_above) + "; vm " +
+                    vm.name + " " + k.pressure.why + ", maximum " + FormatBytes(vm.balloon_maximum_bytes) + ", step " +
+                    FormatBytes(g)};
     c.Add(std::move(a));
   }
 }

@@ -33,9 +33,9 @@ std::optional<model::Reason> Triggered(const Cycle& c, const model::NodeObservat
           "compaction.compact_above",
           p.compact_above,
           {{"fragmentation_index", *node.fragmentation_index}, {"held_seconds", model::Seconds(*held)}},
-          "node " + std::to_string(node.id) + " fragmentation index " +
-              FormatNumber(*node.fragmentation_index) + " > compact_above " + FormatNumber(p.compact_above) +
-              " for " + FormatSeconds(*held) + " (for " + FormatSeconds(p.sustain_for) + ")"};
+          "node " + std::to_string(node.id) + " fragmentation index " + FormatNumber(*node.fragmentation_index) +
+              " > compact_above " + FormatNumber(p.compact_above) + " for " + FormatSeconds(*held) + " (for " +
+              FormatSeconds(p.sustain_for) + ")"};
     }
   }
   // A free huge page on the node (index -1) means its fallbacks come from elsewhere.
@@ -45,8 +45,7 @@ std::optional<model::Reason> Triggered(const Cycle& c, const model::NodeObservat
         "compaction.thp_fallback",
         "compaction.thp_fallback_rate_above",
         p.thp_fallback_rate_above,
-        {{"thp_fault_fallback_per_second", *thp_rate},
-         {"fragmentation_index", node.fragmentation_index.value_or(-1)}},
+        {{"thp_fault_fallback_per_second", *thp_rate}, {"fragmentation_index", node.fragmentation_index.value_or(-1)}},
         "THP fault fallbacks " + FormatNumber(*thp_rate) + "/s > thp_fallback_rate_above " +
             FormatNumber(p.thp_fallback_rate_above) + "/s over " + FormatSeconds(p.sustain_for) + "; node " +
             std::to_string(node.id) + " fragmentation index " +
@@ -121,8 +120,7 @@ void PlanCompaction(Cycle& c) {
               "one compaction per cycle: node " + std::to_string(ready[0].node->id) + " goes first");
   }
   if (!c.HasActionSlot(NodeSubject(ready[0].node->id))) return;
-  c.Add(
-      model::CompactNode{ready[0].node->id, ready[0].node->fragmentation_index, std::move(ready[0].reason)});
+  c.Add(model::CompactNode{ready[0].node->id, ready[0].node->fragmentation_index, std::move(ready[0].reason)});
 }
 
 }  // namespace kvmem::policy

@@ -63,8 +63,7 @@ uint64_t BytesPerMinute(const model::Policy& policy, const model::Observation& o
   return cap > 0 ? std::min(cap, scaled) : scaled;
 }
 
-Cycle::Cycle(const Window& window, const ControllerState& state, const model::Policy& policy,
-             model::Plan& plan)
+Cycle::Cycle(const Window& window, const ControllerState& state, const model::Policy& policy, model::Plan& plan)
     : window_(window),
       state_(state),
       policy_(policy),
@@ -79,7 +78,8 @@ Cycle::Cycle(const Window& window, const ControllerState& state, const model::Po
     NodeOutlook o;
     o.horizon = horizon;
     o.projected = node.available_bytes;
-    if (policy.balloon.trend_window > model::Duration{0}) o.slope = SustainedDecline(window, node.id, policy.balloon.trend_window);
+    if (policy.balloon.trend_window > model::Duration{0})
+      o.slope = SustainedDecline(window, node.id, policy.balloon.trend_window);
     if (o.slope && *o.slope < 0) {
       o.projected = model::ToBytes(AsDouble(node.available_bytes) + *o.slope * model::Seconds(horizon));
     }
@@ -142,8 +142,7 @@ double Cycle::Drawn(int node) const {
 
 uint64_t Cycle::Headroom(const model::NodeObservation& node, bool bound_by_free) const {
   const NodeBand band = BandOf(node, policy_.balloon);
-  const double room =
-      AsDouble(node.available_bytes) + Freed(node.id) - Drawn(node.id) - AsDouble(band.release_above);
+  const double room = AsDouble(node.available_bytes) + Freed(node.id) - Drawn(node.id) - AsDouble(band.release_above);
   uint64_t headroom = model::ToBytes(room);
   if (bound_by_free) {
     headroom = std::min(headroom, model::ToBytes(AsDouble(node.free_bytes) - Drawn(node.id)));

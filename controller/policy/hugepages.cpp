@@ -130,8 +130,8 @@ void PlanGrow(Cycle& c, const model::NodeObservation& node, const model::Hugepag
   const uint64_t step = std::min({b.Shortfall(), max_step, room});
   if (step == 0) {
     c.AddSkip(subject, "hugepages.grow",
-              why + "; min_normal_memory " + DescribeThreshold(p.min_normal_memory, floor) +
-                  ": only " + FormatBytes(normal) + " of the node is outside hugepage pools");
+              why + "; min_normal_memory " + DescribeThreshold(p.min_normal_memory, floor) + ": only " +
+                  FormatBytes(normal) + " of the node is outside hugepage pools");
     return;
   }
   std::string text = "node " + std::to_string(node.id) + " " + FormatBytes(pool.page_bytes) + " pool: " + why +
@@ -153,8 +153,8 @@ void PlanGrow(Cycle& c, const model::NodeObservation& node, const model::Hugepag
                     : "; not compacting first (" + gate + ")";
   }
   if (!c.HasActionSlot(subject, compact ? 2 : 1)) return;
-  model::Reason reason = MakeReason("hugepages.grow", "hugepages.headroom", model::AsDouble(p.headroom), node,
-                                    pool, b, text);
+  model::Reason reason =
+      MakeReason("hugepages.grow", "hugepages.headroom", model::AsDouble(p.headroom), node, pool, b, text);
   if (compact) {
     model::Reason first = reason;
     first.threshold = "compaction.compact_above";
@@ -192,10 +192,9 @@ void PlanReclaim(Cycle& c, const model::NodeObservation& node, const model::Huge
                      " for " + FormatSeconds(*held) + " (reclaim_after " + FormatSeconds(p.reclaim_after) +
                      "); releasing " + Pages(step) + ", " + std::to_string(pool.total_pages) + " -> " +
                      std::to_string(pool.total_pages - step) + " (pages in use stay)";
-  c.Add(model::ResizeHugepagePool{
-      node.id, pool.page_bytes, pool.total_pages, pool.total_pages - step,
-      MakeReason("hugepages.reclaim", "hugepages.reclaim_after", model::Seconds(p.reclaim_after), node, pool, b,
-                 std::move(text))});
+  c.Add(model::ResizeHugepagePool{node.id, pool.page_bytes, pool.total_pages, pool.total_pages - step,
+                                  MakeReason("hugepages.reclaim", "hugepages.reclaim_after",
+                                             model::Seconds(p.reclaim_after), node, pool, b, std::move(text))});
 }
 
 }  // namespace

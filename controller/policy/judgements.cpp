@@ -46,8 +46,7 @@ std::optional<std::string> BlindReason(const model::VmObservation& vm, model::Ti
   const auto age = model::StatsAge(vm, now);
   if (!age) return "stats age unknown";
   if (*age > stale_after) {
-    return "stats " + model::FormatSeconds(*age) + " old (stale_after " + model::FormatSeconds(stale_after) +
-           ")";
+    return "stats " + model::FormatSeconds(*age) + " old (stale_after " + model::FormatSeconds(stale_after) + ")";
   }
   return std::nullopt;
 }
@@ -67,13 +66,12 @@ Pressure PressureAt(const Window& window, size_t i, const std::string& uuid,
       return AsDouble(*(v->*field));
     };
   };
-  p.swap_in_rate =
-      window.Rate(i, policy.rate_window, counter(&model::VmObservation::swap_in_bytes_total)).value_or(0);
+  p.swap_in_rate = window.Rate(i, policy.rate_window, counter(&model::VmObservation::swap_in_bytes_total)).value_or(0);
   p.major_fault_rate =
       window.Rate(i, policy.rate_window, counter(&model::VmObservation::major_faults_total)).value_or(0);
   if (p.usable_ratio < policy.usable_below_ratio) {
-    p.why = "usable " + FormatPercent(p.usable_ratio) + " < usable_below_ratio " +
-            FormatPercent(policy.usable_below_ratio);
+    p.why =
+        "usable " + FormatPercent(p.usable_ratio) + " < usable_below_ratio " + FormatPercent(policy.usable_below_ratio);
     p.threshold = "balloon.pressure.usable_below_ratio";
     p.threshold_value = policy.usable_below_ratio;
   } else if (p.swap_in_rate > policy.swap_in_rate_above) {

@@ -39,13 +39,12 @@ std::string RateGate(const Cycle& c) {
   const auto& s = c.state().placement;
   if (!s.last_move) return {};
   const auto& p = c.policy().placement;
-  const model::Duration paid =
-      std::chrono::duration_cast<model::Duration>(std::chrono::duration<double>(
-          model::AsDouble(s.last_move_bytes) / p.max_bytes_per_second));
+  const model::Duration paid = std::chrono::duration_cast<model::Duration>(
+      std::chrono::duration<double>(model::AsDouble(s.last_move_bytes) / p.max_bytes_per_second));
   const model::TimePoint until = *s.last_move + std::max(paid, c.policy().interval);
   if (until <= c.now()) return {};
-  return "the last move copied " + FormatBytes(s.last_move_bytes) + "; next move in " +
-         FormatSeconds(until - c.now()) + " (max_bytes_per_second " + FormatBytes(p.max_bytes_per_second) + "/s)";
+  return "the last move copied " + FormatBytes(s.last_move_bytes) + "; next move in " + FormatSeconds(until - c.now()) +
+         " (max_bytes_per_second " + FormatBytes(p.max_bytes_per_second) + "/s)";
 }
 
 std::string CooldownGate(const Cycle& c, const std::string& uuid) {
@@ -67,13 +66,14 @@ bool PlanMove(Cycle& c, const Candidate& cand) {
     auto it = vm.memory_per_node.find(node);
     return it == vm.memory_per_node.end() || total == 0 ? 0.0 : model::AsDouble(it->second) / model::AsDouble(total);
   };
-  std::string why = "locality " + FormatNumber(cand.locality) + " < locality_below " +
-                    FormatNumber(p.locality_below) + " for " + FormatSeconds(cand.held) + "; " +
-                    FormatBytes(vm.memory_per_node.at(mem_node)) + " of " + FormatBytes(total) + " on node " +
-                    std::to_string(mem_node) + ", most vCPUs on node " + std::to_string(cpu_node);
-  const std::vector<std::pair<std::string, double>> observed = {
-      {"locality_ratio", cand.locality}, {"memory_node", mem_node}, {"vcpu_node", cpu_node},
-      {"resident_bytes", model::AsDouble(total)}};
+  std::string why = "locality " + FormatNumber(cand.locality) + " < locality_below " + FormatNumber(p.locality_below) +
+                    " for " + FormatSeconds(cand.held) + "; " + FormatBytes(vm.memory_per_node.at(mem_node)) + " of " +
+                    FormatBytes(total) + " on node " + std::to_string(mem_node) + ", most vCPUs on node " +
+                    std::to_string(cpu_node);
+  const std::vector<std::pair<std::string, double>> observed = {{"locality_ratio", cand.locality},
+                                                                {"memory_node", mem_node},
+                                                                {"vcpu_node", cpu_node},
+                                                                {"resident_bytes", model::AsDouble(total)}};
 
   // Option 1: vCPUs to the memory. Free, and enough when that node holds locality_below of it.
   const auto* mnode = c.obs().FindNode(mem_node);
@@ -81,7 +81,8 @@ bool PlanMove(Cycle& c, const Candidate& cand) {
   const double pin_after = share(mem_node);
   // Option 2: memory to the vCPUs. Copies what is elsewhere; the target must keep its
   // available memory above the balloon reclaim threshold afterwards.
-  const uint64_t copy = model::SatSub(total, vm.memory_per_node.contains(cpu_node) ? vm.memory_per_node.at(cpu_node) : 0);
+  const uint64_t copy =
+      model::SatSub(total, vm.memory_per_node.contains(cpu_node) ? vm.memory_per_node.at(cpu_node) : 0);
   std::string no_migrate;
   const auto* cnode = c.obs().FindNode(cpu_node);
   if (vm.HugepageBacked()) {
@@ -104,7 +105,9 @@ bool PlanMove(Cycle& c, const Candidate& cand) {
     std::string text = why + "; pinning vCPUs to node " + std::to_string(mem_node) +
                        " copies nothing and gives locality " + FormatNumber(pin_after);
     if (pin_after < p.locality_below) text += " (memory cannot move: " + no_migrate + ")";
-    c.Add(model::PinVcpus{RefOf(vm), mem_node, cand.locality,
+    c.Add(model::PinVcpus{RefOf(vm),
+                          mem_node,
+                          cand.locality,
                           {"placement.vcpus", "placement.locality_below", p.locality_below, observed, text}});
     return true;
   }
@@ -114,7 +117,11 @@ bool PlanMove(Cycle& c, const Candidate& cand) {
                        (can_pin ? " (pinning vCPUs to node " + std::to_string(mem_node) + " would only reach " +
                                       FormatNumber(pin_after) + ")"
                                 : std::string(" (node ") + std::to_string(mem_node) + " has no CPUs to pin to)");
-    c.Add(model::MigrateMemory{RefOf(vm), *vm.qemu_pid, cpu_node, copy, cand.locality,
+    c.Add(model::MigrateMemory{RefOf(vm),
+                               *vm.qemu_pid,
+                               cpu_node,
+                               copy,
+                               cand.locality,
                                {"placement.memory", "placement.locality_below", p.locality_below, observed, text}});
     return true;
   }
@@ -140,7 +147,8 @@ void PlanPlacement(Cycle& c) {
     const std::string low = "locality " + FormatNumber(*ratio) + " < locality_below " + FormatNumber(p.locality_below);
     // Pins the controller set itself show in the live XML too: only the others are the admin's.
     if (vm.placement_fixed && !c.state().placement_moves.contains(vm.uuid)) {
-      c.AddSkip(subject, "placement.vcpus", low + "; placement is fixed by the domain XML (vcpupin or strict numatune)");
+      c.AddSkip(subject, "placement.vcpus",
+                low + "; placement is fixed by the domain XML (vcpupin or strict numatune)");
       continue;
     }
     const auto held = w.HeldFor([&](size_t j) {

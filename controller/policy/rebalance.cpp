@@ -93,8 +93,8 @@ struct Draft {
 // Per node the recipient sits on, its part of the grow not covered by the node's own headroom
 // above release_above is covered by donors on that node, those with the most usable memory there
 // (usable x share) first. A donor frees memory on every node it sits on.
-Draft CoverGrowWithDonors(const Cycle& c, const std::vector<RecipientNode>& nodes,
-                          const std::vector<Donor>& donors, uint64_t grow, size_t slots) {
+Draft CoverGrowWithDonors(const Cycle& c, const std::vector<RecipientNode>& nodes, const std::vector<Donor>& donors,
+                          uint64_t grow, size_t slots) {
   const auto& policy = c.policy().balloon;
   Draft d;
   d.grow = grow;
@@ -153,8 +153,8 @@ Draft CoverGrowWithDonors(const Cycle& c, const std::vector<RecipientNode>& node
 // The largest grow, from `grow` down, that donors can cover within the cycle's action slots and
 // bytes. A Draft with grow == 0 when not even min_step can be covered; `by_bytes` then says
 // whether the bytes budget was what stopped it.
-Draft LargestCoveredGrow(const Cycle& c, const std::vector<RecipientNode>& nodes,
-                         const std::vector<Donor>& donors, uint64_t grow, bool& by_bytes) {
+Draft LargestCoveredGrow(const Cycle& c, const std::vector<RecipientNode>& nodes, const std::vector<Donor>& donors,
+                         uint64_t grow, bool& by_bytes) {
   const auto& policy = c.policy().balloon;
   const size_t slots = static_cast<size_t>(std::max(c.ActionsLeft() - 1, 0));
   by_bytes = false;
@@ -193,16 +193,14 @@ uint64_t RecipientShortfall(const Cycle& c, const model::VmObservation& vm, cons
   const auto& policy = c.policy().balloon;
   if (!vm.guest_usable_bytes || p.usable_ratio >= policy.pressure.usable_below_ratio) return policy.max_step;
   const double t = KeepUsable(policy);
-  const uint64_t need = model::ToBytesCeil(
-      (t * AsDouble(vm.balloon_current_bytes) - AsDouble(*vm.guest_usable_bytes)) / (1.0 - t));
+  const uint64_t need =
+      model::ToBytesCeil((t * AsDouble(vm.balloon_current_bytes) - AsDouble(*vm.guest_usable_bytes)) / (1.0 - t));
   return model::AlignUp(std::max(need, policy.min_step), kMiB);
 }
 
-
 // The nodes the recipient sits on, or nullopt (with the skip recorded) when one of them is in
 // reclaim: taking from VMs there would fight reclaim for the same memory.
-std::optional<std::vector<RecipientNode>> RecipientNodes(Cycle& c, const model::VmObservation& vm,
-                                                         const Pressure& p) {
+std::optional<std::vector<RecipientNode>> RecipientNodes(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
   const auto& policy = c.policy().balloon;
   std::vector<RecipientNode> nodes;
   for (const auto& n : c.obs().nodes) {
@@ -211,8 +209,8 @@ std::optional<std::vector<RecipientNode>> RecipientNodes(Cycle& c, const model::
     const NodeBand band = BandOf(n, policy);
     if (band.band == model::Band::kReclaim) {
       c.AddSkip(VmSubject(vm), kRebalance,
-                "under pressure (" + p.why + ") but node " + std::to_string(n.id) +
-                    " is in reclaim (available " + FormatBytes(n.available_bytes) + " < reclaim_below " +
+                "under pressure (" + p.why + ") but node " + std::to_string(n.id) + " is in reclaim (available " +
+                    FormatBytes(n.available_bytes) + " < reclaim_below " +
                     DescribeThreshold(policy.reclaim_below, band.reclaim_below) + "): reclaim comes first");
       return std::nullopt;
     }
@@ -222,8 +220,7 @@ std::optional<std::vector<RecipientNode>> RecipientNodes(Cycle& c, const model::
 }
 
 // Every other running VM, not yet touched this cycle, with memory on one of the recipient's nodes.
-std::vector<Donor> DonorsNear(const Cycle& c, const model::VmObservation& vm,
-                              const std::vector<RecipientNode>& nodes) {
+std::vector<Donor> DonorsNear(const Cycle& c, const model::VmObservation& vm, const std::vector<RecipientNode>& nodes) {
   std::vector<Donor> donors;
   for (const auto& other : c.obs().vms) {
     if (&other == &vm || !other.running || c.Touched(other.uuid)) continue;
@@ -246,7 +243,11 @@ void AddRebalanceActions(Cycle& c, const model::VmObservation& vm, const Pressur
   }
   for (const auto& [k, give] : d.gives) {
     const auto& donor = *k->vm;
-    model::SetBalloon a{RefOf(donor), donor.balloon_current_bytes, donor.balloon_current_bytes - give, {}, donor.VirtioMemPluggedBytes()};
+    model::SetBalloon a{RefOf(donor),
+                        donor.balloon_current_bytes,
+                        donor.balloon_current_bytes - give,
+                        {},
+                        donor.VirtioMemPluggedBytes()};
     a.reason = {kRebalance,
                 p.threshold,
                 p.threshold_value,
@@ -259,17 +260,18 @@ void AddRebalanceActions(Cycle& c, const model::VmObservation& vm, const Pressur
                     FormatBytes(k->floor) + ", gives " + FormatBytes(give) + " to " + vm.name};
     c.Add(std::move(a));
   }
-  model::SetBalloon a{RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + d.grow, {}, vm.VirtioMemPluggedBytes()};
-  a.reason = {kRebalance,
-              p.threshold,
-              p.threshold_value,
-              {{"guest_usable_ratio", p.usable_ratio},
-               {"swap_in_bytes_per_second", p.swap_in_rate},
-               {"major_faults_per_second", p.major_fault_rate},
-               {"available_bytes", AsDouble(nodes[0].node->available_bytes)},
-               {"donors", static_cast<double>(d.gives.size())}},
-              head + "; +" + FormatBytes(d.grow) + " from " + from + ", maximum " +
-                  FormatBytes(vm.balloon_maximum_bytes)};
+  model::SetBalloon a{
+      RefOf(vm), vm.balloon_current_bytes, vm.balloon_current_bytes + d.grow, {}, vm.VirtioMemPluggedBytes()};
+  a.reason = {
+      kRebalance,
+      p.threshold,
+      p.threshold_value,
+      {{"guest_usable_ratio", p.usable_ratio},
+       {"swap_in_bytes_per_second", p.swap_in_rate},
+       {"major_faults_per_second", p.major_fault_rate},
+       {"available_bytes", AsDouble(nodes[0].node->available_bytes)},
+       {"donors", static_cast<double>(d.gives.size())}},
+      head + "; +" + FormatBytes(d.grow) + " from " + from + ", maximum " + FormatBytes(vm.balloon_maximum_bytes)};
   c.Add(std::move(a));
 }
 
@@ -293,8 +295,7 @@ bool RebalanceVm(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
 
   const std::vector<Donor> donors = DonorsNear(c, vm, nodes);
   const uint64_t to_max = model::SatSub(vm.balloon_maximum_bytes, vm.balloon_current_bytes);
-  const uint64_t want =
-      model::AlignDown(std::min({policy.max_step, to_max, RecipientShortfall(c, vm, p)}), kMiB);
+  const uint64_t want = model::AlignDown(std::min({policy.max_step, to_max, RecipientShortfall(c, vm, p)}), kMiB);
   bool by_bytes = false;
   const Draft d = LargestCoveredGrow(c, nodes, donors, want, by_bytes);
   for (const Donor* k : d.passed) c.AddSkip(VmSubject(*k->vm), kRebalance, k->blocker);
@@ -304,11 +305,10 @@ bool RebalanceVm(Cycle& c, const model::VmObservation& vm, const Pressure& p) {
       c.AddSkip(subject, "limits", c.BytesLimitText());
       return false;
     }
-    c.AddSkip(
-        subject, kRebalance,
-        "under pressure (" + p.why + ") and no headroom above release_above, but no other VM on " +
-            (nodes.size() == 1 ? "node " + std::to_string(nodes[0].node->id) : std::string("its nodes")) +
-            " can give now");
+    c.AddSkip(subject, kRebalance,
+              "under pressure (" + p.why + ") and no headroom above release_above, but no other VM on " +
+                  (nodes.size() == 1 ? "node " + std::to_string(nodes[0].node->id) : std::string("its nodes")) +
+                  " can give now");
     return true;
   }
   AddRebalanceActions(c, vm, p, nodes, d, where);

@@ -52,12 +52,10 @@ void Track(ControllerState& state, const model::Observation& latest, const model
   while (!state.moved.empty() && state.moved.front().at <= now - kMinute) state.moved.pop_front();
   // A VM missing from one observation keeps its cooldown; one gone for an hour is forgotten.
   std::erase_if(state.vms, [&](const auto& kv) {
-    return !present.contains(kv.first) &&
-           (!kv.second.last_balloon || now - *kv.second.last_balloon > kForgetVmAfter);
+    return !present.contains(kv.first) && (!kv.second.last_balloon || now - *kv.second.last_balloon > kForgetVmAfter);
   });
-  std::erase_if(state.placement_moves, [&](const auto& kv) {
-    return !present.contains(kv.first) && now - kv.second > kForgetVmAfter;
-  });
+  std::erase_if(state.placement_moves,
+                [&](const auto& kv) { return !present.contains(kv.first) && now - kv.second > kForgetVmAfter; });
   std::erase_if(state.devices, [&](const auto& kv) {
     return !present.contains(kv.first.first) &&
            (!kv.second.last_change || now - *kv.second.last_change > kForgetVmAfter);
@@ -68,8 +66,7 @@ void NoteStarted(ControllerState& state, const model::Action& action, TimePoint 
   if (const auto* c = std::get_if<model::CompactNode>(&action)) state.compacting_node = c->node;
 }
 
-void ApplyOutcome(ControllerState& state, const model::Action& action, const model::Outcome& outcome,
-                  TimePoint now) {
+void ApplyOutcome(ControllerState& state, const model::Action& action, const model::Outcome& outcome, TimePoint now) {
   if (!outcome.ok) ++state.failures_total;
   const uint64_t moved = model::BytesMoved(action);
   if (outcome.ok && moved > 0) state.moved.push_back({now, moved});
@@ -108,7 +105,8 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
     pool.obtained_pages = outcome.pages_obtained;
     pool.fell_short = !outcome.ok && !outcome.dry_run;
     if (pool.fell_short && h->to_pages > h->from_pages) {
-      if (auto cause = ShortfallCause(*h, outcome)) ++state.pool_shortfalls_total[{h->node, h->page_bytes, std::string(*cause)}];
+      if (auto cause = ShortfallCause(*h, outcome))
+        ++state.pool_shortfalls_total[{h->node, h->page_bytes, std::string(*cause)}];
     }
   } else if (std::holds_alternative<model::PinVcpus>(action) || std::holds_alternative<model::MigrateMemory>(action)) {
     const auto* m = std::get_if<model::MigrateMemory>(&action);
@@ -119,8 +117,7 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
   }
 }
 
-std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action,
-                                               const model::Outcome& outcome) {
+std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome) {
   if (!outcome.pages_obtained) return std::nullopt;
   if (outcome.error.rfind("obtained ", 0) != 0 || outcome.error.find("; ") != std::string::npos) return "error";
   for (const auto& [name, value] : action.reason.observed) {
@@ -145,8 +142,8 @@ std::string ToString(const ControllerState& state, TimePoint now) {
   s += state.compacting_node ? "compaction running on node " + std::to_string(*state.compacting_node)
                              : std::string("no compaction running");
   return s + ", " + model::FormatBytes(BytesMovedLastMinute(state, now)) + " moved in the last 60 s, " +
-         std::to_string(state.settle_timeouts_total) + " settle timeouts, " +
-         std::to_string(state.failures_total) + " failures";
+         std::to_string(state.settle_timeouts_total) + " settle timeouts, " + std::to_string(state.failures_total) +
+         " failures";
 }
 
 Duration CompactionCooldown(const model::CompactionPolicy& policy, int fruitless) {

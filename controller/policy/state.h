@@ -51,7 +51,7 @@ struct MovedBytes {
 };
 
 using DeviceKey = std::pair<std::string, std::string>;  // {vm uuid, device alias}
-using PoolKey = std::pair<int, uint64_t>;                 // {node, page bytes}
+using PoolKey = std::pair<int, uint64_t>;               // {node, page bytes}
 
 struct PoolState {
   std::optional<model::TimePoint> last_attempt;  // last resize, applied or failed
@@ -65,8 +65,7 @@ struct PoolState {
 // fragmentation index for the page's order was above 0.5, the kernel's boundary between
 // "failed for lack of memory" and "failed for fragmentation"), or "no_memory". Nullopt when
 // nothing was read back: the attempt never reached the kernel (a back-off refusal, a timeout).
-std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action,
-                                               const model::Outcome& outcome);
+std::optional<std::string_view> ShortfallCause(const model::ResizeHugepagePool& action, const model::Outcome& outcome);
 
 struct PlacementState {
   std::optional<model::TimePoint> last_move;  // last placement action, applied or failed
@@ -82,10 +81,10 @@ struct ControllerState {
   std::map<PoolKey, PoolState> pools;
   // Reservations that fell short, by {node, page bytes, cause}: for the failures counter.
   std::map<std::tuple<int, uint64_t, std::string>, uint64_t> pool_shortfalls_total;
-  PlacementState placement;                       // host-wide: one move at a time, rate-limited
+  PlacementState placement;                                 // host-wide: one move at a time, rate-limited
   std::map<std::string, model::TimePoint> placement_moves;  // by VM uuid: its last move
-  uint64_t settle_timeouts_total = 0;             // virtio-mem changes that did not settle in time
-  uint64_t failures_total = 0;                    // outcomes with ok == false
+  uint64_t settle_timeouts_total = 0;                       // virtio-mem changes that did not settle in time
+  uint64_t failures_total = 0;                              // outcomes with ok == false
 };
 
 // Folds the newest observation into the state: tracks which virtio-mem changes are still

@@ -38,8 +38,7 @@ std::optional<model::TimePoint> LastChange(const Cycle& c, const model::VmObserv
   std::optional<model::TimePoint> last;
   for (const auto& d : vm.virtio_mem) {
     auto it = c.state().devices.find({vm.uuid, d.alias});
-    if (it != c.state().devices.end() && it->second.last_change &&
-        (!last || *it->second.last_change > *last)) {
+    if (it != c.state().devices.end() && it->second.last_change && (!last || *it->second.last_change > *last)) {
       last = it->second.last_change;
     }
   }
@@ -52,8 +51,7 @@ uint64_t StepFor(const Cycle& c, const model::VirtioMemDevice& dev) {
 
 // The size a new change steps from when the device may change now: the requested size when
 // settled, the plugged (current) size after a counted settle timeout. Otherwise a skip.
-std::optional<uint64_t> SettledBase(Cycle& c, const model::VmObservation& vm,
-                                    const model::VirtioMemDevice& dev) {
+std::optional<uint64_t> SettledBase(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev) {
   if (dev.block_bytes == 0) {
     c.AddSkip(DeviceSubject(vm, dev), "virtio_mem.settle", "block size unknown");
     return std::nullopt;
@@ -62,21 +60,21 @@ std::optional<uint64_t> SettledBase(Cycle& c, const model::VmObservation& vm,
   auto it = c.state().devices.find({vm.uuid, dev.alias});
   const bool tracked = it != c.state().devices.end() && it->second.pending_requested == dev.requested_bytes;
   if (tracked && it->second.timed_out) return dev.current_bytes;
-  const std::string since = tracked ? "for " + model::FormatSeconds(c.now() - it->second.pending_since) +
-                                          " of settle_timeout " +
-                                          model::FormatSeconds(c.policy().virtio_mem.settle_timeout)
-                                    : "since an unknown time";
+  const std::string since = tracked
+                                ? "for " + model::FormatSeconds(c.now() - it->second.pending_since) +
+                                      " of settle_timeout " + model::FormatSeconds(c.policy().virtio_mem.settle_timeout)
+                                : "since an unknown time";
   c.AddSkip(DeviceSubject(vm, dev), "virtio_mem.settle",
-            "pending: current " + FormatBytes(dev.current_bytes) + ", requested " +
-                FormatBytes(dev.requested_bytes) + " " + since);
+            "pending: current " + FormatBytes(dev.current_bytes) + ", requested " + FormatBytes(dev.requested_bytes) +
+                " " + since);
   return std::nullopt;
 }
 
 // After a settle timeout a change steps from the plugged size. It is pointless when it lands on
 // the size already requested, and wrong when it goes the other way: a grow must never lower the
 // request (the guest did not plug what it has), nor a shrink raise it.
-bool NotBeyondRequested(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev,
-                        uint64_t to, const char* rule, bool grow) {
+bool NotBeyondRequested(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev, uint64_t to,
+                        const char* rule, bool grow) {
   if (grow ? to > dev.requested_bytes : to < dev.requested_bytes) return false;
   c.AddSkip(DeviceSubject(vm, dev), rule,
             "requested " + FormatBytes(dev.requested_bytes) + " already; the guest plugged " +
@@ -84,8 +82,8 @@ bool NotBeyondRequested(Cycle& c, const model::VmObservation& vm, const model::V
   return true;
 }
 
-bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev,
-                const Pressure& p, int streak) {
+bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev, const Pressure& p,
+                int streak) {
   const auto base = SettledBase(c, vm, dev);
   if (!base) return false;
   const model::NodeObservation* node = c.obs().FindNode(dev.node);
@@ -95,8 +93,7 @@ bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMem
   }
   const uint64_t limit = model::AlignDown(dev.size_bytes, dev.block_bytes);
   const uint64_t headroom = c.Headroom(*node, true);
-  const uint64_t max_delta =
-      std::min({StepFor(c, dev), model::SatSub(limit, *base), headroom, c.BytesLeft()});
+  const uint64_t max_delta = std::min({StepFor(c, dev), model::SatSub(limit, *base), headroom, c.BytesLeft()});
   const uint64_t to = model::AlignDown(*base + max_delta, dev.block_bytes);
   if (to <= *base) {
     std::string why = *base >= limit ? "device at its size " + FormatBytes(dev.size_bytes)
@@ -118,8 +115,8 @@ bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMem
                {"swap_in_bytes_per_second", p.swap_in_rate},
                {"major_faults_per_second", p.major_fault_rate},
                {"node_headroom_bytes", AsDouble(headroom)}},
-              "vm " + vm.name + " at balloon maximum " + FormatBytes(vm.balloon_maximum_bytes) + " and " +
-                  p.why + " for " + std::to_string(streak) + " cycles (sustain " +
+              "vm " + vm.name + " at balloon maximum " + FormatBytes(vm.balloon_maximum_bytes) + " and " + p.why +
+                  " for " + std::to_string(streak) + " cycles (sustain " +
                   std::to_string(c.policy().virtio_mem.sustain) + "); " + dev.alias + " on node " +
                   std::to_string(dev.node) + " +" + FormatBytes(to - *base) + ", node headroom " +
                   FormatBytes(headroom) + ", size " + FormatBytes(dev.size_bytes)};
@@ -127,8 +124,8 @@ bool GrowDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMem
   return true;
 }
 
-bool ShrinkDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev,
-                  double unused_ratio, model::Duration held) {
+bool ShrinkDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioMemDevice& dev, double unused_ratio,
+                  model::Duration held) {
   if (dev.requested_bytes == 0 && dev.current_bytes == 0) return false;
   const auto base = SettledBase(c, vm, dev);
   if (!base) return false;
@@ -139,33 +136,30 @@ bool ShrinkDevice(Cycle& c, const model::VmObservation& vm, const model::VirtioM
   if (to >= *base) {
     const bool by_floor = !(c.BytesLeft() < dev.block_bytes && room >= dev.block_bytes);
     c.AddSkip(DeviceSubject(vm, dev), by_floor ? kShrink : "limits",
-              by_floor ? "floor reached: current " + FormatBytes(vm.balloon_current_bytes) + ", floor " +
-                             FormatBytes(floor)
-                       : c.BytesLimitText());
+              by_floor
+                  ? "floor reached: current " + FormatBytes(vm.balloon_current_bytes) + ", floor " + FormatBytes(floor)
+                  : c.BytesLimitText());
     return false;
   }
   if (NotBeyondRequested(c, vm, dev, to, kShrink, false)) return false;
   if (!c.HasActionSlot(DeviceSubject(vm, dev))) return true;
   const double threshold = c.policy().virtio_mem.shrink_unused_above_ratio;
   model::ResizeVirtioMem a{RefOf(vm), dev.alias, dev.node, dev.requested_bytes, to, {}};
-  a.reason = {kShrink,
-              "virtio_mem.shrink_unused_above_ratio",
-              threshold,
-              {{"guest_unused_ratio", unused_ratio},
-               {"held_seconds", model::Seconds(held)},
-               {"floor_bytes", AsDouble(floor)}},
-              "vm " + vm.name + " unused " + model::FormatPercent(unused_ratio) +
-                  " > shrink_unused_above_ratio " + model::FormatPercent(threshold) + " for " +
-                  model::FormatSeconds(held) + " (shrink_after " +
-                  model::FormatSeconds(c.policy().virtio_mem.shrink_after) + "); " + dev.alias + " -" +
-                  FormatBytes(*base - to) + ", floor " + FormatBytes(floor)};
+  a.reason = {
+      kShrink,
+      "virtio_mem.shrink_unused_above_ratio",
+      threshold,
+      {{"guest_unused_ratio", unused_ratio}, {"held_seconds", model::Seconds(held)}, {"floor_bytes", AsDouble(floor)}},
+      "vm " + vm.name + " unused " + model::FormatPercent(unused_ratio) + " > shrink_unused_above_ratio " +
+          model::FormatPercent(threshold) + " for " + model::FormatSeconds(held) + " (shrink_after " +
+          model::FormatSeconds(c.policy().virtio_mem.shrink_after) + "); " + dev.alias + " -" +
+          FormatBytes(*base - to) + ", floor " + FormatBytes(floor)};
   c.Add(std::move(a));
   return true;
 }
 
 std::optional<double> UnusedRatio(const model::VmObservation* vm) {
-  if (vm == nullptr || !vm->guest_unused_bytes || !vm->guest_available_bytes ||
-      *vm->guest_available_bytes == 0) {
+  if (vm == nullptr || !vm->guest_unused_bytes || !vm->guest_available_bytes || *vm->guest_available_bytes == 0) {
     return std::nullopt;
   }
   return AsDouble(*vm->guest_unused_bytes) / AsDouble(*vm->guest_available_bytes);
@@ -185,9 +179,8 @@ void PlanVirtioMemGrow(Cycle& c) {
     for (const auto* d : devices) block = std::max(block, d->block_bytes);
     if (vm->balloon_current_bytes + std::max(block, model::kMiB) <= vm->balloon_maximum_bytes)
       continue;  // balloon's job
-    const int streak =
-        w.Streak([&](size_t j) { return PressureAt(w, j, vm->uuid, policy.balloon.pressure).under; },
-                 LastChange(c, *vm));
+    const int streak = w.Streak([&](size_t j) { return PressureAt(w, j, vm->uuid, policy.balloon.pressure).under; },
+                                LastChange(c, *vm));
     if (streak < policy.virtio_mem.sustain) {
       c.AddSkip(VmSubject(*vm), kGrow,
                 "at balloon maximum and " + p.why + " for " + std::to_string(streak) + " of sustain " +

@@ -53,8 +53,7 @@ class Window {
   std::optional<model::Duration> HeldFor(const std::function<bool(size_t)>& holds,
                                          std::optional<model::TimePoint> after = std::nullopt) const;
   // How many consecutive observations, ending at the latest, satisfy `holds` (same `after`).
-  int Streak(const std::function<bool(size_t)>& holds,
-             std::optional<model::TimePoint> after = std::nullopt) const;
+  int Streak(const std::function<bool(size_t)>& holds, std::optional<model::TimePoint> after = std::nullopt) const;
 
  private:
   model::Duration keep_;

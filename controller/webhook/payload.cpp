@@ -19,7 +19,8 @@ Result<std::string> String(const json& obj, const std::string& key, const std::s
   return it->get<std::string>();
 }
 
-Result<std::map<std::string, std::string>> StringMap(const json& obj, const std::string& key, const std::string& where) {
+Result<std::map<std::string, std::string>> StringMap(const json& obj, const std::string& key,
+                                                     const std::string& where) {
   std::map<std::string, std::string> out;
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return out;
@@ -74,8 +75,8 @@ Result<Payload> ParsePayload(std::string_view body) {
   if (!version) return tl::unexpected(version.error());
   if (*version != "4") return Fail(ErrorKind::kParse, "version: expected \"4\", got \"" + *version + "\"");
   p.version = std::move(*version);
-  for (auto [key, target] : {std::pair{"status", &p.status}, std::pair{"receiver", &p.receiver},
-                             std::pair{"groupKey", &p.group_key}}) {
+  for (auto [key, target] :
+       {std::pair{"status", &p.status}, std::pair{"receiver", &p.receiver}, std::pair{"groupKey", &p.group_key}}) {
     auto v = String(doc, key, "", false);
     if (!v) return tl::unexpected(v.error());
     *target = std::move(*v);
@@ -86,7 +87,8 @@ Result<Payload> ParsePayload(std::string_view body) {
   }
   auto alerts = doc.find("alerts");
   if (alerts == doc.end()) return Fail(ErrorKind::kParse, "alerts: missing");
-  if (!alerts->is_array()) return Fail(ErrorKind::kParse, std::string("alerts: expected an array, got ") + alerts->type_name());
+  if (!alerts->is_array())
+    return Fail(ErrorKind::kParse, std::string("alerts: expected an array, got ") + alerts->type_name());
   p.alerts.reserve(alerts->size());
   for (size_t i = 0; i < alerts->size(); ++i) {
     auto a = ParseAlert((*alerts)[i], "alerts[" + std::to_string(i) + "]");
@@ -105,8 +107,7 @@ std::string Trigger::Subject() const {
       if (!domain.empty()) return "vm " + domain;
       if (!uuid.empty()) return "vm " + uuid;
       break;
-    case alerts::Subject::kHost:
-      break;
+    case alerts::Subject::kHost: break;
   }
   return "host";
 }
@@ -124,8 +125,8 @@ Matched Match(const Payload& payload) {
       ++m.ignored;
       continue;
     }
-    Trigger t{name, hint->policy_rules, hint->subject, std::nullopt, a.Label("domain"), a.Label("uuid"),
-              a.Label("instance")};
+    Trigger t{
+        name, hint->policy_rules, hint->subject, std::nullopt, a.Label("domain"), a.Label("uuid"), a.Label("instance")};
     if (hint->subject == alerts::Subject::kNode) {
       const std::string node = a.Label("node");
       int id = -1;

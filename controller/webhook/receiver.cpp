@@ -18,16 +18,20 @@ namespace kvmem::webhook {
 namespace {
 
 using prometheus::MetricType;
-const FamilyDesc kRequests{"kvmem_controller_webhook_requests_total",
-                           "Alertmanager webhook requests by result: accepted, or why they were refused "
-                           "(bad_request, unauthorized, unprotected, method_not_allowed, too_large, unsupported_media_type).",
-                           MetricType::Counter, {"result"}};
+const FamilyDesc kRequests{
+    "kvmem_controller_webhook_requests_total",
+    "Alertmanager webhook requests by result: accepted, or why they were refused "
+    "(bad_request, unauthorized, unprotected, method_not_allowed, too_large, unsupported_media_type).",
+    MetricType::Counter,
+    {"result"}};
 const FamilyDesc kEvaluations{"kvmem_controller_webhook_evaluations_total",
                               "Immediate evaluations that firing alerts triggered through the webhook, by alert.",
-                              MetricType::Counter, {"alertname"}};
+                              MetricType::Counter,
+                              {"alertname"}};
 
-constexpr std::array<std::string_view, 7> kResults = {"accepted",           "bad_request", "unauthorized", "unprotected",
-                                                      "method_not_allowed", "too_large",   "unsupported_media_type"};
+constexpr std::array<std::string_view, 7> kResults = {
+    "accepted",           "bad_request", "unauthorized",          "unprotected",
+    "method_not_allowed", "too_large",   "unsupported_media_type"};
 constexpr auto kLogEvery = std::chrono::seconds(10);
 
 std::string Lower(std::string_view s) {
@@ -126,9 +130,10 @@ Result<void> CheckExposure(const std::string& listen_address, bool has_token) {
   boost::system::error_code ec;
   const auto ip = boost::asio::ip::make_address(addr->first, ec);
   if (!addr->first.empty() && !ec && ip.is_loopback()) return {};
-  return Fail(ErrorKind::kConfig, "the webhook needs --webhook.bearer-token-file (or basic_auth_users in --web.config.file) when "
-                                      "--web.listen-address (" + listen_address +
-                                      ") is not a loopback address; or turn it off with --no-webhook");
+  return Fail(ErrorKind::kConfig,
+              "the webhook needs --webhook.bearer-token-file (or basic_auth_users in --web.config.file) when "
+              "--web.listen-address (" +
+                  listen_address + ") is not a loopback address; or turn it off with --no-webhook");
 }
 
 std::string DescribeOutcome(const Trigger& t, const model::Plan& plan) {
@@ -202,8 +207,10 @@ http::Response Receiver::Reject(int status, std::string_view result, const std::
     }
   }
   if (log_now) {
-    log::Warn("webhook request refused", {{"status", std::to_string(status)}, {"result", std::string(result)},
-                                          {"err", why}, {"peer", request.peer},
+    log::Warn("webhook request refused", {{"status", std::to_string(status)},
+                                          {"result", std::string(result)},
+                                          {"err", why},
+                                          {"peer", request.peer},
                                           {"suppressed_since_last", std::to_string(suppressed)}});
   }
   http::Response r = http::TextResponse(status, why + "\n");
@@ -213,7 +220,8 @@ http::Response Receiver::Reject(int status, std::string_view result, const std::
 }
 
 http::Response Receiver::Handle(const http::Request& req) {
-  if (req.method != "POST") return Reject(405, "method_not_allowed", "method " + req.method + " not allowed; use POST", req);
+  if (req.method != "POST")
+    return Reject(405, "method_not_allowed", "method " + req.method + " not allowed; use POST", req);
   if (!Authorized(req, options_.bearer_token)) {
     return Reject(401, "unauthorized", "missing or wrong bearer token", req);
   }
@@ -248,10 +256,12 @@ http::Response Receiver::Handle(const http::Request& req) {
       scheduled_ = true;
     }
   }
-  log::Debug("webhook request accepted",
-             {{"receiver", payload->receiver}, {"alerts", std::to_string(payload->alerts.size())},
-              {"triggered", std::to_string(triggered)}, {"ignored", std::to_string(m.ignored)},
-              {"resolved", std::to_string(m.resolved)}, {"peer", req.peer}});
+  log::Debug("webhook request accepted", {{"receiver", payload->receiver},
+                                          {"alerts", std::to_string(payload->alerts.size())},
+                                          {"triggered", std::to_string(triggered)},
+                                          {"ignored", std::to_string(m.ignored)},
+                                          {"resolved", std::to_string(m.resolved)},
+                                          {"peer", req.peer}});
   if (schedule) schedule_();
   http::Response r;
   r.content_type = "application/json";
@@ -274,8 +284,11 @@ void Receiver::RunPending(const std::function<model::Plan()>& run_cycle) {
   for (const auto& t : batch) {
     std::string rules;
     for (const auto& r : t.policy_rules) rules += (rules.empty() ? "" : ",") + r;
-    log::Info("webhook evaluation", {{"alertname", t.alertname}, {"subject", t.Subject()}, {"rules", rules},
-                                     {"instance", t.instance}, {"outcome", DescribeOutcome(t, plan)}});
+    log::Info("webhook evaluation", {{"alertname", t.alertname},
+                                     {"subject", t.Subject()},
+                                     {"rules", rules},
+                                     {"instance", t.instance},
+                                     {"outcome", DescribeOutcome(t, plan)}});
     std::lock_guard lock(mutex_);
     ++evaluations_[t.alertname];
   }

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "common/http/server.h"
+#include "common/metrics/sink.h"
 #include "common/result.h"
 #include "controller/model/action.h"
 #include "controller/webhook/payload.h"
-#include "common/metrics/sink.h"
 
 namespace kvmem::webhook {
 

@@ -38,7 +38,8 @@ HostFacts GatherHostFacts(const procfs::Root& root) {
   f.swappiness = Opt(procfs::ReadI64File(root.Proc("sys/vm/swappiness")));
   f.ksm_run = Opt(procfs::ReadI64File(root.Sys("kernel/mm/ksm/run")));
   f.ksm_merge_across_nodes = Opt(procfs::ReadI64File(root.Sys("kernel/mm/ksm/merge_across_nodes")));
-  if (auto thp = procfs::ReadChoiceFile(root.Sys("kernel/mm/transparent_hugepage/enabled"))) f.thp_enabled = thp->selected;
+  if (auto thp = procfs::ReadChoiceFile(root.Sys("kernel/mm/transparent_hugepage/enabled")))
+    f.thp_enabled = thp->selected;
   f.dimms = Opt(procfs::ReadMemoryDevices(root));
   if (f.dimms && f.dimms->empty()) f.dimms.reset();
   if (auto swaps = procfs::ReadSwaps(root)) {

@@ -39,14 +39,16 @@ Found TopTierCpuless(const HostFacts& f, std::string& skip) {
     if (any_cpus && n.cpus == 0 && n.tier == top) bad.push_back("node " + std::to_string(n.id));
   }
   if (bad.empty()) return std::nullopt;
-  return "CPU-less " + List(bad) + " in the top tier " + std::to_string(*top) + ": VMs get slow memory as if it were DRAM, and nothing can be demoted to it";
+  return "CPU-less " + List(bad) + " in the top tier " + std::to_string(*top) +
+         ": VMs get slow memory as if it were DRAM, and nothing can be demoted to it";
 }
 
 Found ZoneReclaim(const HostFacts& f, std::string& skip) {
   if (!f.zone_reclaim_mode) return skip = "vm.zone_reclaim_mode unreadable", std::nullopt;
   if (!MultiNode(f)) return skip = "one node", std::nullopt;
   if (*f.zone_reclaim_mode == 0) return std::nullopt;
-  return "vm.zone_reclaim_mode=" + std::to_string(*f.zone_reclaim_mode) + ": VMs reclaim their own node's page cache while other nodes have free memory";
+  return "vm.zone_reclaim_mode=" + std::to_string(*f.zone_reclaim_mode) +
+         ": VMs reclaim their own node's page cache while other nodes have free memory";
 }
 
 Found BalancingHugetlb(const HostFacts& f, std::string& skip) {
@@ -54,9 +56,11 @@ Found BalancingHugetlb(const HostFacts& f, std::string& skip) {
   if (!f.vms) return skip = "VMs unknown (no libvirt)", std::nullopt;
   if ((*f.numa_balancing & 1) == 0) return std::nullopt;
   std::vector<std::string> huge;
-  for (const auto& v : *f.vms) if (v.hugetlb) huge.push_back(v.name);
+  for (const auto& v : *f.vms)
+    if (v.hugetlb) huge.push_back(v.name);
   if (huge.empty()) return std::nullopt;
-  return "kernel.numa_balancing=" + std::to_string(*f.numa_balancing) + " with hugetlb-backed VMs (" + List(huge) + "), whose memory it can never move but still scans";
+  return "kernel.numa_balancing=" + std::to_string(*f.numa_balancing) + " with hugetlb-backed VMs (" + List(huge) +
+         "), whose memory it can never move but still scans";
 }
 
 Found HintFaultStorm(const HostFacts& f, std::string& skip) {
@@ -64,13 +68,15 @@ Found HintFaultStorm(const HostFacts& f, std::string& skip) {
   if (!f.hint_faults_per_second) return skip = "no hint-fault rate yet (needs two samples)", std::nullopt;
   if (*f.numa_balancing == 0 || *f.hint_faults_per_second <= kHintFaultStormPerSecond) return std::nullopt;
   return std::to_string(static_cast<int64_t>(*f.hint_faults_per_second)) + " NUMA hint faults/s (more than " +
-         std::to_string(static_cast<int64_t>(kHintFaultStormPerSecond)) + "): balancing's scanning costs more than it gains";
+         std::to_string(static_cast<int64_t>(kHintFaultStormPerSecond)) +
+         "): balancing's scanning costs more than it gains";
 }
 
 Found KsmAcrossNodes(const HostFacts& f, std::string& skip) {
   if (!f.ksm_run || !f.ksm_merge_across_nodes) return skip = "no KSM", std::nullopt;
   if (!MultiNode(f) || *f.ksm_run != 1 || *f.ksm_merge_across_nodes != 1) return std::nullopt;
-  return "KSM runs with merge_across_nodes=1 on a " + std::to_string(f.nodes.size()) + "-node host: merged pages end up remote for some VMs";
+  return "KSM runs with merge_across_nodes=1 on a " + std::to_string(f.nodes.size()) +
+         "-node host: merged pages end up remote for some VMs";
 }
 
 Found ThpNever(const HostFacts& f, std::string& skip) {
@@ -78,7 +84,8 @@ Found ThpNever(const HostFacts& f, std::string& skip) {
   if (!f.vms) return skip = "VMs unknown (no libvirt)", std::nullopt;
   if (*f.thp_enabled != "never") return std::nullopt;
   std::vector<std::string> plain;
-  for (const auto& v : *f.vms) if (!v.hugetlb) plain.push_back(v.name);
+  for (const auto& v : *f.vms)
+    if (!v.hugetlb) plain.push_back(v.name);
   if (plain.empty()) return std::nullopt;
   return "THP enabled=never while VMs without hugetlb (" + List(plain) + ") run on 4 KiB pages only";
 }
@@ -86,7 +93,8 @@ Found ThpNever(const HostFacts& f, std::string& skip) {
 Found FprOff(const HostFacts& f, std::string& skip) {
   if (!f.vms) return skip = "VMs unknown (no libvirt)", std::nullopt;
   std::vector<std::string> off;
-  for (const auto& v : *f.vms) if (v.free_page_reporting_eligible && !v.free_page_reporting) off.push_back(v.name);
+  for (const auto& v : *f.vms)
+    if (v.free_page_reporting_eligible && !v.free_page_reporting) off.push_back(v.name);
   if (off.empty()) return std::nullopt;
   return "free page reporting off for VMs that could use it: " + List(off);
 }
@@ -96,7 +104,8 @@ Found DimmSlow(const HostFacts& f, std::string& skip) {
   std::vector<std::string> slow;
   for (const auto& d : *f.dimms) {
     if (d.Populated() && d.speed_mts && d.configured_speed_mts && *d.configured_speed_mts < *d.speed_mts) {
-      slow.push_back(d.locator + " " + std::to_string(*d.configured_speed_mts) + "/" + std::to_string(*d.speed_mts) + " MT/s");
+      slow.push_back(d.locator + " " + std::to_string(*d.configured_speed_mts) + "/" + std::to_string(*d.speed_mts) +
+                     " MT/s");
     }
   }
   if (slow.empty()) return std::nullopt;
@@ -116,26 +125,43 @@ Found DimmsUnbalanced(const HostFacts& f, std::string& skip) {
   for (const auto& [h, a] : arrays) same &= a == arrays.begin()->second;
   if (same) return std::nullopt;
   std::string counts;
-  for (const auto& [h, a] : arrays) counts += (counts.empty() ? "" : ", ") + std::to_string(a.first) + " DIMMs/" + std::to_string(a.second >> 30) + " GiB";
+  for (const auto& [h, a] : arrays)
+    counts +=
+        (counts.empty() ? "" : ", ") + std::to_string(a.first) + " DIMMs/" + std::to_string(a.second >> 30) + " GiB";
   return "memory arrays (sockets) populated unevenly: " + counts;
 }
 
 Found ZramSwappiness(const HostFacts& f, std::string& skip) {
   if (!f.swappiness) return skip = "vm.swappiness unreadable", std::nullopt;
   if (!f.swap_on_zram || *f.swappiness >= kZramMinSwappiness) return std::nullopt;
-  return "swap on zram with vm.swappiness=" + std::to_string(*f.swappiness) + " (below " + std::to_string(kZramMinSwappiness) + "): the cheap compressed swap is barely used and page cache is dropped first";
+  return "swap on zram with vm.swappiness=" + std::to_string(*f.swappiness) + " (below " +
+         std::to_string(kZramMinSwappiness) +
+         "): the cheap compressed swap is barely used and page cache is dropped first";
 }
 
 const std::vector<Check>& Checks() {
   static const std::vector<Check> kChecks = {
-      {"top_tier_cpuless_node", "critical", "give the slow node's memory its own abstract distance (CXL/HMAT or dax kmem) so it lands in a lower tier, and keep VMs off it with <numatune>", TopTierCpuless},
+      {"top_tier_cpuless_node", "critical",
+       "give the slow node's memory its own abstract distance (CXL/HMAT or dax kmem) so it lands in a lower tier, and "
+       "keep VMs off it with <numatune>",
+       TopTierCpuless},
       {"zone_reclaim_enabled", "critical", "sysctl -w vm.zone_reclaim_mode=0", ZoneReclaim},
-      {"numa_balancing_hugetlb_vms", "warning", "sysctl -w kernel.numa_balancing=0 and place hugetlb VMs with <numatune>", BalancingHugetlb},
-      {"numa_balancing_hint_fault_storm", "warning", "sysctl -w kernel.numa_balancing=0 and pin VMs with <numatune> and vCPU pinning", HintFaultStorm},
-      {"ksm_merge_across_nodes", "warning", "echo 2 > /sys/kernel/mm/ksm/run; echo 0 > /sys/kernel/mm/ksm/merge_across_nodes; echo 1 > /sys/kernel/mm/ksm/run", KsmAcrossNodes},
-      {"thp_never_with_thp_capable_vms", "warning", "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (QEMU madvises guest RAM)", ThpNever},
-      {"free_page_reporting_off", "info", "add freePageReporting='on' to the VM's <memballoon model='virtio'> (applies at its next start)", FprOff},
-      {"dimm_below_rated_speed", "warning", "check the firmware's memory speed setting and the board's population rules (two DIMMs per channel often lower the speed)", DimmSlow},
+      {"numa_balancing_hugetlb_vms", "warning",
+       "sysctl -w kernel.numa_balancing=0 and place hugetlb VMs with <numatune>", BalancingHugetlb},
+      {"numa_balancing_hint_fault_storm", "warning",
+       "sysctl -w kernel.numa_balancing=0 and pin VMs with <numatune> and vCPU pinning", HintFaultStorm},
+      {"ksm_merge_across_nodes", "warning",
+       "echo 2 > /sys/kernel/mm/ksm/run; echo 0 > /sys/kernel/mm/ksm/merge_across_nodes; echo 1 > "
+       "/sys/kernel/mm/ksm/run",
+       KsmAcrossNodes},
+      {"thp_never_with_thp_capable_vms", "warning",
+       "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (QEMU madvises guest RAM)", ThpNever},
+      {"free_page_reporting_off", "info",
+       "add freePageReporting='on' to the VM's <memballoon model='virtio'> (applies at its next start)", FprOff},
+      {"dimm_below_rated_speed", "warning",
+       "check the firmware's memory speed setting and the board's population rules (two DIMMs per channel often lower "
+       "the speed)",
+       DimmSlow},
       {"dimms_unbalanced", "warning", "populate every socket's memory channels with the same DIMMs", DimmsUnbalanced},
       {"zram_swappiness_low", "warning", "sysctl -w vm.swappiness=100 (up to 200 for zram-only swap)", ZramSwappiness},
   };

@@ -49,7 +49,7 @@ struct CheckResult {
   std::string severity;  // critical, warning or info
   bool evaluated = false;
   bool failed = false;
-  std::string detail;    // what was found, or why it was skipped
+  std::string detail;  // what was found, or why it was skipped
   std::string fix;
 };
 

@@ -12,13 +12,32 @@ namespace kvmem::collectors {
 namespace {
 
 const std::vector<std::string> kSlot{"handle", "locator"};
-const FamilyDesc kInfo{"kvmem_dimm_info", "A populated memory device from SMBIOS type 17 (/sys/firmware/dmi/entries/17-*/raw): type, form factor, bank, array, maker and part number. Always 1.", kGauge,
-                       {"handle", "locator", "bank_locator", "type", "form_factor", "array", "manufacturer", "part_number"}};
-const FamilyDesc kSize{"kvmem_dimm_size_bytes", "Size of the memory device in the slot; 0 for an empty slot (SMBIOS type 17 Size / Extended Size).", kGauge, kSlot};
-const FamilyDesc kRated{"kvmem_dimm_rated_speed_transfers_per_second", "Maximum speed the device is rated for, in transfers per second (SMBIOS type 17 Speed, MT/s x 1e6).", kGauge, kSlot};
-const FamilyDesc kConfigured{"kvmem_dimm_configured_speed_transfers_per_second", "Speed the memory controller runs the device at, in transfers per second (SMBIOS type 17 Configured Memory Speed, MT/s x 1e6).", kGauge, kSlot};
-const FamilyDesc kArrayDimms{"kvmem_memory_array_dimms", "Populated memory devices in one physical memory array (SMBIOS type 16, usually one per socket), by state.", kGauge, {"array", "state"}};
-const FamilyDesc kArrayBytes{"kvmem_memory_array_size_bytes", "Memory installed in one physical memory array (sum of its type 17 sizes).", kGauge, {"array"}};
+const FamilyDesc kInfo{
+    "kvmem_dimm_info",
+    "A populated memory device from SMBIOS type 17 (/sys/firmware/dmi/entries/17-*/raw): type, form factor, bank, "
+    "array, maker and part number. Always 1.",
+    kGauge,
+    {"handle", "locator", "bank_locator", "type", "form_factor", "array", "manufacturer", "part_number"}};
+const FamilyDesc kSize{
+    "kvmem_dimm_size_bytes",
+    "Size of the memory device in the slot; 0 for an empty slot (SMBIOS type 17 Size / Extended Size).", kGauge, kSlot};
+const FamilyDesc kRated{
+    "kvmem_dimm_rated_speed_transfers_per_second",
+    "Maximum speed the device is rated for, in transfers per second (SMBIOS type 17 Speed, MT/s x 1e6).", kGauge,
+    kSlot};
+const FamilyDesc kConfigured{"kvmem_dimm_configured_speed_transfers_per_second",
+                             "Speed the memory controller runs the device at, in transfers per second (SMBIOS type 17 "
+                             "Configured Memory Speed, MT/s x 1e6).",
+                             kGauge, kSlot};
+const FamilyDesc kArrayDimms{
+    "kvmem_memory_array_dimms",
+    "Populated memory devices in one physical memory array (SMBIOS type 16, usually one per socket), by state.",
+    kGauge,
+    {"array", "state"}};
+const FamilyDesc kArrayBytes{"kvmem_memory_array_size_bytes",
+                             "Memory installed in one physical memory array (sum of its type 17 sizes).",
+                             kGauge,
+                             {"array"}};
 
 std::string Hex(uint16_t v) {
   char buf[8];
@@ -44,9 +63,13 @@ class DimmsCollector final : public Collector {
       a.bytes += d.size_bytes;
       out.Add(kSize, {handle, d.locator}, static_cast<double>(d.size_bytes));
       if (!d.Populated()) continue;
-      out.Add(kInfo, {handle, d.locator, d.bank_locator, d.type, d.form_factor, Hex(d.array_handle), d.manufacturer, d.part_number}, 1);
+      out.Add(kInfo,
+              {handle, d.locator, d.bank_locator, d.type, d.form_factor, Hex(d.array_handle), d.manufacturer,
+               d.part_number},
+              1);
       if (d.speed_mts) out.Add(kRated, {handle, d.locator}, static_cast<double>(*d.speed_mts) * 1e6);
-      if (d.configured_speed_mts) out.Add(kConfigured, {handle, d.locator}, static_cast<double>(*d.configured_speed_mts) * 1e6);
+      if (d.configured_speed_mts)
+        out.Add(kConfigured, {handle, d.locator}, static_cast<double>(*d.configured_speed_mts) * 1e6);
     }
     for (const auto& [handle, a] : arrays) {
       out.Add(kArrayDimms, {Hex(handle), "populated"}, static_cast<double>(a.populated));

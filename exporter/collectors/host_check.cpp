@@ -8,7 +8,12 @@
 namespace kvmem::collectors {
 namespace {
 
-const FamilyDesc kFailed{"kvmem_host_check_failed", "Whether a host configuration check fails (1) or passes (0); checks without the data they need are left out. Each check's meaning and fix: docs/host-check.md and kvmem_exporter --check-host.", kGauge, {"check", "severity"}};
+const FamilyDesc kFailed{
+    "kvmem_host_check_failed",
+    "Whether a host configuration check fails (1) or passes (0); checks without the data they need are left out. Each "
+    "check's meaning and fix: docs/host-check.md and kvmem_exporter --check-host.",
+    kGauge,
+    {"check", "severity"}};
 
 class HostCheckCollector final : public Collector {
  public:

@@ -1,25 +1,59 @@
 // The hugepages collector: pools per node and page size, global pools, and the
 // hugepage-aware available memory per node.
+#include "host/procfs/hugepages.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "host/procfs/hugepages.h"
 #include "host/procfs/meminfo.h"
 #include "host/procfs/node.h"
 
 namespace kvmem::collectors {
 namespace {
 
-const FamilyDesc kNodePool{"kvmem_node_hugepages_pool_pages", "Hugepages in the node's pool; size is the page size in bytes (nodeN/hugepages/hugepages-*/nr_hugepages).", kGauge, {"node", "size"}};
-const FamilyDesc kNodeFree{"kvmem_node_hugepages_free_pages", "Free hugepages in the node's pool (free_hugepages).", kGauge, {"node", "size"}};
-const FamilyDesc kNodeSurplus{"kvmem_node_hugepages_surplus_pages", "Surplus hugepages on the node, allocated beyond the pool by overcommit (surplus_hugepages).", kGauge, {"node", "size"}};
-const FamilyDesc kNodePoolBytes{"kvmem_node_hugepages_pool_bytes", "Bytes in the node's hugepage pool of this page size (nr_hugepages * size).", kGauge, {"node", "size"}};
-const FamilyDesc kNodeFreeBytes{"kvmem_node_hugepages_free_bytes", "Free bytes in the node's hugepage pool of this page size (free_hugepages * size).", kGauge, {"node", "size"}};
-const FamilyDesc kAvailable{"kvmem_node_memory_available_bytes", "Memory on the node that VMs can still get: MemFree + Active(file) + Inactive(file) + SReclaimable + free hugepages of every size. Hugepage pools count as used only for their used pages.", kGauge, {"node"}};
-const FamilyDesc kPool{"kvmem_hugepages_pool_pages", "Hugepages in the system pool; size is the page size in bytes (/sys/kernel/mm/hugepages/hugepages-*/nr_hugepages).", kGauge, {"size"}};
-const FamilyDesc kFree{"kvmem_hugepages_free_pages", "Free hugepages in the system pool (free_hugepages).", kGauge, {"size"}};
-const FamilyDesc kReserved{"kvmem_hugepages_reserved_pages", "Hugepages promised to mappings but not yet faulted in (resv_hugepages).", kGauge, {"size"}};
-const FamilyDesc kSurplus{"kvmem_hugepages_surplus_pages", "Hugepages allocated beyond the pool by overcommit (surplus_hugepages).", kGauge, {"size"}};
-const FamilyDesc kOvercommit{"kvmem_hugepages_overcommit_limit_pages", "Maximum surplus hugepages allowed (nr_overcommit_hugepages).", kGauge, {"size"}};
+const FamilyDesc kNodePool{
+    "kvmem_node_hugepages_pool_pages",
+    "Hugepages in the node's pool; size is the page size in bytes (nodeN/hugepages/hugepages-*/nr_hugepages).",
+    kGauge,
+    {"node", "size"}};
+const FamilyDesc kNodeFree{
+    "kvmem_node_hugepages_free_pages", "Free hugepages in the node's pool (free_hugepages).", kGauge, {"node", "size"}};
+const FamilyDesc kNodeSurplus{
+    "kvmem_node_hugepages_surplus_pages",
+    "Surplus hugepages on the node, allocated beyond the pool by overcommit (surplus_hugepages).",
+    kGauge,
+    {"node", "size"}};
+const FamilyDesc kNodePoolBytes{"kvmem_node_hugepages_pool_bytes",
+                                "Bytes in the node's hugepage pool of this page size (nr_hugepages * size).",
+                                kGauge,
+                                {"node", "size"}};
+const FamilyDesc kNodeFreeBytes{"kvmem_node_hugepages_free_bytes",
+                                "Free bytes in the node's hugepage pool of this page size (free_hugepages * size).",
+                                kGauge,
+                                {"node", "size"}};
+const FamilyDesc kAvailable{
+    "kvmem_node_memory_available_bytes",
+    "Memory on the node that VMs can still get: MemFree + Active(file) + Inactive(file) + SReclaimable + free "
+    "hugepages of every size. Hugepage pools count as used only for their used pages.",
+    kGauge,
+    {"node"}};
+const FamilyDesc kPool{
+    "kvmem_hugepages_pool_pages",
+    "Hugepages in the system pool; size is the page size in bytes (/sys/kernel/mm/hugepages/hugepages-*/nr_hugepages).",
+    kGauge,
+    {"size"}};
+const FamilyDesc kFree{
+    "kvmem_hugepages_free_pages", "Free hugepages in the system pool (free_hugepages).", kGauge, {"size"}};
+const FamilyDesc kReserved{"kvmem_hugepages_reserved_pages",
+                           "Hugepages promised to mappings but not yet faulted in (resv_hugepages).",
+                           kGauge,
+                           {"size"}};
+const FamilyDesc kSurplus{"kvmem_hugepages_surplus_pages",
+                          "Hugepages allocated beyond the pool by overcommit (surplus_hugepages).",
+                          kGauge,
+                          {"size"}};
+const FamilyDesc kOvercommit{"kvmem_hugepages_overcommit_limit_pages",
+                             "Maximum surplus hugepages allowed (nr_overcommit_hugepages).",
+                             kGauge,
+                             {"size"}};
 
 class HugepagesCollector final : public Collector {
  public:
@@ -45,7 +79,7 @@ class HugepagesCollector final : public Collector {
 
   std::vector<const FamilyDesc*> Families() const override {
     return {&kNodePool, &kNodeFree, &kNodeSurplus, &kNodePoolBytes, &kNodeFreeBytes, &kAvailable,
-            &kPool, &kFree, &kReserved, &kSurplus, &kOvercommit};
+            &kPool,     &kFree,     &kReserved,    &kSurplus,       &kOvercommit};
   }
 
  private:

@@ -32,22 +32,30 @@ const std::array kFiles = {
     KsmCounter("pages_scanned", "kvmem_ksm_pages_scanned_total", "Pages ksmd has scanned"),
     KsmCounter("pages_skipped", "kvmem_ksm_pages_skipped_total", "Pages smart scanning has skipped"),
     KsmCounter("full_scans", "kvmem_ksm_full_scans_total", "Full scans of all mergeable areas"),
-    KsmGauge("general_profit", "kvmem_ksm_general_profit_bytes", "Memory saved by KSM net of its metadata; may be negative"),
+    KsmGauge("general_profit", "kvmem_ksm_general_profit_bytes",
+             "Memory saved by KSM net of its metadata; may be negative"),
     KsmGauge("ksm_zero_pages", "kvmem_ksm_zero_pages", "Empty pages merged with the kernel zero page"),
     KsmGauge("max_page_sharing", "kvmem_ksm_max_page_sharing", "Maximum sharers of one KSM page"),
-    KsmGauge("merge_across_nodes", "kvmem_ksm_merge_across_nodes", "Whether pages from different NUMA nodes may be merged"),
+    KsmGauge("merge_across_nodes", "kvmem_ksm_merge_across_nodes",
+             "Whether pages from different NUMA nodes may be merged"),
     KsmGauge("use_zero_pages", "kvmem_ksm_use_zero_pages", "Whether empty pages merge with the zero page"),
     KsmGauge("smart_scan", "kvmem_ksm_smart_scan", "Whether pages that failed to merge are skipped for a while"),
     KsmGauge("stable_node_chains", "kvmem_ksm_stable_node_chains", "KSM pages that hit max_page_sharing"),
     KsmGauge("stable_node_dups", "kvmem_ksm_stable_node_dups", "Duplicated KSM pages in stable node chains"),
-    KsmGauge("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds", "Interval between prunes of stale stable node chains", 1000),
-    KsmGauge("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd", 100),
-    KsmGauge("advisor_min_pages_to_scan", "kvmem_ksm_advisor_min_pages_to_scan", "Lower bound the advisor sets for pages_to_scan"),
-    KsmGauge("advisor_max_pages_to_scan", "kvmem_ksm_advisor_max_pages_to_scan", "Upper bound the advisor sets for pages_to_scan"),
-    KsmGauge("advisor_target_scan_time", "kvmem_ksm_advisor_target_scan_time_seconds", "Scan time the advisor aims for"),
+    KsmGauge("stable_node_chains_prune_millisecs", "kvmem_ksm_stable_node_chains_prune_seconds",
+             "Interval between prunes of stale stable node chains", 1000),
+    KsmGauge("advisor_max_cpu", "kvmem_ksm_advisor_max_cpu_ratio", "CPU share the scan-time advisor may give ksmd",
+             100),
+    KsmGauge("advisor_min_pages_to_scan", "kvmem_ksm_advisor_min_pages_to_scan",
+             "Lower bound the advisor sets for pages_to_scan"),
+    KsmGauge("advisor_max_pages_to_scan", "kvmem_ksm_advisor_max_pages_to_scan",
+             "Upper bound the advisor sets for pages_to_scan"),
+    KsmGauge("advisor_target_scan_time", "kvmem_ksm_advisor_target_scan_time_seconds",
+             "Scan time the advisor aims for"),
 };
 
-const FamilyDesc kAdvisorMode{"kvmem_ksm_advisor_mode", "KSM advisor mode (ksm/advisor_mode); 1 for the selected mode.", kGauge, {"mode"}};
+const FamilyDesc kAdvisorMode{
+    "kvmem_ksm_advisor_mode", "KSM advisor mode (ksm/advisor_mode); 1 for the selected mode.", kGauge, {"mode"}};
 
 class KsmCollector final : public Collector {
  public:
@@ -83,8 +91,6 @@ class KsmCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> MakeKsmCollector(const procfs::Root& root) {
-  return std::make_unique<KsmCollector>(root);
-}
+std::unique_ptr<Collector> MakeKsmCollector(const procfs::Root& root) { return std::make_unique<KsmCollector>(root); }
 
 }  // namespace kvmem::collectors

@@ -3,9 +3,9 @@
 // a virt::LibvirtSource (cached, budgeted), never from libvirt on the scrape thread.
 #include <iterator>
 
+#include <map>
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include <map>
 
 #include "host/procfs/meminfo.h"
 #include "host/procfs/tiering.h"
@@ -22,53 +22,131 @@ Labels Vm(std::initializer_list<std::string> extra) {
   return l;
 }
 
-const FamilyDesc kUp{"kvmem_libvirt_up", "Whether the last libvirt refresh succeeded within --libvirt.timeout (1) or not (0).", kGauge, {}};
-const FamilyDesc kConnErrors{"kvmem_libvirt_connection_errors_total", "Failed libvirt connection attempts and dropped connections.", kCounter, {}};
-const FamilyDesc kProcDenied{"kvmem_libvirt_proc_read_denied_total", "Reads of a QEMU process's /proc/PID/<file> refused for lack of privilege (numa_maps, ksm_stat need ptrace-read access: QEMU's uid or CAP_SYS_PTRACE); the per-VM metrics they feed are left out.", kCounter, {"file"}};
-const FamilyDesc kTimeouts{"kvmem_libvirt_timeouts_total", "Scrapes that served cached libvirt values because a refresh exceeded --libvirt.timeout.", kCounter, {}};
+const FamilyDesc kUp{"kvmem_libvirt_up",
+                     "Whether the last libvirt refresh succeeded within --libvirt.timeout (1) or not (0).",
+                     kGauge,
+                     {}};
+const FamilyDesc kConnErrors{"kvmem_libvirt_connection_errors_total",
+                             "Failed libvirt connection attempts and dropped connections.",
+                             kCounter,
+                             {}};
+const FamilyDesc kProcDenied{
+    "kvmem_libvirt_proc_read_denied_total",
+    "Reads of a QEMU process's /proc/PID/<file> refused for lack of privilege (numa_maps, ksm_stat need ptrace-read "
+    "access: QEMU's uid or CAP_SYS_PTRACE); the per-VM metrics they feed are left out.",
+    kCounter,
+    {"file"}};
+const FamilyDesc kTimeouts{"kvmem_libvirt_timeouts_total",
+                           "Scrapes that served cached libvirt values because a refresh exceeded --libvirt.timeout.",
+                           kCounter,
+                           {}};
 const FamilyDesc kDomains{"kvmem_libvirt_domains", "Active domains in the published libvirt snapshot.", kGauge, {}};
-const FamilyDesc kFreePages{"kvmem_libvirt_node_free_pages", "Free pages per host NUMA cell and page size in bytes, as libvirt sees them (virNodeGetFreePages).", kGauge, {"node", "size"}};
+const FamilyDesc kFreePages{
+    "kvmem_libvirt_node_free_pages",
+    "Free pages per host NUMA cell and page size in bytes, as libvirt sees them (virNodeGetFreePages).",
+    kGauge,
+    {"node", "size"}};
 
-const FamilyDesc kBalloonCurrent{"kvmem_domain_balloon_current_bytes", "Memory the balloon leaves the guest now (balloon.current / virDomainGetInfo memory).", kGauge, kVm};
-const FamilyDesc kBalloonMaximum{"kvmem_domain_balloon_maximum_bytes", "Maximum balloon size: the domain's <memory> (balloon.maximum).", kGauge, kVm};
-const FamilyDesc kAvailable{"kvmem_domain_guest_available_bytes", "Memory the guest OS sees (balloon stat available: guest MemTotal).", kGauge, kVm};
-const FamilyDesc kUsable{"kvmem_domain_guest_usable_bytes", "Memory the guest could use without swapping (balloon stat usable: guest MemAvailable).", kGauge, kVm};
-const FamilyDesc kUnused{"kvmem_domain_guest_unused_bytes", "Memory the guest leaves unused (balloon stat unused: guest MemFree).", kGauge, kVm};
-const FamilyDesc kDiskCaches{"kvmem_domain_guest_disk_caches_bytes", "Guest page cache that can be reclaimed (balloon stat disk_caches).", kGauge, kVm};
-const FamilyDesc kRss{"kvmem_domain_rss_bytes", "Resident set size of the QEMU process on the host (balloon stat rss).", kGauge, kVm};
-const FamilyDesc kSwapIn{"kvmem_domain_guest_swap_in_bytes_total", "Memory the guest swapped in (balloon stat swap_in).", kCounter, kVm};
-const FamilyDesc kSwapOut{"kvmem_domain_guest_swap_out_bytes_total", "Memory the guest swapped out (balloon stat swap_out).", kCounter, kVm};
-const FamilyDesc kMajor{"kvmem_domain_guest_major_faults_total", "Major page faults in the guest (balloon stat major_fault).", kCounter, kVm};
-const FamilyDesc kMinor{"kvmem_domain_guest_minor_faults_total", "Minor page faults in the guest (balloon stat minor_fault).", kCounter, kVm};
-const FamilyDesc kHugeAlloc{"kvmem_domain_guest_hugetlb_allocations_total", "Successful hugetlb page allocations in the guest (balloon stat hugetlb_pgalloc).", kCounter, kVm};
-const FamilyDesc kHugeFail{"kvmem_domain_guest_hugetlb_failures_total", "Failed hugetlb page allocations in the guest (balloon stat hugetlb_pgfail).", kCounter, kVm};
-const FamilyDesc kLastUpdate{"kvmem_domain_guest_stats_last_update_timestamp_seconds", "When the guest last reported balloon stats (balloon stat last-update).", kGauge, kVm};
-const FamilyDesc kStatsState{"kvmem_domain_guest_stats_state", "Guest balloon stats: ok, stale (older than 3 stats periods, at least 10 s), missing (no balloon or no guest driver) or disabled (stats period 0). One series per state; the current one is 1.", kGauge, Vm({"state"})};
-const FamilyDesc kAge{"kvmem_domain_stats_age_seconds", "Age of this domain's values: 0 when refreshed for this scrape, more when libvirt was slow or failed and cached values are served.", kGauge, kVm};
-const FamilyDesc kInfo{"kvmem_domain_info", "Memory facts from the domain XML: hugepage backing and page sizes, numatune, balloon model, stats period, autodeflate and free page reporting. Always 1.", kGauge,
-                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "balloon_model", "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
-const FamilyDesc kMinGuarantee{"kvmem_domain_memory_min_guarantee_bytes", "Memory the domain is guaranteed (<memtune><min_guarantee>).", kGauge, kVm};
-const FamilyDesc kVmemSize{"kvmem_domain_virtio_mem_size_bytes", "virtio-mem device size: the most it can plug (<target><size>).", kGauge, Vm({"device", "node"})};
-const FamilyDesc kVmemRequested{"kvmem_domain_virtio_mem_requested_bytes", "virtio-mem size the host asks the guest to plug (<target><requested>).", kGauge, Vm({"device", "node"})};
-const FamilyDesc kVmemCurrent{"kvmem_domain_virtio_mem_current_bytes", "virtio-mem size the guest has plugged (<target><current>).", kGauge, Vm({"device", "node"})};
-const FamilyDesc kVmemBlock{"kvmem_domain_virtio_mem_block_size_bytes", "virtio-mem block size, the plug granularity (<target><block>).", kGauge, Vm({"device", "node"})};
-const FamilyDesc kNumaBytes{"kvmem_domain_numa_memory_bytes", "Bytes of the VM's memory on each host NUMA node (its cgroup's memory.numa_stat, else the QEMU process's numa_maps).", kGauge, Vm({"node"})};
-const FamilyDesc kVcpus{"kvmem_domain_vcpus", "vCPUs of the VM currently running on CPUs of each host NUMA node (virDomainGetVcpus).", kGauge, Vm({"node"})};
-const FamilyDesc kLocality{"kvmem_domain_numa_locality_ratio", "Share of the VM's resident memory on host nodes where its vCPUs run, 0 to 1.", kGauge, kVm};
-const FamilyDesc kKsmMerging{"kvmem_domain_ksm_merging_pages", "Pages of the VM that KSM currently merges (/proc/PID/ksm_stat ksm_merging_pages).", kGauge, kVm};
-const FamilyDesc kKsmProfit{"kvmem_domain_ksm_profit_bytes", "Memory KSM saves for the VM, net of its metadata (/proc/PID/ksm_stat ksm_process_profit).", kGauge, kVm};
+const FamilyDesc kBalloonCurrent{"kvmem_domain_balloon_current_bytes",
+                                 "Memory the balloon leaves the guest now (balloon.current / virDomainGetInfo memory).",
+                                 kGauge, kVm};
+const FamilyDesc kBalloonMaximum{"kvmem_domain_balloon_maximum_bytes",
+                                 "Maximum balloon size: the domain's <memory> (balloon.maximum).", kGauge, kVm};
+const FamilyDesc kAvailable{"kvmem_domain_guest_available_bytes",
+                            "Memory the guest OS sees (balloon stat available: guest MemTotal).", kGauge, kVm};
+const FamilyDesc kUsable{"kvmem_domain_guest_usable_bytes",
+                         "Memory the guest could use without swapping (balloon stat usable: guest MemAvailable).",
+                         kGauge, kVm};
+const FamilyDesc kUnused{"kvmem_domain_guest_unused_bytes",
+                         "Memory the guest leaves unused (balloon stat unused: guest MemFree).", kGauge, kVm};
+const FamilyDesc kDiskCaches{"kvmem_domain_guest_disk_caches_bytes",
+                             "Guest page cache that can be reclaimed (balloon stat disk_caches).", kGauge, kVm};
+const FamilyDesc kRss{"kvmem_domain_rss_bytes", "Resident set size of the QEMU process on the host (balloon stat rss).",
+                      kGauge, kVm};
+const FamilyDesc kSwapIn{"kvmem_domain_guest_swap_in_bytes_total",
+                         "Memory the guest swapped in (balloon stat swap_in).", kCounter, kVm};
+const FamilyDesc kSwapOut{"kvmem_domain_guest_swap_out_bytes_total",
+                          "Memory the guest swapped out (balloon stat swap_out).", kCounter, kVm};
+const FamilyDesc kMajor{"kvmem_domain_guest_major_faults_total",
+                        "Major page faults in the guest (balloon stat major_fault).", kCounter, kVm};
+const FamilyDesc kMinor{"kvmem_domain_guest_minor_faults_total",
+                        "Minor page faults in the guest (balloon stat minor_fault).", kCounter, kVm};
+const FamilyDesc kHugeAlloc{"kvmem_domain_guest_hugetlb_allocations_total",
+                            "Successful hugetlb page allocations in the guest (balloon stat hugetlb_pgalloc).",
+                            kCounter, kVm};
+const FamilyDesc kHugeFail{"kvmem_domain_guest_hugetlb_failures_total",
+                           "Failed hugetlb page allocations in the guest (balloon stat hugetlb_pgfail).", kCounter,
+                           kVm};
+const FamilyDesc kLastUpdate{"kvmem_domain_guest_stats_last_update_timestamp_seconds",
+                             "When the guest last reported balloon stats (balloon stat last-update).", kGauge, kVm};
+const FamilyDesc kStatsState{
+    "kvmem_domain_guest_stats_state",
+    "Guest balloon stats: ok, stale (older than 3 stats periods, at least 10 s), missing (no balloon or no guest "
+    "driver) or disabled (stats period 0). One series per state; the current one is 1.",
+    kGauge, Vm({"state"})};
+const FamilyDesc kAge{"kvmem_domain_stats_age_seconds",
+                      "Age of this domain's values: 0 when refreshed for this scrape, more when libvirt was slow or "
+                      "failed and cached values are served.",
+                      kGauge, kVm};
+const FamilyDesc kInfo{"kvmem_domain_info",
+                       "Memory facts from the domain XML: hugepage backing and page sizes, numatune, balloon model, "
+                       "stats period, autodeflate and free page reporting. Always 1.",
+                       kGauge,
+                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "balloon_model",
+                           "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
+const FamilyDesc kMinGuarantee{"kvmem_domain_memory_min_guarantee_bytes",
+                               "Memory the domain is guaranteed (<memtune><min_guarantee>).", kGauge, kVm};
+const FamilyDesc kVmemSize{"kvmem_domain_virtio_mem_size_bytes",
+                           "virtio-mem device size: the most it can plug (<target><size>).", kGauge,
+                           Vm({"device", "node"})};
+const FamilyDesc kVmemRequested{"kvmem_domain_virtio_mem_requested_bytes",
+                                "virtio-mem size the host asks the guest to plug (<target><requested>).", kGauge,
+                                Vm({"device", "node"})};
+const FamilyDesc kVmemCurrent{"kvmem_domain_virtio_mem_current_bytes",
+                              "virtio-mem size the guest has plugged (<target><current>).", kGauge,
+                              Vm({"device", "node"})};
+const FamilyDesc kVmemBlock{"kvmem_domain_virtio_mem_block_size_bytes",
+                            "virtio-mem block size, the plug granularity (<target><block>).", kGauge,
+                            Vm({"device", "node"})};
+const FamilyDesc kNumaBytes{"kvmem_domain_numa_memory_bytes",
+                            "Bytes of the VM's memory on each host NUMA node (its cgroup's memory.numa_stat, else the "
+                            "QEMU process's numa_maps).",
+                            kGauge, Vm({"node"})};
+const FamilyDesc kVcpus{"kvmem_domain_vcpus",
+                        "vCPUs of the VM currently running on CPUs of each host NUMA node (virDomainGetVcpus).", kGauge,
+                        Vm({"node"})};
+const FamilyDesc kLocality{"kvmem_domain_numa_locality_ratio",
+                           "Share of the VM's resident memory on host nodes where its vCPUs run, 0 to 1.", kGauge, kVm};
+const FamilyDesc kKsmMerging{"kvmem_domain_ksm_merging_pages",
+                             "Pages of the VM that KSM currently merges (/proc/PID/ksm_stat ksm_merging_pages).",
+                             kGauge, kVm};
+const FamilyDesc kKsmProfit{"kvmem_domain_ksm_profit_bytes",
+                            "Memory KSM saves for the VM, net of its metadata (/proc/PID/ksm_stat ksm_process_profit).",
+                            kGauge, kVm};
 
-const FamilyDesc kThpAnon{"kvmem_domain_thp_anon_bytes", "The VM's QEMU memory backed by transparent huge pages (/proc/PID/smaps_rollup AnonHugePages); hugetlb-backed memory is not counted.", kGauge, kVm};
-const FamilyDesc kTierBytes{"kvmem_domain_tier_memory_bytes", "Bytes of the VM's memory in each memory tier: kvmem_domain_numa_memory_bytes summed over the nodes of the tier (memory_tierN/nodelist).", kGauge, Vm({"tier"})};
-const FamilyDesc kFprMissing{"kvmem_domain_free_page_reporting_missing", "1 when the VM could use free page reporting but its balloon lacks it (virtio balloon, no hugetlb backing, no <hostdev> or hostdev interface, freePageReporting not on); 0 when eligible and on; absent when not eligible.", kGauge, kVm};
+const FamilyDesc kThpAnon{"kvmem_domain_thp_anon_bytes",
+                          "The VM's QEMU memory backed by transparent huge pages (/proc/PID/smaps_rollup "
+                          "AnonHugePages); hugetlb-backed memory is not counted.",
+                          kGauge, kVm};
+const FamilyDesc kTierBytes{"kvmem_domain_tier_memory_bytes",
+                            "Bytes of the VM's memory in each memory tier: kvmem_domain_numa_memory_bytes summed over "
+                            "the nodes of the tier (memory_tierN/nodelist).",
+                            kGauge, Vm({"tier"})};
+const FamilyDesc kFprMissing{
+    "kvmem_domain_free_page_reporting_missing",
+    "1 when the VM could use free page reporting but its balloon lacks it (virtio balloon, no hugetlb backing, no "
+    "<hostdev> or hostdev interface, freePageReporting not on); 0 when eligible and on; absent when not eligible.",
+    kGauge, kVm};
 
-const FamilyDesc* const kAll[] = {
-    &kThpAnon, &kTierBytes, &kFprMissing,
-    &kUp, &kConnErrors, &kTimeouts, &kDomains, &kFreePages, &kBalloonCurrent, &kBalloonMaximum,
-    &kAvailable, &kUsable, &kUnused, &kDiskCaches, &kRss, &kSwapIn, &kSwapOut, &kMajor, &kMinor,
-    &kHugeAlloc, &kHugeFail, &kLastUpdate, &kStatsState, &kAge, &kInfo, &kMinGuarantee,
-    &kVmemSize, &kVmemRequested, &kVmemCurrent, &kVmemBlock, &kNumaBytes, &kVcpus, &kLocality,
-    &kKsmMerging, &kKsmProfit, &kProcDenied};
+const FamilyDesc* const kAll[] = {&kThpAnon,        &kTierBytes,      &kFprMissing, &kUp,
+                                  &kConnErrors,     &kTimeouts,       &kDomains,    &kFreePages,
+                                  &kBalloonCurrent, &kBalloonMaximum, &kAvailable,  &kUsable,
+                                  &kUnused,         &kDiskCaches,     &kRss,        &kSwapIn,
+                                  &kSwapOut,        &kMajor,          &kMinor,      &kHugeAlloc,
+                                  &kHugeFail,       &kLastUpdate,     &kStatsState, &kAge,
+                                  &kInfo,           &kMinGuarantee,   &kVmemSize,   &kVmemRequested,
+                                  &kVmemCurrent,    &kVmemBlock,      &kNumaBytes,  &kVcpus,
+                                  &kLocality,       &kKsmMerging,     &kKsmProfit,  &kProcDenied};
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
@@ -76,8 +154,11 @@ class LibvirtCollector final : public Collector {
  public:
   LibvirtCollector(virt::SourceOptions options, std::chrono::milliseconds budget,
                    std::optional<uint64_t> host_hugepage_bytes, std::shared_ptr<checks::DomainBoard> board)
-      : root_(options.root), source_(std::move(options)), budget_(budget),
-        host_hugepage_bytes_(host_hugepage_bytes), board_(std::move(board)) {}
+      : root_(options.root),
+        source_(std::move(options)),
+        budget_(budget),
+        host_hugepage_bytes_(host_hugepage_bytes),
+        board_(std::move(board)) {}
 
   void Collect(MetricSink& out) override {
     virt::Snapshot snap = source_.Get(budget_);
@@ -96,9 +177,7 @@ class LibvirtCollector final : public Collector {
     for (const auto& d : snap.domains) Domain(out, d, snap.as_of);
   }
 
-  std::vector<const FamilyDesc*> Families() const override {
-    return {std::begin(kAll), std::end(kAll)};
-  }
+  std::vector<const FamilyDesc*> Families() const override { return {std::begin(kAll), std::end(kAll)}; }
 
  private:
   void Domain(MetricSink& out, const virt::DomainSample& d, std::chrono::system_clock::time_point as_of) {
@@ -125,8 +204,10 @@ class LibvirtCollector final : public Collector {
     out.Add(kAge, {n, u}, age > 0 ? age : 0);
     if (d.xml_known) Xml(out, d);
     const virt::Placement& p = d.placement;
-    for (auto [node, bytes] : p.resident_bytes) out.Add(kNumaBytes, {n, u, std::to_string(node)}, static_cast<double>(bytes));
-    for (auto [node, count] : p.vcpus_per_node) out.Add(kVcpus, {n, u, std::to_string(node)}, static_cast<double>(count));
+    for (auto [node, bytes] : p.resident_bytes)
+      out.Add(kNumaBytes, {n, u, std::to_string(node)}, static_cast<double>(bytes));
+    for (auto [node, count] : p.vcpus_per_node)
+      out.Add(kVcpus, {n, u, std::to_string(node)}, static_cast<double>(count));
     out.Add(kLocality, {n, u}, p.LocalityRatio());
     out.Add(kKsmMerging, {n, u}, p.ksm_merging_pages);
     out.Add(kKsmProfit, {n, u}, p.ksm_profit_bytes);
@@ -136,7 +217,8 @@ class LibvirtCollector final : public Collector {
       if (auto it = node_tier_.find(node); it != node_tier_.end()) per_tier[it->second] += bytes;
     }
     for (auto [tier, bytes] : per_tier) out.Add(kTierBytes, {n, u, std::to_string(tier)}, static_cast<double>(bytes));
-    if (d.xml_known && virt::FreePageReportingEligible(d.xml)) out.Add(kFprMissing, {n, u}, d.xml.free_page_reporting ? 0 : 1);
+    if (d.xml_known && virt::FreePageReportingEligible(d.xml))
+      out.Add(kFprMissing, {n, u}, d.xml.free_page_reporting ? 0 : 1);
   }
 
   void Xml(MetricSink& out, const virt::DomainSample& d) {
@@ -145,9 +227,10 @@ class LibvirtCollector final : public Collector {
     for (uint64_t b : x.hugepage_sizes_bytes) sizes += (sizes.empty() ? "" : ",") + std::to_string(b);
     // <hugepages/> without <page> uses the host's default hugepage size.
     if (x.hugepages && sizes.empty() && host_hugepage_bytes_) sizes = std::to_string(*host_hugepage_bytes_);
-    out.Add(kInfo, {d.name, d.uuid, Bool(x.hugepages), sizes, x.numatune_mode.empty() ? "none" : x.numatune_mode,
-                    x.numatune_nodeset, x.balloon_model.empty() ? "none" : x.balloon_model,
-                    std::to_string(x.balloon_stats_period.value_or(0)), Bool(x.autodeflate), Bool(x.free_page_reporting)},
+    out.Add(kInfo,
+            {d.name, d.uuid, Bool(x.hugepages), sizes, x.numatune_mode.empty() ? "none" : x.numatune_mode,
+             x.numatune_nodeset, x.balloon_model.empty() ? "none" : x.balloon_model,
+             std::to_string(x.balloon_stats_period.value_or(0)), Bool(x.autodeflate), Bool(x.free_page_reporting)},
             1);
     out.Add(kMinGuarantee, {d.name, d.uuid}, x.min_guarantee_bytes);
     for (const auto& v : x.virtio_mem) {

@@ -1,15 +1,24 @@
 // The memory_blocks collector: hotplug block size and online/offline blocks per node.
+#include "host/procfs/memory_blocks.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
-#include "host/procfs/memory_blocks.h"
 #include "host/procfs/node.h"
 
 namespace kvmem::collectors {
 namespace {
 
-const FamilyDesc kBlockSize{"kvmem_memory_block_size_bytes", "Size of one memory hotplug block (/sys/devices/system/memory/block_size_bytes).", kGauge, {}};
-const FamilyDesc kBlocks{"kvmem_node_memory_blocks", "Memory hotplug blocks on the node by state (online or offline).", kGauge, {"node", "state"}};
-const FamilyDesc kAutoOnline{"kvmem_memory_auto_online_info", "Policy for newly hot-added memory (auto_online_blocks). Always 1.", kGauge, {"policy"}};
+const FamilyDesc kBlockSize{"kvmem_memory_block_size_bytes",
+                            "Size of one memory hotplug block (/sys/devices/system/memory/block_size_bytes).",
+                            kGauge,
+                            {}};
+const FamilyDesc kBlocks{"kvmem_node_memory_blocks",
+                         "Memory hotplug blocks on the node by state (online or offline).",
+                         kGauge,
+                         {"node", "state"}};
+const FamilyDesc kAutoOnline{"kvmem_memory_auto_online_info",
+                             "Policy for newly hot-added memory (auto_online_blocks). Always 1.",
+                             kGauge,
+                             {"policy"}};
 
 class MemoryBlocksCollector final : public Collector {
  public:

@@ -17,8 +17,11 @@ struct MeminfoField {
 };
 
 MeminfoField MeminfoGauge(const char* key, const char* suffix, const char* what) {
-  return {key, {std::string("kvmem_node_memory_") + suffix + "_bytes",
-                std::string(what) + " (nodeN/meminfo " + key + ").", kGauge, {"node"}}};
+  return {key,
+          {std::string("kvmem_node_memory_") + suffix + "_bytes",
+           std::string(what) + " (nodeN/meminfo " + key + ").",
+           kGauge,
+           {"node"}}};
 }
 
 const std::array kMeminfo = {
@@ -55,23 +58,56 @@ const std::array kMeminfo = {
 };
 
 const std::array kNumastat = {
-    std::pair{"numa_hit", FamilyDesc{"kvmem_node_numa_hit_pages_total", "Pages allocated on this node as intended (numastat numa_hit).", kCounter, {"node"}}},
-    std::pair{"numa_miss", FamilyDesc{"kvmem_node_numa_miss_pages_total", "Pages allocated on this node although another node was preferred (numastat numa_miss).", kCounter, {"node"}}},
-    std::pair{"numa_foreign", FamilyDesc{"kvmem_node_numa_foreign_pages_total", "Pages meant for this node but allocated elsewhere (numastat numa_foreign).", kCounter, {"node"}}},
-    std::pair{"interleave_hit", FamilyDesc{"kvmem_node_numa_interleave_hit_pages_total", "Interleaved pages allocated on this node as intended (numastat interleave_hit).", kCounter, {"node"}}},
-    std::pair{"local_node", FamilyDesc{"kvmem_node_numa_local_pages_total", "Pages allocated on this node for a task running on it (numastat local_node).", kCounter, {"node"}}},
-    std::pair{"other_node", FamilyDesc{"kvmem_node_numa_other_pages_total", "Pages allocated on this node for a task running on another node (numastat other_node).", kCounter, {"node"}}},
+    std::pair{"numa_hit", FamilyDesc{"kvmem_node_numa_hit_pages_total",
+                                     "Pages allocated on this node as intended (numastat numa_hit).",
+                                     kCounter,
+                                     {"node"}}},
+    std::pair{"numa_miss",
+              FamilyDesc{"kvmem_node_numa_miss_pages_total",
+                         "Pages allocated on this node although another node was preferred (numastat numa_miss).",
+                         kCounter,
+                         {"node"}}},
+    std::pair{"numa_foreign", FamilyDesc{"kvmem_node_numa_foreign_pages_total",
+                                         "Pages meant for this node but allocated elsewhere (numastat numa_foreign).",
+                                         kCounter,
+                                         {"node"}}},
+    std::pair{"interleave_hit",
+              FamilyDesc{"kvmem_node_numa_interleave_hit_pages_total",
+                         "Interleaved pages allocated on this node as intended (numastat interleave_hit).",
+                         kCounter,
+                         {"node"}}},
+    std::pair{"local_node", FamilyDesc{"kvmem_node_numa_local_pages_total",
+                                       "Pages allocated on this node for a task running on it (numastat local_node).",
+                                       kCounter,
+                                       {"node"}}},
+    std::pair{"other_node",
+              FamilyDesc{"kvmem_node_numa_other_pages_total",
+                         "Pages allocated on this node for a task running on another node (numastat other_node).",
+                         kCounter,
+                         {"node"}}},
 };
 
-const FamilyDesc kVmstatGauge{"kvmem_node_vmstat", "Per-node vmstat gauge item (nodeN/vmstat nr_* and workingset_nodes), raw value, mostly pages.", kGauge, {"node", "item"}};
-const FamilyDesc kVmstatCounter{"kvmem_node_vmstat_events_total", "Per-node vmstat event counter item (nodeN/vmstat), raw value, mostly pages.", kCounter, {"node", "item"}};
-const FamilyDesc kDistance{"kvmem_node_distance", "NUMA distance from node to to_node (nodeN/distance; 10 is local).", kGauge, {"node", "to_node"}};
-const FamilyDesc kCpus{"kvmem_node_cpus", "Number of CPUs on the node (nodeN/cpulist); 0 for a memory-only node.", kGauge, {"node"}};
-const FamilyDesc kInfo{"kvmem_node_info", "NUMA node facts: its CPU list (nodeN/cpulist). Always 1.", kGauge, {"node", "cpulist"}};
+const FamilyDesc kVmstatGauge{
+    "kvmem_node_vmstat",
+    "Per-node vmstat gauge item (nodeN/vmstat nr_* and workingset_nodes), raw value, mostly pages.",
+    kGauge,
+    {"node", "item"}};
+const FamilyDesc kVmstatCounter{"kvmem_node_vmstat_events_total",
+                                "Per-node vmstat event counter item (nodeN/vmstat), raw value, mostly pages.",
+                                kCounter,
+                                {"node", "item"}};
+const FamilyDesc kDistance{"kvmem_node_distance",
+                           "NUMA distance from node to to_node (nodeN/distance; 10 is local).",
+                           kGauge,
+                           {"node", "to_node"}};
+const FamilyDesc kCpus{
+    "kvmem_node_cpus", "Number of CPUs on the node (nodeN/cpulist); 0 for a memory-only node.", kGauge, {"node"}};
+const FamilyDesc kInfo{
+    "kvmem_node_info", "NUMA node facts: its CPU list (nodeN/cpulist). Always 1.", kGauge, {"node", "cpulist"}};
 
 // nr_* items that count events rather than hold a level.
-const std::set<std::string, std::less<>> kCountingNrItems = {
-    "nr_dirtied", "nr_written", "nr_throttled_written", "nr_foll_pin_acquired", "nr_foll_pin_released"};
+const std::set<std::string, std::less<>> kCountingNrItems = {"nr_dirtied", "nr_written", "nr_throttled_written",
+                                                             "nr_foll_pin_acquired", "nr_foll_pin_released"};
 
 bool IsGaugeItem(std::string_view item) {
   if (item == "workingset_nodes") return true;
@@ -111,9 +147,10 @@ class NumaCollector final : public Collector {
       }
       if (auto dist = procfs::ReadNodeDistances(root_, node)) {
         if (dist->size() != nodes->size()) {
-          out.Fail({ErrorKind::kParse, "has " + std::to_string(dist->size()) + " distances for " +
-                                           std::to_string(nodes->size()) + " nodes",
-                    root_.Node(node, "distance"), 1});
+          out.Fail(
+              {ErrorKind::kParse,
+               "has " + std::to_string(dist->size()) + " distances for " + std::to_string(nodes->size()) + " nodes",
+               root_.Node(node, "distance"), 1});
         } else {
           for (size_t j = 0; j < dist->size(); ++j) {
             out.Add(kDistance, {n, std::to_string((*nodes)[j])}, (*dist)[j]);
@@ -148,8 +185,7 @@ class NumaCollector final : public Collector {
     }
     if (auto vs = procfs::ReadNodeVmstat(root_, node)) {
       for (const auto& [item, value] : vs->values) {
-        out.Add(IsGaugeItem(item) ? kVmstatGauge : kVmstatCounter, {n, item},
-                static_cast<double>(value));
+        out.Add(IsGaugeItem(item) ? kVmstatGauge : kVmstatCounter, {n, item}, static_cast<double>(value));
       }
     } else {
       out.Fail(vs.error());
@@ -161,8 +197,6 @@ class NumaCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> MakeNumaCollector(const procfs::Root& root) {
-  return std::make_unique<NumaCollector>(root);
-}
+std::unique_ptr<Collector> MakeNumaCollector(const procfs::Root& root) { return std::make_unique<NumaCollector>(root); }
 
 }  // namespace kvmem::collectors

@@ -6,10 +6,23 @@
 namespace kvmem::collectors {
 namespace {
 
-const FamilyDesc kStalled{"kvmem_memory_pressure_stalled_seconds_total", "Time tasks stalled on memory (/proc/pressure/memory total); kind some: at least one task, full: all non-idle tasks.", kCounter, {"kind"}};
-const FamilyDesc kAvg10{"kvmem_memory_pressure_avg10_ratio", "Share of the last 10 s that tasks stalled on memory (PSI avg10 / 100).", kGauge, {"kind"}};
-const FamilyDesc kAvg60{"kvmem_memory_pressure_avg60_ratio", "Share of the last 60 s that tasks stalled on memory (PSI avg60 / 100).", kGauge, {"kind"}};
-const FamilyDesc kAvg300{"kvmem_memory_pressure_avg300_ratio", "Share of the last 300 s that tasks stalled on memory (PSI avg300 / 100).", kGauge, {"kind"}};
+const FamilyDesc kStalled{"kvmem_memory_pressure_stalled_seconds_total",
+                          "Time tasks stalled on memory (/proc/pressure/memory total); kind some: at least one task, "
+                          "full: all non-idle tasks.",
+                          kCounter,
+                          {"kind"}};
+const FamilyDesc kAvg10{"kvmem_memory_pressure_avg10_ratio",
+                        "Share of the last 10 s that tasks stalled on memory (PSI avg10 / 100).",
+                        kGauge,
+                        {"kind"}};
+const FamilyDesc kAvg60{"kvmem_memory_pressure_avg60_ratio",
+                        "Share of the last 60 s that tasks stalled on memory (PSI avg60 / 100).",
+                        kGauge,
+                        {"kind"}};
+const FamilyDesc kAvg300{"kvmem_memory_pressure_avg300_ratio",
+                         "Share of the last 300 s that tasks stalled on memory (PSI avg300 / 100).",
+                         kGauge,
+                         {"kind"}};
 
 class PressureCollector final : public Collector {
  public:

@@ -21,11 +21,18 @@ Sysctl S(const char* file, const char* name, const char* help, double scale = 1)
 }
 
 const std::array kSysctls = {
-    S("vm/zone_reclaim_mode", "kvmem_sysctl_vm_zone_reclaim_mode", "vm.zone_reclaim_mode: bitmask; nonzero makes the kernel reclaim on the local node before allocating on another (1 zone reclaim, 2 write dirty pages, 4 swap)."),
-    S("kernel/numa_balancing", "kvmem_sysctl_kernel_numa_balancing", "kernel.numa_balancing: 0 off, 1 NUMA balancing (migrate pages to the CPU's node), 2 memory tiering promotion, 3 both."),
-    S("vm/watermark_scale_factor", "kvmem_sysctl_vm_watermark_scale_factor", "vm.watermark_scale_factor: distance between the kswapd watermarks in 1/10000 of each node's memory."),
-    S("vm/min_free_kbytes", "kvmem_sysctl_vm_min_free_bytes", "vm.min_free_kbytes in bytes: memory the kernel keeps free, split among zones as their min watermark.", 1024),
-    S("vm/defrag_mode", "kvmem_sysctl_vm_defrag_mode", "vm.defrag_mode: 1 makes reclaim and compaction keep whole pageblocks free for huge pages (Linux 6.15+)."),
+    S("vm/zone_reclaim_mode", "kvmem_sysctl_vm_zone_reclaim_mode",
+      "vm.zone_reclaim_mode: bitmask; nonzero makes the kernel reclaim on the local node before allocating on another "
+      "(1 zone reclaim, 2 write dirty pages, 4 swap)."),
+    S("kernel/numa_balancing", "kvmem_sysctl_kernel_numa_balancing",
+      "kernel.numa_balancing: 0 off, 1 NUMA balancing (migrate pages to the CPU's node), 2 memory tiering promotion, 3 "
+      "both."),
+    S("vm/watermark_scale_factor", "kvmem_sysctl_vm_watermark_scale_factor",
+      "vm.watermark_scale_factor: distance between the kswapd watermarks in 1/10000 of each node's memory."),
+    S("vm/min_free_kbytes", "kvmem_sysctl_vm_min_free_bytes",
+      "vm.min_free_kbytes in bytes: memory the kernel keeps free, split among zones as their min watermark.", 1024),
+    S("vm/defrag_mode", "kvmem_sysctl_vm_defrag_mode",
+      "vm.defrag_mode: 1 makes reclaim and compaction keep whole pageblocks free for huge pages (Linux 6.15+)."),
 };
 
 class SettingsCollector final : public Collector {

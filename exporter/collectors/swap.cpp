@@ -13,36 +13,90 @@ namespace kvmem::collectors {
 namespace {
 
 const std::array kMeminfo = {
-    std::pair{"SwapTotal", FamilyDesc{"kvmem_swap_size_bytes", "Total swap space (/proc/meminfo SwapTotal).", kGauge, {}}},
-    std::pair{"SwapFree", FamilyDesc{"kvmem_swap_free_bytes", "Unused swap space (/proc/meminfo SwapFree).", kGauge, {}}},
-    std::pair{"SwapCached", FamilyDesc{"kvmem_swap_cached_bytes", "Swapped-out memory also still in RAM (/proc/meminfo SwapCached).", kGauge, {}}},
-    std::pair{"Zswap", FamilyDesc{"kvmem_zswap_pool_bytes", "RAM used by the zswap compressed pool (/proc/meminfo Zswap).", kGauge, {}}},
-    std::pair{"Zswapped", FamilyDesc{"kvmem_zswap_stored_bytes", "Uncompressed size of the pages stored in zswap (/proc/meminfo Zswapped).", kGauge, {}}},
+    std::pair{"SwapTotal",
+              FamilyDesc{"kvmem_swap_size_bytes", "Total swap space (/proc/meminfo SwapTotal).", kGauge, {}}},
+    std::pair{"SwapFree",
+              FamilyDesc{"kvmem_swap_free_bytes", "Unused swap space (/proc/meminfo SwapFree).", kGauge, {}}},
+    std::pair{
+        "SwapCached",
+        FamilyDesc{
+            "kvmem_swap_cached_bytes", "Swapped-out memory also still in RAM (/proc/meminfo SwapCached).", kGauge, {}}},
+    std::pair{
+        "Zswap",
+        FamilyDesc{
+            "kvmem_zswap_pool_bytes", "RAM used by the zswap compressed pool (/proc/meminfo Zswap).", kGauge, {}}},
+    std::pair{"Zswapped", FamilyDesc{"kvmem_zswap_stored_bytes",
+                                     "Uncompressed size of the pages stored in zswap (/proc/meminfo Zswapped).",
+                                     kGauge,
+                                     {}}},
 };
 
 // vmstat page counters, exported in bytes.
 const std::array kVmstat = {
-    std::pair{"pswpin", FamilyDesc{"kvmem_swap_in_bytes_total", "Bytes read in from swap devices (/proc/vmstat pswpin * page size).", kCounter, {}}},
-    std::pair{"pswpout", FamilyDesc{"kvmem_swap_out_bytes_total", "Bytes written out to swap devices (/proc/vmstat pswpout * page size).", kCounter, {}}},
-    std::pair{"zswpin", FamilyDesc{"kvmem_zswap_in_bytes_total", "Bytes loaded back from zswap (/proc/vmstat zswpin * page size).", kCounter, {}}},
-    std::pair{"zswpout", FamilyDesc{"kvmem_zswap_out_bytes_total", "Bytes stored into zswap (/proc/vmstat zswpout * page size).", kCounter, {}}},
-    std::pair{"zswpwb", FamilyDesc{"kvmem_zswap_written_back_bytes_total", "Bytes written back from zswap to a swap device (/proc/vmstat zswpwb * page size).", kCounter, {}}},
+    std::pair{"pswpin", FamilyDesc{"kvmem_swap_in_bytes_total",
+                                   "Bytes read in from swap devices (/proc/vmstat pswpin * page size).",
+                                   kCounter,
+                                   {}}},
+    std::pair{"pswpout", FamilyDesc{"kvmem_swap_out_bytes_total",
+                                    "Bytes written out to swap devices (/proc/vmstat pswpout * page size).",
+                                    kCounter,
+                                    {}}},
+    std::pair{"zswpin", FamilyDesc{"kvmem_zswap_in_bytes_total",
+                                   "Bytes loaded back from zswap (/proc/vmstat zswpin * page size).",
+                                   kCounter,
+                                   {}}},
+    std::pair{"zswpout", FamilyDesc{"kvmem_zswap_out_bytes_total",
+                                    "Bytes stored into zswap (/proc/vmstat zswpout * page size).",
+                                    kCounter,
+                                    {}}},
+    std::pair{"zswpwb", FamilyDesc{"kvmem_zswap_written_back_bytes_total",
+                                   "Bytes written back from zswap to a swap device (/proc/vmstat zswpwb * page size).",
+                                   kCounter,
+                                   {}}},
 };
 
-const FamilyDesc kDeviceSize{"kvmem_swap_device_size_bytes", "Size of a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
-const FamilyDesc kDeviceUsed{"kvmem_swap_device_used_bytes", "Used space on a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
-const FamilyDesc kDevicePriority{"kvmem_swap_device_priority", "Priority of a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
-const FamilyDesc kZramDisk{"kvmem_zram_disk_size_bytes", "Configured size of a zram device (zramN/disksize).", kGauge, {"device"}};
-const FamilyDesc kZramOrig{"kvmem_zram_original_data_bytes", "Uncompressed size of the data stored in zram (mm_stat orig_data_size).", kGauge, {"device"}};
-const FamilyDesc kZramCompr{"kvmem_zram_compressed_data_bytes", "Compressed size of the data stored in zram (mm_stat compr_data_size).", kGauge, {"device"}};
-const FamilyDesc kZramUsed{"kvmem_zram_memory_used_bytes", "RAM zram uses, including allocator overhead (mm_stat mem_used_total).", kGauge, {"device"}};
-const FamilyDesc kZramLimit{"kvmem_zram_memory_limit_bytes", "Limit on the RAM zram may use; 0 means none (mm_stat mem_limit).", kGauge, {"device"}};
-const FamilyDesc kZramMax{"kvmem_zram_memory_used_max_bytes", "Peak RAM zram has used (mm_stat mem_used_max).", kGauge, {"device"}};
-const FamilyDesc kZramSame{"kvmem_zram_same_pages", "Pages filled with one repeated value, stored without memory (mm_stat same_pages).", kGauge, {"device"}};
-const FamilyDesc kZramCompacted{"kvmem_zram_compacted_pages_total", "Pages freed by zram compaction (mm_stat pages_compacted).", kCounter, {"device"}};
-const FamilyDesc kZramHuge{"kvmem_zram_huge_pages", "Incompressible pages stored uncompressed (mm_stat huge_pages).", kGauge, {"device"}};
-const FamilyDesc kZramHugeSince{"kvmem_zram_huge_pages_since_total", "Incompressible pages stored since the device was set up (mm_stat huge_pages_since).", kCounter, {"device"}};
-const FamilyDesc kSwappiness{"kvmem_sysctl_vm_swappiness", "vm.swappiness: how readily the kernel swaps anonymous memory (0-200).", kGauge, {}};
+const FamilyDesc kDeviceSize{
+    "kvmem_swap_device_size_bytes", "Size of a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
+const FamilyDesc kDeviceUsed{
+    "kvmem_swap_device_used_bytes", "Used space on a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
+const FamilyDesc kDevicePriority{
+    "kvmem_swap_device_priority", "Priority of a swap device or file (/proc/swaps).", kGauge, {"device", "type"}};
+const FamilyDesc kZramDisk{
+    "kvmem_zram_disk_size_bytes", "Configured size of a zram device (zramN/disksize).", kGauge, {"device"}};
+const FamilyDesc kZramOrig{"kvmem_zram_original_data_bytes",
+                           "Uncompressed size of the data stored in zram (mm_stat orig_data_size).",
+                           kGauge,
+                           {"device"}};
+const FamilyDesc kZramCompr{"kvmem_zram_compressed_data_bytes",
+                            "Compressed size of the data stored in zram (mm_stat compr_data_size).",
+                            kGauge,
+                            {"device"}};
+const FamilyDesc kZramUsed{"kvmem_zram_memory_used_bytes",
+                           "RAM zram uses, including allocator overhead (mm_stat mem_used_total).",
+                           kGauge,
+                           {"device"}};
+const FamilyDesc kZramLimit{"kvmem_zram_memory_limit_bytes",
+                            "Limit on the RAM zram may use; 0 means none (mm_stat mem_limit).",
+                            kGauge,
+                            {"device"}};
+const FamilyDesc kZramMax{
+    "kvmem_zram_memory_used_max_bytes", "Peak RAM zram has used (mm_stat mem_used_max).", kGauge, {"device"}};
+const FamilyDesc kZramSame{"kvmem_zram_same_pages",
+                           "Pages filled with one repeated value, stored without memory (mm_stat same_pages).",
+                           kGauge,
+                           {"device"}};
+const FamilyDesc kZramCompacted{"kvmem_zram_compacted_pages_total",
+                                "Pages freed by zram compaction (mm_stat pages_compacted).",
+                                kCounter,
+                                {"device"}};
+const FamilyDesc kZramHuge{
+    "kvmem_zram_huge_pages", "Incompressible pages stored uncompressed (mm_stat huge_pages).", kGauge, {"device"}};
+const FamilyDesc kZramHugeSince{"kvmem_zram_huge_pages_since_total",
+                                "Incompressible pages stored since the device was set up (mm_stat huge_pages_since).",
+                                kCounter,
+                                {"device"}};
+const FamilyDesc kSwappiness{
+    "kvmem_sysctl_vm_swappiness", "vm.swappiness: how readily the kernel swaps anonymous memory (0-200).", kGauge, {}};
 
 class SwapCollector final : public Collector {
  public:
@@ -82,9 +136,8 @@ class SwapCollector final : public Collector {
     std::vector<const FamilyDesc*> out;
     for (const auto& f : kMeminfo) out.push_back(&f.second);
     for (const auto& f : kVmstat) out.push_back(&f.second);
-    for (auto* d : {&kDeviceSize, &kDeviceUsed, &kDevicePriority, &kZramDisk, &kZramOrig,
-                    &kZramCompr, &kZramUsed, &kZramLimit, &kZramMax, &kZramSame, &kZramCompacted,
-                    &kZramHuge, &kZramHugeSince, &kSwappiness}) {
+    for (auto* d : {&kDeviceSize, &kDeviceUsed, &kDevicePriority, &kZramDisk, &kZramOrig, &kZramCompr, &kZramUsed,
+                    &kZramLimit, &kZramMax, &kZramSame, &kZramCompacted, &kZramHuge, &kZramHugeSince, &kSwappiness}) {
       out.push_back(d);
     }
     return out;
@@ -115,8 +168,6 @@ class SwapCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> MakeSwapCollector(const procfs::Root& root) {
-  return std::make_unique<SwapCollector>(root);
-}
+std::unique_ptr<Collector> MakeSwapCollector(const procfs::Root& root) { return std::make_unique<SwapCollector>(root); }
 
 }  // namespace kvmem::collectors

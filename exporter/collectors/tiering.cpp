@@ -11,14 +11,41 @@
 namespace kvmem::collectors {
 namespace {
 
-const FamilyDesc kTier{"kvmem_node_memory_tier_info", "Memory tier of the node (memory_tiering/memory_tierN/nodelist); a lower tier number is faster memory, DRAM is 4 by default. Always 1.", kGauge, {"node", "tier"}};
-const FamilyDesc kDemotion{"kvmem_tiering_demotion_enabled", "Whether reclaim demotes cold pages to a slower tier instead of dropping them (/sys/kernel/mm/numa/demotion_enabled).", kGauge, {}};
-const FamilyDesc kDemoted{"kvmem_tiering_demoted_pages_total", "Pages demoted to a slower tier, by who demoted them (/proc/vmstat pgdemote_<reason>).", kCounter, {"reason"}};
-const FamilyDesc kPromoted{"kvmem_tiering_promoted_pages_total", "Pages promoted to a faster tier by NUMA balancing (/proc/vmstat pgpromote_success).", kCounter, {}};
-const FamilyDesc kCandidates{"kvmem_tiering_promote_candidate_pages_total", "Pages NUMA balancing found hot enough to promote (/proc/vmstat pgpromote_candidate).", kCounter, {}};
-const FamilyDesc kNodeDemoted{"kvmem_node_tiering_demoted_pages_total", "Pages demoted away from the node, by who demoted them (nodeN/vmstat pgdemote_<reason>).", kCounter, {"node", "reason"}};
-const FamilyDesc kNodePromoted{"kvmem_node_tiering_promoted_pages_total", "Pages promoted onto the node (nodeN/vmstat pgpromote_success).", kCounter, {"node"}};
-const FamilyDesc kNodeCandidates{"kvmem_node_tiering_promote_candidate_pages_total", "Pages on the node NUMA balancing found hot enough to promote (nodeN/vmstat pgpromote_candidate).", kCounter, {"node"}};
+const FamilyDesc kTier{"kvmem_node_memory_tier_info",
+                       "Memory tier of the node (memory_tiering/memory_tierN/nodelist); a lower tier number is faster "
+                       "memory, DRAM is 4 by default. Always 1.",
+                       kGauge,
+                       {"node", "tier"}};
+const FamilyDesc kDemotion{"kvmem_tiering_demotion_enabled",
+                           "Whether reclaim demotes cold pages to a slower tier instead of dropping them "
+                           "(/sys/kernel/mm/numa/demotion_enabled).",
+                           kGauge,
+                           {}};
+const FamilyDesc kDemoted{"kvmem_tiering_demoted_pages_total",
+                          "Pages demoted to a slower tier, by who demoted them (/proc/vmstat pgdemote_<reason>).",
+                          kCounter,
+                          {"reason"}};
+const FamilyDesc kPromoted{"kvmem_tiering_promoted_pages_total",
+                           "Pages promoted to a faster tier by NUMA balancing (/proc/vmstat pgpromote_success).",
+                           kCounter,
+                           {}};
+const FamilyDesc kCandidates{"kvmem_tiering_promote_candidate_pages_total",
+                             "Pages NUMA balancing found hot enough to promote (/proc/vmstat pgpromote_candidate).",
+                             kCounter,
+                             {}};
+const FamilyDesc kNodeDemoted{"kvmem_node_tiering_demoted_pages_total",
+                              "Pages demoted away from the node, by who demoted them (nodeN/vmstat pgdemote_<reason>).",
+                              kCounter,
+                              {"node", "reason"}};
+const FamilyDesc kNodePromoted{"kvmem_node_tiering_promoted_pages_total",
+                               "Pages promoted onto the node (nodeN/vmstat pgpromote_success).",
+                               kCounter,
+                               {"node"}};
+const FamilyDesc kNodeCandidates{
+    "kvmem_node_tiering_promote_candidate_pages_total",
+    "Pages on the node NUMA balancing found hot enough to promote (nodeN/vmstat pgpromote_candidate).",
+    kCounter,
+    {"node"}};
 
 struct BalancingItem {
   const char* item;
@@ -26,14 +53,23 @@ struct BalancingItem {
 };
 BalancingItem B(const char* item, const char* suffix, const char* what) {
   return {item,
-          {std::string("kvmem_numa_balancing_") + suffix + "_total", std::string(what) + " (/proc/vmstat " + item + ").", kCounter, {}},
-          {std::string("kvmem_node_numa_balancing_") + suffix + "_total", std::string(what) + " (nodeN/vmstat " + item + ", where the kernel counts it per node).", kCounter, {"node"}}};
+          {std::string("kvmem_numa_balancing_") + suffix + "_total",
+           std::string(what) + " (/proc/vmstat " + item + ").",
+           kCounter,
+           {}},
+          {std::string("kvmem_node_numa_balancing_") + suffix + "_total",
+           std::string(what) + " (nodeN/vmstat " + item + ", where the kernel counts it per node).",
+           kCounter,
+           {"node"}}};
 }
 const std::array kBalancing = {
-    B("numa_pte_updates", "pte_updates", "Page table entries NUMA balancing made inaccessible to sample accesses (each one costs a KVM invalidation for guest memory)"),
+    B("numa_pte_updates", "pte_updates",
+      "Page table entries NUMA balancing made inaccessible to sample accesses (each one costs a KVM invalidation for "
+      "guest memory)"),
     B("numa_huge_pte_updates", "huge_pte_updates", "Huge page table entries NUMA balancing made inaccessible"),
     B("numa_hint_faults", "hint_faults", "NUMA hinting faults taken on those entries"),
-    B("numa_hint_faults_local", "hint_faults_local", "NUMA hinting faults where the page was already on the faulting CPU's node"),
+    B("numa_hint_faults_local", "hint_faults_local",
+      "NUMA hinting faults where the page was already on the faulting CPU's node"),
     B("numa_pages_migrated", "pages_migrated", "Pages NUMA balancing migrated"),
 };
 
@@ -74,8 +110,8 @@ class TieringCollector final : public Collector {
   }
 
   std::vector<const FamilyDesc*> Families() const override {
-    std::vector<const FamilyDesc*> out = {&kTier, &kDemotion, &kDemoted, &kPromoted, &kCandidates,
-                                          &kNodeDemoted, &kNodePromoted, &kNodeCandidates};
+    std::vector<const FamilyDesc*> out = {&kTier,       &kDemotion,    &kDemoted,      &kPromoted,
+                                          &kCandidates, &kNodeDemoted, &kNodePromoted, &kNodeCandidates};
     for (const auto& b : kBalancing) out.insert(out.end(), {&b.global, &b.node});
     return out;
   }

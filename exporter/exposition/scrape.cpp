@@ -4,7 +4,6 @@
 #include <chrono>
 #include <stdexcept>
 
-
 #include "common/log.h"
 #include "common/metrics/text_format.h"
 #include "host/procfs/read.h"
@@ -12,9 +11,18 @@
 namespace kvmem {
 namespace {
 
-const FamilyDesc kSuccess{"kvmem_scrape_collector_success", "Whether the collector succeeded in this scrape (1) or met malformed or unreadable data (0).", prometheus::MetricType::Gauge, {"collector"}};
-const FamilyDesc kDuration{"kvmem_scrape_collector_duration_seconds", "Time the collector took in this scrape.", prometheus::MetricType::Gauge, {"collector"}};
-const FamilyDesc kBuildInfo{"kvmem_exporter_build_info", "Build facts of the running binary. Always 1.", prometheus::MetricType::Gauge, {"program", "version", "compiler"}};
+const FamilyDesc kSuccess{"kvmem_scrape_collector_success",
+                          "Whether the collector succeeded in this scrape (1) or met malformed or unreadable data (0).",
+                          prometheus::MetricType::Gauge,
+                          {"collector"}};
+const FamilyDesc kDuration{"kvmem_scrape_collector_duration_seconds",
+                           "Time the collector took in this scrape.",
+                           prometheus::MetricType::Gauge,
+                           {"collector"}};
+const FamilyDesc kBuildInfo{"kvmem_exporter_build_info",
+                            "Build facts of the running binary. Always 1.",
+                            prometheus::MetricType::Gauge,
+                            {"program", "version", "compiler"}};
 
 #define KVMEM_STR2(x) #x
 #define KVMEM_STR(x) KVMEM_STR2(x)
@@ -68,9 +76,7 @@ std::vector<prometheus::MetricFamily> Scraper::Collect() {
   return std::move(out.families());
 }
 
-std::string Scraper::ScrapeText() {
-  return SerializeText(Collect());
-}
+std::string Scraper::ScrapeText() { return SerializeText(Collect()); }
 
 void Scraper::LogChanges(Entry& entry, const std::vector<Error>& errors) {
   std::set<std::string> now;

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "host/procfs/buddyinfo.h"
 #include "fuzz/fuzz_check.h"
+#include "host/procfs/buddyinfo.h"
 
 namespace {
 

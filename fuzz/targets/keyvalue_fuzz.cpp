@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
-#include "host/procfs/keyvalue.h"
 #include "fuzz/fuzz_check.h"
+#include "host/procfs/keyvalue.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::procfs;

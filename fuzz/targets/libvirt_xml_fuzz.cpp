@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "host/virt/decode.h"
 #include "fuzz/fuzz_check.h"
+#include "host/virt/decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::virt;

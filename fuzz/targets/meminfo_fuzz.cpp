@@ -2,9 +2,9 @@
 #include <cstdint>
 #include <string>
 
+#include "fuzz/fuzz_check.h"
 #include "host/procfs/hugepages.h"
 #include "host/procfs/meminfo.h"
-#include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::procfs;
@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& text = *m->text;
   for (const auto& [key, value] : m->values) {
     // Keys are views into the shared text: they must stay inside it.
-    KVMEM_FUZZ_CHECK(key.empty() || (key.data() >= text.data() && key.data() + key.size() <= text.data() + text.size()));
+    KVMEM_FUZZ_CHECK(key.empty() ||
+                     (key.data() >= text.data() && key.data() + key.size() <= text.data() + text.size()));
     KVMEM_FUZZ_CHECK(m->Get(key).has_value());
   }
   (void)NodeAvailableBytes(*m, {HugepagePool{2u << 20, 8, 4, 0, std::nullopt, std::nullopt}});

@@ -2,8 +2,8 @@
 // hugetlb.<size>.numa_stat ("key N0=... N1=..." and "total=... N0=...").
 #include <cstdint>
 
-#include "host/procfs/numa_maps.h"
 #include "fuzz/fuzz_check.h"
+#include "host/procfs/numa_maps.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::procfs;

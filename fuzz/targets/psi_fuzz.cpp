@@ -2,8 +2,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "host/procfs/psi.h"
 #include "fuzz/fuzz_check.h"
+#include "host/procfs/psi.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::procfs;

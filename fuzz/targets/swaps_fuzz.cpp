@@ -1,8 +1,8 @@
 // Fuzzes ParseSwaps: /proc/swaps (a header, then "Filename Type Size Used Priority" in KiB).
 #include <cstdint>
 
-#include "host/procfs/swap.h"
 #include "fuzz/fuzz_check.h"
+#include "host/procfs/swap.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvmem::procfs;

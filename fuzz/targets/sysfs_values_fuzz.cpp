@@ -15,13 +15,13 @@
 #include <cstdint>
 #include <string>
 
+#include "fuzz/fuzz_check.h"
 #include "host/procfs/fields.h"
 #include "host/procfs/hugepages.h"
 #include "host/procfs/ksm_stat.h"
 #include "host/procfs/node.h"
 #include "host/procfs/numa_maps.h"
 #include "host/procfs/swap.h"
-#include "fuzz/fuzz_check.h"
 
 namespace {
 

@@ -19,8 +19,8 @@ Result<std::vector<BuddyZone>> ParseBuddyinfo(std::string_view text, const std::
     auto f = SplitFields(line);
     // "Node" "0," "zone" "Normal" counts...
     if (f.size() < 5 || f[0] != "Node" || f[1].empty() || f[1].back() != ',' || f[2] != "zone") {
-      error = Error{ErrorKind::kParse, "expected \"Node N, zone NAME counts...\", got \"" +
-                                           std::string(line) + "\"", file, n};
+      error = Error{ErrorKind::kParse, "expected \"Node N, zone NAME counts...\", got \"" + std::string(line) + "\"",
+                    file, n};
       return;
     }
     auto node = ParseU64(f[1].substr(0, f[1].size() - 1));
@@ -34,16 +34,18 @@ Result<std::vector<BuddyZone>> ParseBuddyinfo(std::string_view text, const std::
     for (size_t i = 4; i < f.size(); ++i) {
       auto v = ParseU64(f[i]);
       if (!v) {
-        error = Error{ErrorKind::kParse, "order " + std::to_string(i - 4) + " count is not a number: \"" +
-                                             std::string(f[i]) + "\"", file, n};
+        error =
+            Error{ErrorKind::kParse,
+                  "order " + std::to_string(i - 4) + " count is not a number: \"" + std::string(f[i]) + "\"", file, n};
         return;
       }
       z.free_blocks.push_back(*v);
     }
     if (!zones.empty() && zones.front().free_blocks.size() != z.free_blocks.size()) {
-      error = Error{ErrorKind::kParse, "line has " + std::to_string(z.free_blocks.size()) +
-                                           " orders, earlier lines have " +
-                                           std::to_string(zones.front().free_blocks.size()), file, n};
+      error = Error{ErrorKind::kParse,
+                    "line has " + std::to_string(z.free_blocks.size()) + " orders, earlier lines have " +
+                        std::to_string(zones.front().free_blocks.size()),
+                    file, n};
       return;
     }
     zones.push_back(std::move(z));
@@ -87,8 +89,7 @@ double FragmentationIndex(const ContigInfo& info, unsigned order) {
   if (info.free_blocks_total == 0) return 0.0;
   if (info.free_blocks_suitable > 0) return -1.0;
   uint64_t requested = 1ULL << order;
-  uint64_t thousandths =
-      1000 - (1000 + info.free_pages * 1000ULL / requested) / info.free_blocks_total;
+  uint64_t thousandths = 1000 - (1000 + info.free_pages * 1000ULL / requested) / info.free_blocks_total;
   return static_cast<double>(static_cast<int64_t>(thousandths)) / 1000.0;
 }
 

@@ -41,7 +41,6 @@ unsigned ThpOrder(const Root& root);
 // Per node, over all its zones: the contig info for `order` (node-wide fragmentation figures).
 std::map<int, ContigInfo> NodeContigInfo(const std::vector<BuddyZone>& zones, unsigned order);
 
-
 // Unusable free space index (mm/vmstat.c, unusable_free_index), as a ratio 0..1:
 // the share of free memory that cannot serve an allocation of `order`. 1 when nothing is free.
 // Computed in the kernel's integer thousandths so values equal debugfs' unusable_index.

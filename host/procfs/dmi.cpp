@@ -20,16 +20,16 @@ uint64_t Le(std::string_view raw, size_t offset, size_t bytes) {
 
 // 7.18.2, Memory Device — Type; index = the byte value.
 constexpr std::array<const char*, 0x25> kTypes = {
-    "unknown", "other", "unknown", "DRAM", "EDRAM", "VRAM", "SRAM", "RAM", "ROM", "Flash",
-    "EEPROM", "FEPROM", "EPROM", "CDRAM", "3DRAM", "SDRAM", "SGRAM", "RDRAM", "DDR", "DDR2",
-    "DDR2 FB-DIMM", "reserved", "reserved", "reserved", "DDR3", "FBD2", "DDR4", "LPDDR",
-    "LPDDR2", "LPDDR3", "LPDDR4", "Logical non-volatile device", "HBM", "HBM2", "DDR5", "LPDDR5",
-    "HBM3"};
+    "unknown", "other", "unknown", "DRAM",   "EDRAM",        "VRAM",     "SRAM",     "RAM",
+    "ROM",     "Flash", "EEPROM",  "FEPROM", "EPROM",        "CDRAM",    "3DRAM",    "SDRAM",
+    "SGRAM",   "RDRAM", "DDR",     "DDR2",   "DDR2 FB-DIMM", "reserved", "reserved", "reserved",
+    "DDR3",    "FBD2",  "DDR4",    "LPDDR",  "LPDDR2",       "LPDDR3",   "LPDDR4",   "Logical non-volatile device",
+    "HBM",     "HBM2",  "DDR5",    "LPDDR5", "HBM3"};
 
 // 7.18.1, Memory Device — Form factor.
 constexpr std::array<const char*, 0x11> kFormFactors = {
-    "unknown", "other", "unknown", "SIMM", "SIP", "Chip", "DIP", "ZIP", "Proprietary Card",
-    "DIMM", "TSOP", "Row of chips", "RIMM", "SODIMM", "SRIMM", "FB-DIMM", "Die"};
+    "unknown", "other", "unknown",      "SIMM", "SIP",    "Chip",  "DIP",     "ZIP", "Proprietary Card",
+    "DIMM",    "TSOP",  "Row of chips", "RIMM", "SODIMM", "SRIMM", "FB-DIMM", "Die"};
 
 template <size_t N>
 std::string Name(const std::array<const char*, N>& table, uint64_t v) {
@@ -73,7 +73,8 @@ Result<MemoryDevice> ParseMemoryDevice(std::string_view raw, const std::string& 
     if (offset >= len) return std::string();
     size_t index = static_cast<uint8_t>(raw[offset]);
     if (index == 0) return std::string();
-    if (index > strings.size()) return ParseError(file, 1, "string " + std::to_string(index) + " is past the string set");
+    if (index > strings.size())
+      return ParseError(file, 1, "string " + std::to_string(index) + " is past the string set");
     return std::string(Trim(strings[index - 1]));
   };
   MemoryDevice d;

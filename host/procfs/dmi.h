@@ -16,13 +16,13 @@ namespace kvmem::procfs {
 
 struct MemoryDevice {
   uint16_t handle = 0;
-  uint16_t array_handle = 0;  // the Physical Memory Array (type 16) the slot belongs to
-  uint64_t size_bytes = 0;    // 0: empty slot
+  uint16_t array_handle = 0;                     // the Physical Memory Array (type 16) the slot belongs to
+  uint64_t size_bytes = 0;                       // 0: empty slot
   std::optional<uint64_t> speed_mts;             // rated (maximum) speed, MT/s; absent if unknown
   std::optional<uint64_t> configured_speed_mts;  // what the memory controller runs it at
-  std::string type;           // "DDR4", "DDR5", ...; "other" or "unknown" as SMBIOS says
-  std::string form_factor;    // "DIMM", "SODIMM", ...
-  std::string locator;        // Device Locator ("DIMM_A1")
+  std::string type;                              // "DDR4", "DDR5", ...; "other" or "unknown" as SMBIOS says
+  std::string form_factor;                       // "DIMM", "SODIMM", ...
+  std::string locator;                           // Device Locator ("DIMM_A1")
   std::string bank_locator;
   std::string manufacturer;
   std::string part_number;

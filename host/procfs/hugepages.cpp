@@ -44,8 +44,10 @@ Result<std::vector<HugepagePool>> ReadHugepagePools(const std::string& dir) {
     for (auto [file, field] : {std::pair{"resv_hugepages", &HugepagePool::reserved},
                                std::pair{"nr_overcommit_hugepages", &HugepagePool::overcommit}}) {
       auto v = ReadU64File(base + file);
-      if (v) p.*field = *v;
-      else if (v.error().kind != ErrorKind::kNotFound) return tl::unexpected(v.error());
+      if (v)
+        p.*field = *v;
+      else if (v.error().kind != ErrorKind::kNotFound)
+        return tl::unexpected(v.error());
     }
     pools.push_back(p);
   }
@@ -62,13 +64,11 @@ Result<std::vector<HugepagePool>> ReadNodeHugepages(const Root& root, int node) 
   return ReadHugepagePools(root.Node(node, "hugepages"));
 }
 
-std::optional<uint64_t> NodeAvailableBytes(const Meminfo& node_meminfo,
-                                           const std::vector<HugepagePool>& node_pools) {
+std::optional<uint64_t> NodeAvailableBytes(const Meminfo& node_meminfo, const std::vector<HugepagePool>& node_pools) {
   auto free = node_meminfo.Get("MemFree");
   if (!free) return std::nullopt;
   uint64_t total = *free + node_meminfo.Get("Active(file)").value_or(0) +
-                   node_meminfo.Get("Inactive(file)").value_or(0) +
-                   node_meminfo.Get("SReclaimable").value_or(0);
+                   node_meminfo.Get("Inactive(file)").value_or(0) + node_meminfo.Get("SReclaimable").value_or(0);
   for (const auto& p : node_pools) total += p.free * p.page_bytes;
   return total;
 }

@@ -17,9 +17,9 @@ namespace kvmem::procfs {
 
 struct HugepagePool {
   uint64_t page_bytes = 0;
-  uint64_t total = 0;    // nr_hugepages
-  uint64_t free = 0;     // free_hugepages
-  uint64_t surplus = 0;  // surplus_hugepages
+  uint64_t total = 0;                  // nr_hugepages
+  uint64_t free = 0;                   // free_hugepages
+  uint64_t surplus = 0;                // surplus_hugepages
   std::optional<uint64_t> reserved;    // resv_hugepages (global only)
   std::optional<uint64_t> overcommit;  // nr_overcommit_hugepages (global only)
 };
@@ -36,7 +36,6 @@ Result<std::vector<HugepagePool>> ReadNodeHugepages(const Root& root, int node);
 // pools' used pages as used: MemFree + Active(file) + Inactive(file) + SReclaimable
 // + sum(free_hugepages * page size). Like MemAvailable it is an estimate; unlike it, it ignores
 // watermarks (the kernel does not publish MemAvailable per node). nullopt without MemFree.
-std::optional<uint64_t> NodeAvailableBytes(const Meminfo& node_meminfo,
-                                           const std::vector<HugepagePool>& node_pools);
+std::optional<uint64_t> NodeAvailableBytes(const Meminfo& node_meminfo, const std::vector<HugepagePool>& node_pools);
 
 }  // namespace kvmem::procfs

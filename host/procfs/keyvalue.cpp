@@ -33,8 +33,8 @@ Result<KeyValues> ParseKeyValues(std::string text, const std::string& file) {
     }
     auto v = ParseI64(value);
     if (!v) {
-      error = Error{ErrorKind::kParse, "value of " + std::string(key) + " is not a number: \"" +
-                                           std::string(value) + "\"", file, n};
+      error = Error{ErrorKind::kParse,
+                    "value of " + std::string(key) + " is not a number: \"" + std::string(value) + "\"", file, n};
       return;
     }
     out.values.emplace_back(key, *v);
@@ -46,25 +46,21 @@ Result<KeyValues> ParseKeyValues(std::string text, const std::string& file) {
   std::vector<std::pair<std::string_view, int64_t>> unique;
   unique.reserve(out.values.size());
   for (const auto& kv : out.values) {
-    if (!unique.empty() && unique.back().first == kv.first) unique.back() = kv;
-    else unique.push_back(kv);
+    if (!unique.empty() && unique.back().first == kv.first)
+      unique.back() = kv;
+    else
+      unique.push_back(kv);
   }
   out.values = std::move(unique);
   return out;
 }
 
 namespace {
-Result<KeyValues> ReadKeyValues(const std::string& path) {
-  return ReadParsed<KeyValues>(path, ParseKeyValues);
-}
+Result<KeyValues> ReadKeyValues(const std::string& path) { return ReadParsed<KeyValues>(path, ParseKeyValues); }
 }  // namespace
 
 Result<KeyValues> ReadVmstat(const Root& root) { return ReadKeyValues(root.Proc("vmstat")); }
-Result<KeyValues> ReadNodeVmstat(const Root& root, int node) {
-  return ReadKeyValues(root.Node(node, "vmstat"));
-}
-Result<KeyValues> ReadNodeNumastat(const Root& root, int node) {
-  return ReadKeyValues(root.Node(node, "numastat"));
-}
+Result<KeyValues> ReadNodeVmstat(const Root& root, int node) { return ReadKeyValues(root.Node(node, "vmstat")); }
+Result<KeyValues> ReadNodeNumastat(const Root& root, int node) { return ReadKeyValues(root.Node(node, "numastat")); }
 
 }  // namespace kvmem::procfs

@@ -26,8 +26,8 @@ struct KeyValues {
 // Errors: empty file; a line that is not exactly two fields; a value that is not a number.
 Result<KeyValues> ParseKeyValues(std::string text, const std::string& file);
 
-Result<KeyValues> ReadVmstat(const Root& root);                 // /proc/vmstat
-Result<KeyValues> ReadNodeVmstat(const Root& root, int node);   // nodeN/vmstat
-Result<KeyValues> ReadNodeNumastat(const Root& root, int node); // nodeN/numastat
+Result<KeyValues> ReadVmstat(const Root& root);                  // /proc/vmstat
+Result<KeyValues> ReadNodeVmstat(const Root& root, int node);    // nodeN/vmstat
+Result<KeyValues> ReadNodeNumastat(const Root& root, int node);  // nodeN/numastat
 
 }  // namespace kvmem::procfs

@@ -41,15 +41,16 @@ Result<Meminfo> ParseMeminfo(std::string text, const std::string& file) {
     }
     auto number = ParseU64(value[0]);
     if (!number) {
-      error = Error{ErrorKind::kParse, "value of " + std::string(key) + " is not a number: \"" +
-                                           std::string(value[0]) + "\"", file, n};
+      error = Error{ErrorKind::kParse,
+                    "value of " + std::string(key) + " is not a number: \"" + std::string(value[0]) + "\"", file, n};
       return;
     }
     uint64_t v = *number;
     if (value.size() == 2) {
       if (value[1] != "kB") {
-        error = Error{ErrorKind::kParse, "unknown unit \"" + std::string(value[1]) + "\" for " +
-                                             std::string(key) + "; expected kB", file, n};
+        error =
+            Error{ErrorKind::kParse,
+                  "unknown unit \"" + std::string(value[1]) + "\" for " + std::string(key) + "; expected kB", file, n};
         return;
       }
       if (v > UINT64_MAX / 1024) {
@@ -64,9 +65,7 @@ Result<Meminfo> ParseMeminfo(std::string text, const std::string& file) {
   return out;
 }
 
-Result<Meminfo> ReadMeminfo(const Root& root) {
-  return ReadParsed<Meminfo>(root.Proc("meminfo"), ParseMeminfo);
-}
+Result<Meminfo> ReadMeminfo(const Root& root) { return ReadParsed<Meminfo>(root.Proc("meminfo"), ParseMeminfo); }
 
 Result<Meminfo> ReadNodeMeminfo(const Root& root, int node) {
   return ReadParsed<Meminfo>(root.Node(node, "meminfo"), ParseMeminfo);

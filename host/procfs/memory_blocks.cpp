@@ -20,8 +20,7 @@ Result<MemoryBlocks> ReadMemoryBlocks(const Root& root, const std::vector<int>& 
     if (!names) return tl::unexpected(names.error());
     NodeBlocks& counts = out.nodes[node];
     for (const auto& name : *names) {
-      if (name.size() <= 6 || name.compare(0, 6, "memory") != 0 ||
-          !ParseU64(std::string_view(name).substr(6))) {
+      if (name.size() <= 6 || name.compare(0, 6, "memory") != 0 || !ParseU64(std::string_view(name).substr(6))) {
         continue;
       }
       std::string path = base + name + "/state";
@@ -31,8 +30,10 @@ Result<MemoryBlocks> ReadMemoryBlocks(const Root& root, const std::vector<int>& 
         return tl::unexpected(state.error());
       }
       std::string_view s = Trim(*state);
-      if (s == "online") ++counts.online;
-      else if (s == "offline") ++counts.offline;
+      if (s == "online")
+        ++counts.online;
+      else if (s == "offline")
+        ++counts.offline;
       else if (s != "going-offline") {
         return ParseError(path, 1, "unknown block state \"" + std::string(s) + "\"; expected online or offline");
       }

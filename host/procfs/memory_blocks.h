@@ -19,9 +19,9 @@ struct NodeBlocks {
 };
 
 struct MemoryBlocks {
-  uint64_t block_size_bytes = 0;         // block_size_bytes (hex in sysfs)
-  std::optional<std::string> auto_online; // auto_online_blocks: offline, online, online_kernel, online_movable
-  std::map<int, NodeBlocks> nodes;        // by node id
+  uint64_t block_size_bytes = 0;           // block_size_bytes (hex in sysfs)
+  std::optional<std::string> auto_online;  // auto_online_blocks: offline, online, online_kernel, online_movable
+  std::map<int, NodeBlocks> nodes;         // by node id
 };
 
 // kNotFound when the kernel has no memory hotplug (no sys/devices/system/memory).

@@ -93,7 +93,8 @@ Result<NumaStat> ParseNumaStat(std::string_view text, const std::string& file) {
     for (size_t i = 1; i < fields.size(); ++i) {
       auto nv = ParseNodeToken(fields[i]);
       if (!nv) {
-        error = Error{ErrorKind::kParse, "expected N<node>=<value>, got \"" + std::string(fields[i]) + "\"", file, number};
+        error =
+            Error{ErrorKind::kParse, "expected N<node>=<value>, got \"" + std::string(fields[i]) + "\"", file, number};
         return;
       }
       nodes[nv->first] = nv->second;

@@ -37,9 +37,8 @@ Result<Psi> ParsePsi(std::string_view text, const std::string& file) {
       double* target = key == "avg10" ? &p.avg10 : key == "avg60" ? &p.avg60 : key == "avg300" ? &p.avg300 : nullptr;
       if (!target) continue;  // unknown keys are ignored
       // "2.14" percent parsed as "2.14e-2", so the ratio is the double nearest 0.0214.
-      auto v = value.find_first_of("eE") == std::string_view::npos
-                   ? ParseDouble(std::string(value) + "e-2")
-                   : std::nullopt;
+      auto v =
+          value.find_first_of("eE") == std::string_view::npos ? ParseDouble(std::string(value) + "e-2") : std::nullopt;
       if (!v) return fail(std::string(key) + " is not a number: \"" + std::string(value) + "\"");
       *target = *v;
       seen[key == "avg10" ? 0 : key == "avg60" ? 1 : 2] = true;

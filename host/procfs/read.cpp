@@ -59,8 +59,8 @@ class DescriptorCache {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct statfs fs {};
-    bool kernel_fs = ::fstatfs(fd, &fs) == 0 &&
-                     ((fs.f_type == PROC_SUPER_MAGIC && !IsPerProcess(path)) || fs.f_type == SYSFS_MAGIC);
+    bool kernel_fs =
+        ::fstatfs(fd, &fs) == 0 && ((fs.f_type == PROC_SUPER_MAGIC && !IsPerProcess(path)) || fs.f_type == SYSFS_MAGIC);
     std::lock_guard lock(mutex_);
     if (!kernel_fs || fds_.size() >= kMaxCached) {
       ::close(fd);
@@ -131,9 +131,7 @@ ReadScope::~ReadScope() {
 }
 
 namespace detail {
-std::shared_ptr<void>* ScopeSlot(const std::string& key) {
-  return t_scope_parsed ? &(*t_scope_parsed)[key] : nullptr;
-}
+std::shared_ptr<void>* ScopeSlot(const std::string& key) { return t_scope_parsed ? &(*t_scope_parsed)[key] : nullptr; }
 }  // namespace detail
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -201,8 +199,7 @@ Result<std::string> ReadUncached(const std::string& path, int* open_errno) {
   return out;
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 namespace {
 Result<std::vector<std::string>> ListDirUncached(const std::string& path) {

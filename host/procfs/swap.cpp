@@ -26,7 +26,8 @@ Result<std::vector<SwapDevice>> ParseSwaps(std::string_view text, const std::str
     auto size = ParseU64(f[2]), used = ParseU64(f[3]);
     auto prio = ParseI64(f[4]);
     if (!size || !used || !prio || *size > (UINT64_MAX >> 10) || *used > (UINT64_MAX >> 10)) {
-      error = Error{ErrorKind::kParse, "size, used and priority must be numbers in \"" + std::string(line) + "\"", file, n};
+      error =
+          Error{ErrorKind::kParse, "size, used and priority must be numbers in \"" + std::string(line) + "\"", file, n};
       return;
     }
     out.push_back({std::string(f[0]), std::string(f[1]), *size * 1024, *used * 1024, *prio});
@@ -50,7 +51,8 @@ Result<ZramMmStat> ParseZramMmStat(std::string_view text, const std::string& fil
   std::vector<uint64_t> v;
   for (size_t i = 0; i < f.size(); ++i) {
     auto x = ParseU64(f[i]);
-    if (!x) return ParseError(file, 1, "field " + std::to_string(i + 1) + " is not a number: \"" + std::string(f[i]) + "\"");
+    if (!x)
+      return ParseError(file, 1, "field " + std::to_string(i + 1) + " is not a number: \"" + std::string(f[i]) + "\"");
     v.push_back(*x);
   }
   ZramMmStat m{v[0], v[1], v[2], v[3], v[4], v[5], v[6], std::nullopt, std::nullopt};
@@ -77,8 +79,10 @@ Result<std::vector<ZramDevice>> ReadZramDevices(const Root& root) {
     auto mm = ParseZramMmStat(*text, base + "mm_stat");
     if (!mm) return tl::unexpected(mm.error());
     ZramDevice dev{name, 0, *mm};
-    if (auto size = ReadU64File(base + "disksize")) dev.disksize_bytes = *size;
-    else if (size.error().kind != ErrorKind::kNotFound) return tl::unexpected(size.error());
+    if (auto size = ReadU64File(base + "disksize"))
+      dev.disksize_bytes = *size;
+    else if (size.error().kind != ErrorKind::kNotFound)
+      return tl::unexpected(size.error());
     out.push_back(std::move(dev));
   }
   return out;

@@ -28,8 +28,8 @@ Result<std::vector<SwapDevice>> ReadSwaps(const Root& root);
 // zram's mm_stat: 7 fields on every kernel since 4.7, huge_pages since 5.2,
 // huge_pages_since since 5.15. All byte fields are bytes; *_pages are page counts.
 struct ZramMmStat {
-  uint64_t orig_data_size = 0, compr_data_size = 0, mem_used_total = 0, mem_limit = 0,
-           mem_used_max = 0, same_pages = 0, pages_compacted = 0;
+  uint64_t orig_data_size = 0, compr_data_size = 0, mem_used_total = 0, mem_limit = 0, mem_used_max = 0, same_pages = 0,
+           pages_compacted = 0;
   std::optional<uint64_t> huge_pages, huge_pages_since;
 };
 Result<ZramMmStat> ParseZramMmStat(std::string_view text, const std::string& file);

@@ -39,9 +39,13 @@ void Store(MemoryStats& s, int tag, unsigned long long v) {
 // A typed parameter's value when it is a non-negative integer.
 std::optional<unsigned long long> Unsigned(const virTypedParameter& p) {
   switch (p.type) {
-    case VIR_TYPED_PARAM_INT: return p.value.i < 0 ? std::nullopt : std::optional<unsigned long long>(static_cast<unsigned long long>(p.value.i));
+    case VIR_TYPED_PARAM_INT:
+      return p.value.i < 0 ? std::nullopt
+                           : std::optional<unsigned long long>(static_cast<unsigned long long>(p.value.i));
     case VIR_TYPED_PARAM_UINT: return p.value.ui;
-    case VIR_TYPED_PARAM_LLONG: return p.value.l < 0 ? std::nullopt : std::optional<unsigned long long>(static_cast<unsigned long long>(p.value.l));
+    case VIR_TYPED_PARAM_LLONG:
+      return p.value.l < 0 ? std::nullopt
+                           : std::optional<unsigned long long>(static_cast<unsigned long long>(p.value.l));
     case VIR_TYPED_PARAM_ULLONG: return p.value.ul;
     default: return std::nullopt;
   }
@@ -88,9 +92,12 @@ BalloonRecord DecodeBalloonParams(std::span<const virTypedParameter> params) {
     if (!v) continue;
     for (const auto& f : kBalloonFields) {
       if (field != f.name) continue;
-      if (f.tag == -1) out.current_bytes = KiB(*v);
-      else if (f.tag == -2) out.maximum_bytes = KiB(*v);
-      else Store(out.stats, f.tag, *v);
+      if (f.tag == -1)
+        out.current_bytes = KiB(*v);
+      else if (f.tag == -2)
+        out.maximum_bytes = KiB(*v);
+      else
+        Store(out.stats, f.tag, *v);
     }
   }
   // The bulk API reports the balloon size only as balloon.current.

@@ -45,7 +45,6 @@ Result<std::vector<CapsCell>> DecodeCapabilitiesCells(std::string_view xml);
 
 // "1024" with unit "MiB" -> 1073741824; libvirt's scaled-integer units (b, KB, KiB, k,
 // MB, M, MiB, ...). nullopt for an unknown unit, a non-number or an overflow.
-std::optional<uint64_t> ScaledBytes(std::string_view value, std::string_view unit,
-                                    uint64_t default_scale = 1024);
+std::optional<uint64_t> ScaledBytes(std::string_view value, std::string_view unit, uint64_t default_scale = 1024);
 
 }  // namespace kvmem::virt

@@ -128,37 +128,46 @@ void DecodeNuma(const xmlNode* dom, DomainXml& out) {
   out.emulatorpin = Child(cputune, "emulatorpin") != nullptr;
   out.vcpu_cpuset = Attr(Child(dom, "vcpu"), "cpuset");
   ForChildren(Child(dom, "metadata"), "placement", [&](const xmlNode* mark) {
-    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemPlacementNs) != 0) return;
-    if (auto node = U64(Attr(mark, "vcpus-node")); node && *node < 1'000'000) out.kvmem_pinned_node = static_cast<int>(*node);
+    if (!mark->ns || !mark->ns->href ||
+        std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemPlacementNs) != 0)
+      return;
+    if (auto node = U64(Attr(mark, "vcpus-node")); node && *node < 1'000'000)
+      out.kvmem_pinned_node = static_cast<int>(*node);
   });
   ForChildren(Child(dom, "metadata"), "memory", [&](const xmlNode* mark) {
-    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemMemoryNs) != 0) return;
+    if (!mark->ns || !mark->ns->href || std::strcmp(reinterpret_cast<const char*>(mark->ns->href), kKvmemMemoryNs) != 0)
+      return;
     const std::string text = Attr(mark, "priority");
     const bool negative = !text.empty() && text[0] == '-';
     auto magnitude = U64(negative ? std::string_view(text).substr(1) : std::string_view(text));
-    if (magnitude && *magnitude <= 1000) out.kvmem_priority = static_cast<int>(negative ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude));
+    if (magnitude && *magnitude <= 1000)
+      out.kvmem_priority =
+          static_cast<int>(negative ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude));
   });
 }
 
 }  // namespace
 
-std::optional<uint64_t> ScaledBytes(std::string_view value, std::string_view unit,
-                                    uint64_t default_scale) {
+std::optional<uint64_t> ScaledBytes(std::string_view value, std::string_view unit, uint64_t default_scale) {
   auto v = U64(value);
   if (!v) return std::nullopt;
   std::string u(unit);
   std::transform(u.begin(), u.end(), u.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   uint64_t scale = 0;
-  if (u.empty()) scale = default_scale;
-  else if (u == "b" || u == "bytes") scale = 1;
+  if (u.empty())
+    scale = default_scale;
+  else if (u == "b" || u == "bytes")
+    scale = 1;
   else {
     // libvirt: "KB"/"MB"/... are powers of 1000; "k"/"KiB"/"M"/"MiB"/... powers of 1024.
     static constexpr std::string_view kPrefixes = "kmgtpe";
     size_t power = kPrefixes.find(u[0]);
     std::string_view rest = std::string_view(u).substr(1);
     uint64_t base = 0;
-    if (rest.empty() || rest == "ib") base = 1024;
-    else if (rest == "b") base = 1000;
+    if (rest.empty() || rest == "ib")
+      base = 1024;
+    else if (rest == "b")
+      base = 1000;
     if (power == std::string_view::npos || base == 0) return std::nullopt;
     scale = 1;
     for (size_t i = 0; i <= power; ++i) scale *= base;

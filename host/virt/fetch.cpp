@@ -38,9 +38,7 @@ void OnMemoryDeviceSize(virConnectPtr, virDomainPtr dom, const char*, unsigned l
 void FreeDirtyRef(void* opaque) { delete static_cast<DirtyRef*>(opaque); }
 
 // Errors that mean "this domain is gone or not running any more": no data, not a failure.
-bool DomainVanished(int code) {
-  return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
-}
+bool DomainVanished(int code) { return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID; }
 
 // virConnectListAllDomains' array, owned from the moment it is returned.
 struct DomainList {
@@ -84,7 +82,7 @@ void Fetcher::RegisterEvents() {
     auto* ref = new DirtyRef(dirty_);
     int id = virConnectDomainEventRegisterAny(conn_.get(), nullptr, e.id, e.cb, ref, FreeDirtyRef);
     if (id < 0) {
-      delete ref;  // libvirt calls freecb only for registered callbacks
+      delete ref;           // libvirt calls freecb only for registered callbacks
       virResetLastError();  // a driver without events: the XML age bound still applies
       continue;
     }
@@ -195,8 +193,7 @@ void Fetcher::FillXml(virDomainPtr dom, FetchedDomain& out, const std::vector<st
   DomainSample& s = out.sample;
   auto now = std::chrono::steady_clock::now();
   auto it = xml_cache_.find(s.uuid);
-  bool stale = it == xml_cache_.end() || it->second.id != s.id ||
-               now - it->second.fetched >= options_.xml_max_age ||
+  bool stale = it == xml_cache_.end() || it->second.id != s.id || now - it->second.fetched >= options_.xml_max_age ||
                std::binary_search(dirty.begin(), dirty.end(), s.uuid);
   if (stale) {
     CStringPtr text(virDomainGetXMLDesc(dom, 0));
@@ -287,7 +284,8 @@ std::vector<NodeFreePages> Fetcher::FreePages() {
       uint64_t size = sizes[i % kib.size()];
       // Only the sizes the cell itself lists: a count for a size it lacks means nothing.
       auto cell = std::find_if(cells_->begin(), cells_->end(), [&](const CapsCell& c) { return c.id == node; });
-      if (cell == cells_->end() || !std::binary_search(cell->page_bytes.begin(), cell->page_bytes.end(), size)) continue;
+      if (cell == cells_->end() || !std::binary_search(cell->page_bytes.begin(), cell->page_bytes.end(), size))
+        continue;
       out.push_back({node, size, counts[i]});
     }
     return true;

@@ -25,7 +25,7 @@ struct FetchedDomain {
   DomainSample sample;         // placement left empty; sampled_at set by the caller
   std::vector<int> vcpu_cpus;  // host CPU of each online vCPU, when asked for
   bool vcpus_fetched = false;
-  bool complete = true;        // false: some call failed; the caller may keep older values
+  bool complete = true;  // false: some call failed; the caller may keep older values
 };
 
 struct FetchResult {

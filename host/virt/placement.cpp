@@ -166,7 +166,8 @@ std::optional<procfs::NodeBytes> PlacementReader::CgroupResidency(int pid) {
 
 namespace {
 const char* MetricsFedBy(const std::string& file) {
-  if (file == "numa_maps") return "kvmem_domain_numa_memory_bytes, kvmem_domain_numa_locality_ratio, kvmem_domain_tier_memory_bytes";
+  if (file == "numa_maps")
+    return "kvmem_domain_numa_memory_bytes, kvmem_domain_numa_locality_ratio, kvmem_domain_tier_memory_bytes";
   if (file == "smaps_rollup") return "kvmem_domain_thp_anon_bytes";
   return "kvmem_domain_ksm_merging_pages, kvmem_domain_ksm_profit_bytes";
 }
@@ -175,10 +176,11 @@ const char* MetricsFedBy(const std::string& file) {
 void PlacementReader::NoteDenied(const std::string& file, const std::string& path, int err) {
   if (err != EACCES && err != EPERM) return;
   if (denied_[file]++ > 0) return;
-  log::Warn("cannot read a QEMU process's file: permission denied; the per-VM metrics it feeds are "
-            "left out (reading it needs ptrace-read access to QEMU: its uid, or CAP_SYS_PTRACE); "
-            "logged once, counted in kvmem_libvirt_proc_read_denied_total",
-            {{"file", path}, {"metrics", MetricsFedBy(file)}});
+  log::Warn(
+      "cannot read a QEMU process's file: permission denied; the per-VM metrics it feeds are "
+      "left out (reading it needs ptrace-read access to QEMU: its uid, or CAP_SYS_PTRACE); "
+      "logged once, counted in kvmem_libvirt_proc_read_denied_total",
+      {{"file", path}, {"metrics", MetricsFedBy(file)}});
 }
 
 std::optional<std::pair<procfs::NodeBytes, std::string>> PlacementReader::Residency(int pid) {
@@ -210,7 +212,8 @@ Placement PlacementReader::Read(const std::string& uuid, const std::vector<int>&
   int ksm_err = 0;
   auto ksm_text = procfs::ReadUncached(ksm_path, &ksm_err);
   if (!ksm_text) NoteDenied("ksm_stat", ksm_path, ksm_err);
-  if (auto ksm = ksm_text ? procfs::ParseKsmStat(*ksm_text, ksm_path) : Result<procfs::KsmStat>(tl::unexpected(ksm_text.error()))) {
+  if (auto ksm = ksm_text ? procfs::ParseKsmStat(*ksm_text, ksm_path)
+                          : Result<procfs::KsmStat>(tl::unexpected(ksm_text.error()))) {
     p.ksm_merging_pages = ksm->merging_pages;
     p.ksm_profit_bytes = ksm->profit_bytes;
   }

@@ -48,7 +48,7 @@ class PlacementReader {
 
   procfs::Root root_;
   std::map<int, int> cpu_node_;
-  std::map<std::string, int> pids_;          // uuid -> QEMU pid
+  std::map<std::string, int> pids_;           // uuid -> QEMU pid
   std::set<std::string> unresolved_at_scan_;  // uuids the last scan could not find
   std::chrono::steady_clock::time_point last_scan_{};
   uint64_t proc_scans_ = 0;

@@ -125,8 +125,10 @@ class Worker {
       if (!d.sample.active) continue;  // no process to look for: never a /proc scan for it
       listed.insert(d.sample.uuid);
       auto it = placements_.find(d.sample.uuid);
-      if (it == placements_.end()) due.push_back({SteadyClock::time_point::min(), &d});
-      else if (d.vcpus_fetched) due.push_back({it->second.read, &d});
+      if (it == placements_.end())
+        due.push_back({SteadyClock::time_point::min(), &d});
+      else if (d.vcpus_fetched)
+        due.push_back({it->second.read, &d});
     }
     std::erase_if(placements_, [&](const auto& kv) { return !listed.contains(kv.first); });
     if (due.empty()) return;
@@ -181,8 +183,7 @@ class Worker {
     backoff_ = std::min(backoff_ * 2, opt_.backoff_max);
     if (logged_ != Logged::kDown) {
       log::Warn("libvirt unavailable; host metrics are still served",
-                {{"uri", opt_.uri}, {"err", err.ToString()},
-                 {"retry_in", std::to_string(retry_in.count()) + "ms"}});
+                {{"uri", opt_.uri}, {"err", err.ToString()}, {"retry_in", std::to_string(retry_in.count()) + "ms"}});
       logged_ = Logged::kDown;
     } else {
       log::Debug("libvirt still unavailable", {{"uri", opt_.uri}, {"err", err.ToString()}});
@@ -232,8 +233,10 @@ LibvirtSource::~LibvirtSource() {
     state_->cv.notify_all();
     finished = state_->cv.wait_for(lock, std::chrono::seconds(2), [&] { return state_->finished; });
   }
-  if (finished) worker_.join();
-  else worker_.detach();  // hung in libvirt: leave it; it owns what it uses
+  if (finished)
+    worker_.join();
+  else
+    worker_.detach();  // hung in libvirt: leave it; it owns what it uses
 }
 
 Snapshot LibvirtSource::Get(std::chrono::milliseconds budget) {

@@ -30,8 +30,8 @@ struct MemoryStats {
   std::optional<int64_t> last_update;       // seconds since the epoch of the guest's last report
 
   bool HasGuestStats() const {
-    return available_bytes || usable_bytes || unused_bytes || disk_caches_bytes || major_faults ||
-           minor_faults || swap_in_bytes || swap_out_bytes || last_update;
+    return available_bytes || usable_bytes || unused_bytes || disk_caches_bytes || major_faults || minor_faults ||
+           swap_in_bytes || swap_out_bytes || last_update;
   }
   bool operator==(const MemoryStats&) const = default;
 };
@@ -92,16 +92,16 @@ struct DomainXml {
   // A <hostdev>, or an <interface type='hostdev'>: VFIO pins all guest memory, so free page
   // reporting cannot give any back.
   bool device_assignment = false;
-  std::optional<uint64_t> min_guarantee_bytes;   // <memtune><min_guarantee>
+  std::optional<uint64_t> min_guarantee_bytes;  // <memtune><min_guarantee>
   std::vector<VirtioMem> virtio_mem;
   // For hugepage demand and placement.
-  std::vector<GuestCell> numa_cells;            // <cpu><numa><cell>, in XML order
-  std::vector<MemNode> memnodes;                // <numatune><memnode>, in XML order
-  std::string numatune_placement;               // <numatune><memory placement>: static|auto; "" unset
-  std::vector<HugepagePage> hugepage_pages;     // every <page>, in XML order (sizes also above)
-  bool vcpupin = false;                         // <cputune> has a <vcpupin>
-  bool emulatorpin = false;                     // <cputune> has an <emulatorpin>
-  std::string vcpu_cpuset;                      // <vcpu cpuset>: a static pin of every vCPU; "" none
+  std::vector<GuestCell> numa_cells;         // <cpu><numa><cell>, in XML order
+  std::vector<MemNode> memnodes;             // <numatune><memnode>, in XML order
+  std::string numatune_placement;            // <numatune><memory placement>: static|auto; "" unset
+  std::vector<HugepagePage> hugepage_pages;  // every <page>, in XML order (sizes also above)
+  bool vcpupin = false;                      // <cputune> has a <vcpupin>
+  bool emulatorpin = false;                  // <cputune> has an <emulatorpin>
+  std::string vcpu_cpuset;                   // <vcpu cpuset>: a static pin of every vCPU; "" none
   // <metadata><placement xmlns=kKvmemPlacementNs vcpus-node="N"/>: kvmem_controller pinned the
   // vCPUs to node N itself (live only), so the <vcpupin>s above are not the administrator's.
   std::optional<int> kvmem_pinned_node;
@@ -124,7 +124,7 @@ struct Placement {
   std::string residency_source;               // "cgroup", "numa_maps" or "" (unknown)
   std::optional<uint64_t> ksm_merging_pages;  // /proc/PID/ksm_stat
   std::optional<int64_t> ksm_profit_bytes;
-  std::optional<uint64_t> thp_anon_bytes;     // /proc/PID/smaps_rollup AnonHugePages
+  std::optional<uint64_t> thp_anon_bytes;  // /proc/PID/smaps_rollup AnonHugePages
   // Share of resident bytes on nodes that run at least one vCPU; absent without both.
   std::optional<double> LocalityRatio() const;
 };

@@ -5,8 +5,8 @@
 #include <libvirt/virterror.h>
 
 #include "host/virt/handles.h"
-#include "host/write/libvirt_writer_internal.h"
 #include "host/virt/types.h"
+#include "host/write/libvirt_writer_internal.h"
 
 namespace kvmem::hostwrite {
 

@@ -61,7 +61,6 @@ Result<void*> RawConnection(LibvirtWriter& writer);
 // `domain_xml`'s virtio-mem <memory> element whose alias is `alias` (or, for the
 // "virtio-mem<N>" names kvmem gives alias-less devices, the N-th one), with <requested> set
 // to `requested_kib` KiB. Pure; errors name the alias.
-Result<std::string> VirtioMemDeviceXml(const std::string& domain_xml, const std::string& alias,
-                                       uint64_t requested_kib);
+Result<std::string> VirtioMemDeviceXml(const std::string& domain_xml, const std::string& alias, uint64_t requested_kib);
 
 }  // namespace kvmem::hostwrite

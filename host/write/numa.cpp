@@ -47,9 +47,9 @@ Result<void> CheckMemoryNode(int to_node, const std::string& what) {
   if (numa_available() < 0) return Fail(ErrorKind::kNotFound, what + ": libnuma: NUMA is not available on this host");
   const int max = numa_max_node();
   if (to_node < 0 || to_node > max || !numa_bitmask_isbitset(numa_all_nodes_ptr, static_cast<unsigned int>(to_node))) {
-    return Fail(ErrorKind::kNotFound, what + ": node " + std::to_string(to_node) +
-                                          " is not a memory node of this host (libnuma: " +
-                                          NodeSetText(numa_all_nodes_ptr) + ")");
+    return Fail(ErrorKind::kNotFound,
+                what + ": node " + std::to_string(to_node) +
+                    " is not a memory node of this host (libnuma: " + NodeSetText(numa_all_nodes_ptr) + ")");
   }
   return {};
 }

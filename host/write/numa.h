@@ -14,7 +14,7 @@ namespace kvmem::hostwrite {
 Result<std::vector<int>> LibnumaNodeCpus(int node);
 
 struct MigrateResult {
-  std::string call;  // "numa_migrate_pages(pid 42, from {1}, to {0})", for messages
+  std::string call;    // "numa_migrate_pages(pid 42, from {1}, to {0})", for messages
   int pages_left = 0;  // pages the kernel could not move (in use, locked, pinned)
 };
 // Moves every page of `pid` on nodes other than `to_node` there. Errors: NUMA unavailable,

@@ -33,7 +33,8 @@ xmlNodePtr Child(xmlNodePtr n, const char* name) {
 Result<std::string> VirtioMemDeviceXml(const std::string& domain_xml, const std::string& alias,
                                        uint64_t requested_kib) {
   std::unique_ptr<xmlDoc, DocFreer> doc(xmlReadMemory(domain_xml.data(), static_cast<int>(domain_xml.size()),
-                                                      "domain.xml", nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+                                                      "domain.xml", nullptr,
+                                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) return Fail(ErrorKind::kParse, "cannot parse the domain XML", alias);
   xmlNodePtr devices = Child(xmlDocGetRootElement(doc.get()), "devices");
   int index = 0;

@@ -272,8 +272,7 @@ inline std::vector<model::Observation> Held(int until, const NodeBuilder& node,
 }
 
 // A window sized for `policy` holding `observations` in order.
-inline policy::Window WindowOf(const std::vector<model::Observation>& observations,
-                               const model::Policy& p = {}) {
+inline policy::Window WindowOf(const std::vector<model::Observation>& observations, const model::Policy& p = {}) {
   policy::Window w(policy::RequiredKeep(p));
   for (const auto& o : observations) w.Push(o);
   return w;

@@ -14,11 +14,11 @@
 #include "controller/actuate/hugepages.h"
 #include "controller/actuate/placement.h"
 #include "controller/observe/read_back.h"
+#include "host/procfs/read.h"
+#include "host/virt/decode.h"
 #include "host/virt/handles.h"
 #include "host/write/libvirt_writer_internal.h"
 #include "host/write/numa.h"
-#include "host/procfs/read.h"
-#include "host/virt/decode.h"
 
 namespace kvmem {
 namespace {
@@ -34,8 +34,8 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
-#define KVMEM_NEED_GUEST()                                                                           \
-  if (Env("KVMEM_TEST_URI").empty()) {                                                               \
+#define KVMEM_NEED_GUEST()                                                                          \
+  if (Env("KVMEM_TEST_URI").empty()) {                                                              \
     GTEST_SKIP() << "runs inside tests/e2e/actuate_guest.sh (a private libvirtd and a QEMU guest)"; \
   }
 
@@ -119,7 +119,8 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
     std::vector<unsigned char> maps(static_cast<size_t>(vcpus * maplen));
     ASSERT_EQ(virDomainGetVcpuPinInfo(d.get(), vcpus, maps.data(), maplen, VIR_DOMAIN_AFFECT_LIVE), vcpus);
     for (int v = 0; v < vcpus; ++v) {
-      EXPECT_EQ(std::vector<unsigned char>(maps.begin() + v * maplen, maps.begin() + (v + 1) * maplen), want) << "vcpu " << v;
+      EXPECT_EQ(std::vector<unsigned char>(maps.begin() + v * maplen, maps.begin() + (v + 1) * maplen), want)
+          << "vcpu " << v;
     }
     std::vector<unsigned char> emulator(static_cast<size_t>(maplen));
     ASSERT_EQ(virDomainGetEmulatorPinInfo(d.get(), emulator.data(), maplen, VIR_DOMAIN_AFFECT_LIVE), 1);
@@ -137,8 +138,9 @@ TEST(ActuateGuest, PinsLiveVcpusAndEmulatorAndMeasuresLocality) {
   const std::vector<int> node0 = hostwrite::LibnumaNodeCpus(0).value();
   ASSERT_FALSE(node0.empty());
   const std::vector<int> one{node0.back()};
-  actuate::PlacementActuator narrow({.read_back = &LiveReadBack(), .libvirt = &conn,
-                                     .node_cpus = [&](int) { return Result<std::vector<int>>(one); }});
+  actuate::PlacementActuator narrow({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = [&](int) {
+                                       return Result<std::vector<int>>(one);
+                                     }});
   auto first = narrow.Apply(pin);
   ASSERT_TRUE(first.ok) << first.error;
   expect_pinned(one);

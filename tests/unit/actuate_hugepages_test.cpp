@@ -9,12 +9,12 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/metrics/text_format.h"
 #include "controller/actuate/hugepages.h"
 #include "controller/loop/pool_metrics.h"
 #include "controller/observe/read_back.h"
-#include "host/write/libvirt_writer.h"
-#include "common/metrics/text_format.h"
 #include "host/procfs/read.h"
+#include "host/write/libvirt_writer.h"
 #include "tests/support/live_host.h"
 
 namespace kvmem {
@@ -34,8 +34,10 @@ model::ResizeHugepagePool Resize(int node, uint64_t page_bytes, uint64_t from, u
 
 TEST(HugepagePoolActuator, PoolFileIsTheNodesNrHugepages) {
   procfs::Root root{"/p", "/s"};
-  EXPECT_EQ(root.NodeHugepages(1, k2M, "nr_hugepages"), "/s/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages");
-  EXPECT_EQ(root.NodeHugepages(0, k1G, "nr_hugepages"), "/s/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages");
+  EXPECT_EQ(root.NodeHugepages(1, k2M, "nr_hugepages"),
+            "/s/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages");
+  EXPECT_EQ(root.NodeHugepages(0, k1G, "nr_hugepages"),
+            "/s/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages");
 }
 
 TEST(HugepagePoolActuator, ShortfallTable) {
@@ -78,7 +80,9 @@ struct FixtureSys {
   ~FixtureSys() { fs::remove_all(dir); }
   procfs::Root root() const { return {"/nonexistent-proc", dir.string()}; }
   std::string Pool(int node, const char* size) const {
-    return (dir / ("devices/system/node/node" + std::to_string(node) + "/hugepages/hugepages-" + size + "/nr_hugepages")).string();
+    return (dir /
+            ("devices/system/node/node" + std::to_string(node) + "/hugepages/hugepages-" + size + "/nr_hugepages"))
+        .string();
   }
 };
 
@@ -144,7 +148,8 @@ TEST(HugepagePoolActuator, TestDriverHasNoAllocPagesSoSysfsWrites) {
   EXPECT_EQ(shrunk.method, "sysfs");
   auto both = pool2.Apply(Resize(9, k2M, 0, 1));
   EXPECT_EQ(both.error.find("qemu:///system?socket=/nonexistent/sock: virConnectOpen: "), 0u) << both.error;
-  EXPECT_NE(both.error.find("; then " + sys.Pool(9, "2048kB") + ": cannot open for writing"), std::string::npos) << both.error;
+  EXPECT_NE(both.error.find("; then " + sys.Pool(9, "2048kB") + ": cannot open for writing"), std::string::npos)
+      << both.error;
 
   // The loop counts writes by Outcome::method.
   loop::PoolPlacementMetrics metrics;
@@ -156,12 +161,15 @@ TEST(HugepagePoolActuator, TestDriverHasNoAllocPagesSoSysfsWrites) {
   metrics.Collect(sink);
   for (const auto* f : loop::PoolPlacementMetrics::Families()) EXPECT_EQ(ValidateFamily(*f), "") << f->name;
   const std::string text = SerializeText(sink.families());
-  EXPECT_NE(text.find("# HELP kvmem_controller_hugepage_pool_writes_total Hugepage pool resizes the controller wrote, by method: "
-                      "libvirt (virNodeAllocPages) or sysfs (nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).\n"
-                      "# TYPE kvmem_controller_hugepage_pool_writes_total counter\n"
-                      "kvmem_controller_hugepage_pool_writes_total{method=\"libvirt\"} 0\n"
-                      "kvmem_controller_hugepage_pool_writes_total{method=\"sysfs\"} 3\n"),
-            std::string::npos) << text;
+  EXPECT_NE(
+      text.find(
+          "# HELP kvmem_controller_hugepage_pool_writes_total Hugepage pool resizes the controller wrote, by method: "
+          "libvirt (virNodeAllocPages) or sysfs (nodeN/hugepages/hugepages-<kB>kB/nr_hugepages).\n"
+          "# TYPE kvmem_controller_hugepage_pool_writes_total counter\n"
+          "kvmem_controller_hugepage_pool_writes_total{method=\"libvirt\"} 0\n"
+          "kvmem_controller_hugepage_pool_writes_total{method=\"sysfs\"} 3\n"),
+      std::string::npos)
+      << text;
 }
 
 // This host's node 0: 4 more 2 MiB pages than now, then exactly the old size again.
@@ -173,9 +181,7 @@ TEST(HugepagePoolActuator, RealNodeZeroGrowsByFourAndReturnsWhenRoot) {
   struct Restore {  // puts the pool back even when an assertion fails
     std::string path;
     uint64_t pages;
-    ~Restore() {
-      std::ofstream(path) << pages << "\n";
-    }
+    ~Restore() { std::ofstream(path) << pages << "\n"; }
   } restore{dir + "/nr_hugepages", nr0};
 
   // With 64 free blocks (16 times what is asked) nothing running beside us can take enough of

@@ -14,13 +14,13 @@
 #include <iostream>
 
 #include "controller/actuate/placement.h"
+#include "controller/observe/observe.h"
 #include "controller/observe/read_back.h"
+#include "host/procfs/node.h"
+#include "host/virt/decode.h"
 #include "host/virt/handles.h"
 #include "host/write/libvirt_writer_internal.h"
 #include "host/write/numa.h"
-#include "controller/observe/observe.h"
-#include "host/virt/decode.h"
-#include "host/procfs/node.h"
 
 namespace kvmem {
 namespace {
@@ -79,8 +79,9 @@ TEST(Placement, LibnumaNodeCpusMatchSysfs) {
     EXPECT_EQ(hostwrite::LibnumaNodeCpus(node).value(), procfs::ReadNodeCpus({"/proc", "/sys"}, node).value()) << node;
   }
   const int past = numa_max_node() + 1;
-  EXPECT_EQ(hostwrite::LibnumaNodeCpus(past).error().message,
-            "libnuma: node " + std::to_string(past) + " does not exist (highest node " + std::to_string(past - 1) + ")");
+  EXPECT_EQ(
+      hostwrite::LibnumaNodeCpus(past).error().message,
+      "libnuma: node " + std::to_string(past) + " does not exist (highest node " + std::to_string(past - 1) + ")");
 }
 
 // The pin map of every live vCPU, then the emulator's, over the actuator's own connection
@@ -102,8 +103,10 @@ std::vector<std::vector<unsigned char>> PinInfo(hostwrite::LibvirtWriter& conn, 
 TEST(Placement, PinsEveryVcpuAndTheEmulatorOnTestDriver) {
   hostwrite::LibvirtWriter conn("test:///default");
   unsigned long long free_per_cell[4] = {};
-  ASSERT_EQ(virNodeGetCellsFreeMemory(hostwrite::ConnectionOf(conn).value(), free_per_cell, 0, 4), 2);  // two host cells
-  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  ASSERT_EQ(virNodeGetCellsFreeMemory(hostwrite::ConnectionOf(conn).value(), free_per_cell, 0, 4),
+            2);  // two host cells
+  actuate::PlacementActuator placement(
+      {.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
   using Map = std::vector<std::vector<unsigned char>>;
   ASSERT_EQ(PinInfo(conn, 2), (Map{{0xff, 0xff}, {0xff, 0xff}, {0xff, 0xff}}));  // unpinned: every host CPU
 
@@ -121,7 +124,8 @@ TEST(Placement, PinsEveryVcpuAndTheEmulatorOnTestDriver) {
 // later reads the pins as its own, not the administrator's.
 TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
   hostwrite::LibvirtWriter conn("test:///default");
-  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  actuate::PlacementActuator placement(
+      {.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
   virt::DomainPtr d(virDomainLookupByUUIDString(hostwrite::ConnectionOf(conn).value(), kTestVm.uuid.c_str()));
   ASSERT_TRUE(d);
   auto live = [&] {
@@ -140,7 +144,8 @@ TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
 
   // The administrator's pins (no mark) stay fixed.
   ASSERT_EQ(virDomainSetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, virt::kKvmemPlacementNs,
-                                 VIR_DOMAIN_AFFECT_LIVE), 0);
+                                 VIR_DOMAIN_AFFECT_LIVE),
+            0);
   x = live();
   EXPECT_TRUE(x.vcpupin);
   EXPECT_FALSE(x.kvmem_pinned_node.has_value());
@@ -149,7 +154,8 @@ TEST(Placement, PinLeavesTheControllersMarkInTheLiveXml) {
 
 TEST(Placement, PinRefusesWhatItCannotDo) {
   hostwrite::LibvirtWriter conn("test:///default");
-  actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
+  actuate::PlacementActuator placement(
+      {.read_back = &LiveReadBack(), .libvirt = &conn, .node_cpus = TestDriverNodeCpus});
   EXPECT_EQ(placement.Apply(Pin(kTestVm, 2)).error,
             "node 2 has no CPUs (a memory-only node): cannot pin the vCPUs of test there");
   EXPECT_EQ(placement.Apply(Pin(kTestVm, 5)).error, "pin vcpus test: no node 5");
@@ -157,7 +163,8 @@ TEST(Placement, PinRefusesWhatItCannotDo) {
   EXPECT_FALSE(missing.ok);
   EXPECT_NE(missing.error.find("virDomainLookupByUUIDString ghost"), std::string::npos) << missing.error;
 
-  actuate::PlacementActuator without({.read_back = &LiveReadBack(), .libvirt = nullptr, .node_cpus = TestDriverNodeCpus});
+  actuate::PlacementActuator without(
+      {.read_back = &LiveReadBack(), .libvirt = nullptr, .node_cpus = TestDriverNodeCpus});
   EXPECT_EQ(without.Apply(Pin(kTestVm, 1)).error, "pinning vCPUs needs libvirt (--libvirt.uri)");
   model::CompactNode compact;
   compact.node = 0;
@@ -213,8 +220,8 @@ TEST(Placement, MigratesARealProcessToNodeZero) {
 
   actuate::PlacementActuator placement({.read_back = &LiveReadBack(), .libvirt = nullptr, .verify_qemu_uuid = false});
   auto o = placement.Apply(Migrate(child.pid, 0));
-  std::cout << "resident before: " << total / kMiB << " MiB; migrated "
-            << (o.bytes_migrated ? *o.bytes_migrated : 0) << " B in " << o.duration.count() << " ms\n";
+  std::cout << "resident before: " << total / kMiB << " MiB; migrated " << (o.bytes_migrated ? *o.bytes_migrated : 0)
+            << " B in " << o.duration.count() << " ms\n";
   if (!two_nodes) {
     // What one node can show: all of the child's memory on node 0 before and after, a move
     // that moves nothing, full locality. The move itself is asserted where it can happen, in
@@ -263,8 +270,9 @@ TEST(Placement, MigrateRefusesAStrangerAMissingNodeAndADeadProcess) {
   ::kill(child.pid, SIGKILL);
   ::waitpid(child.pid, nullptr, 0);
   child.pid = 0;
-  EXPECT_EQ(unchecked.Apply(Migrate(std::stoi(pid), 0)).error,
-            "migrate memory hog (pid " + pid + "): /proc/" + pid + "/numa_maps: cannot open: No such file or directory");
+  EXPECT_EQ(
+      unchecked.Apply(Migrate(std::stoi(pid), 0)).error,
+      "migrate memory hog (pid " + pid + "): /proc/" + pid + "/numa_maps: cannot open: No such file or directory");
 }
 
 }  // namespace

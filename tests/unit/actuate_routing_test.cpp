@@ -49,10 +49,12 @@ TEST(Router, SendsEachActionTypeToItsActuator) {
   Recorder libvirt, compaction, hugepages, placement;
   actuate::Router router(&libvirt, &compaction, &hugepages, &placement);
   for (const auto& a : OneOfEach()) EXPECT_TRUE(router.Apply(a).ok);
-  EXPECT_EQ(libvirt.seen, (std::vector<std::string>{"balloon web: 0 B -> 0 B", "virtio-mem web/vmem0: requested 0 B -> 0 B"}));
+  EXPECT_EQ(libvirt.seen,
+            (std::vector<std::string>{"balloon web: 0 B -> 0 B", "virtio-mem web/vmem0: requested 0 B -> 0 B"}));
   EXPECT_EQ(compaction.seen, (std::vector<std::string>{"compact node 1"}));
   EXPECT_EQ(hugepages.seen, (std::vector<std::string>{"hugepages node 1 2 MiB: 512 -> 1024 pages"}));
-  EXPECT_EQ(placement.seen, (std::vector<std::string>{"pin vcpus web to node 1", "migrate memory web to node 0 (1 GiB)"}));
+  EXPECT_EQ(placement.seen,
+            (std::vector<std::string>{"pin vcpus web to node 1", "migrate memory web to node 0 (1 GiB)"}));
 
   actuate::Router old_style(&libvirt, &compaction);  // without the new actuators: a clear failure
   const auto actions = OneOfEach();
@@ -97,8 +99,8 @@ TEST(DryRun, RefusesWhatTheRealStackRefuses) {
 TEST(Backoff, PoolsAndPlacementBackOffApartFromNodesAndVms) {
   std::vector<std::string> subjects;
   for (const auto& a : OneOfEach()) subjects.push_back(actuate::SubjectOf(a));
-  EXPECT_EQ(subjects, (std::vector<std::string>{"vm u1", "vm u1", "node 1", "node 1 hugepages-2048kB", "vm u1 placement",
-                                                "vm u1 placement"}));
+  EXPECT_EQ(subjects, (std::vector<std::string>{"vm u1", "vm u1", "node 1", "node 1 hugepages-2048kB",
+                                                "vm u1 placement", "vm u1 placement"}));
 
   Recorder inner;
   inner.fail = true;
@@ -109,8 +111,9 @@ TEST(Backoff, PoolsAndPlacementBackOffApartFromNodesAndVms) {
   EXPECT_EQ(backoff.Apply(actions[3]).error, "backing off after 1 failures; next try in 11 s");
   EXPECT_EQ(backoff.Apply(actions[2]).error, "boom");  // ...does not hold back compacting its node
   EXPECT_EQ(backoff.Apply(actions[5]).error, "boom");  // a failed migration...
-  EXPECT_EQ(backoff.Apply(actions[4]).error, "backing off after 1 failures; next try in 11 s");  // ...holds back pinning
-  EXPECT_EQ(backoff.Apply(actions[0]).error, "boom");  // but not the VM's balloon
+  EXPECT_EQ(backoff.Apply(actions[4]).error,
+            "backing off after 1 failures; next try in 11 s");  // ...holds back pinning
+  EXPECT_EQ(backoff.Apply(actions[0]).error, "boom");           // but not the VM's balloon
   EXPECT_EQ(inner.seen.size(), 4u);
 }
 

@@ -70,7 +70,9 @@ TEST(AlertRules, DefaultPolicyThresholds) {
   EXPECT_EQ(Find(g, "KvmemThpFallbackRateHigh").expr.rfind("kvmem:thp_fault_fallback:rate1m > 10\n", 0), 0u);
   EXPECT_TRUE(HasRecord(g, "kvmem:thp_fault_fallback:rate1m", "[1m]"));
   EXPECT_EQ(Find(g, "KvmemGuestSwapInHigh").expr.rfind("kvmem:domain_guest_swap_in_bytes:rate1m > 1048576 and", 0), 0u);
-  EXPECT_EQ(Find(g, "KvmemGuestStatsStale").expr.rfind("time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > 30\n", 0), 0u);
+  EXPECT_EQ(Find(g, "KvmemGuestStatsStale")
+                .expr.rfind("time() - kvmem_domain_guest_stats_last_update_timestamp_seconds > 30\n", 0),
+            0u);
   EXPECT_EQ(Find(g, "KvmemControllerStuck").expr, "time() - kvmem_controller_last_run_timestamp_seconds > 60");
   // A quarter of the live limit per 2 s cycle: the limit scales with the VMs.
   EXPECT_NE(Find(g, "KvmemControllerActingTooOften").expr.find("> 0.125 * kvmem_controller_actions_per_cycle_limit"),
@@ -185,16 +187,18 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
                       "      - record: kvmem:node_memory_available:ratio\n"
                       "        expr: kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes\n"),
             std::string::npos);
-  EXPECT_NE(text.find("      - alert: KvmemNodeMemoryLow\n"
-                      "        expr: kvmem:node_memory_available:ratio < 0.1\n"
-                      "        for: 20s\n"
-                      "        labels:\n"
-                      "          severity: warning\n"
-                      "        annotations:\n"
-                      "          summary: \"A NUMA node has less memory available than the policy's reclaim threshold.\"\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("      - alert: KvmemNodeMemoryLow\n"
+                "        expr: kvmem:node_memory_available:ratio < 0.1\n"
+                "        for: 20s\n"
+                "        labels:\n"
+                "          severity: warning\n"
+                "        annotations:\n"
+                "          summary: \"A NUMA node has less memory available than the policy's reclaim threshold.\"\n"),
+      std::string::npos)
       << text;
-  EXPECT_NE(text.find("          runbook_url: \"https://example.org/runbook.md#kvmemnodememorylow\"\n"), std::string::npos);
+  EXPECT_NE(text.find("          runbook_url: \"https://example.org/runbook.md#kvmemnodememorylow\"\n"),
+            std::string::npos);
   YAML::Node doc = YAML::Load(text);
   ASSERT_TRUE(doc["groups"].IsSequence());
   size_t alerts = 0, records = 0;
@@ -212,7 +216,8 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["labels"]["severity"].as<std::string>(), a.severity);
       EXPECT_EQ(r["annotations"]["summary"].as<std::string>(), a.summary);
       EXPECT_EQ(r["annotations"]["description"].as<std::string>(), a.description);
-      EXPECT_EQ(r["annotations"]["runbook_url"].as<std::string>(), "https://example.org/runbook.md#" + RunbookAnchor(name));
+      EXPECT_EQ(r["annotations"]["runbook_url"].as<std::string>(),
+                "https://example.org/runbook.md#" + RunbookAnchor(name));
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
@@ -228,7 +233,8 @@ TEST(AlertRules, WebhookHints) {
   auto pressure = HintFor("KvmemGuestSwapInHigh");
   ASSERT_TRUE(pressure);
   EXPECT_EQ(pressure->subject, Subject::kVm);
-  EXPECT_EQ(pressure->policy_rules, (std::vector<std::string>{"balloon.release", "balloon.rebalance", "virtio_mem.grow"}));
+  EXPECT_EQ(pressure->policy_rules,
+            (std::vector<std::string>{"balloon.release", "balloon.rebalance", "virtio_mem.grow"}));
   EXPECT_EQ(HintFor("KvmemThpFallbackRateHigh")->subject, Subject::kHost);
   auto locality = HintFor("KvmemVmNumaLocalityLow");
   ASSERT_TRUE(locality);
@@ -239,7 +245,7 @@ TEST(AlertRules, WebhookHints) {
   EXPECT_EQ(pool->policy_rules, std::vector<std::string>{"hugepages.grow"});
   EXPECT_EQ(pool->subject, Subject::kNode);
   EXPECT_FALSE(HintFor("KvmemHugePagesExhausted"));  // a full pool in use is the steady state: people only
-  EXPECT_FALSE(HintFor("KvmemSwapThrashing"));  // informs people; the controller does not act on it
+  EXPECT_FALSE(HintFor("KvmemSwapThrashing"));       // informs people; the controller does not act on it
   EXPECT_FALSE(HintFor("Watchdog"));
   EXPECT_FALSE(HintFor(""));
 }
@@ -253,10 +259,10 @@ TEST(AlertRules, AlertsTheControllerActsOn) {
       if (HintFor(a.name)) acting.push_back(a.name);
     }
   }
-  EXPECT_EQ(acting, (std::vector<std::string>{"KvmemNodeMemoryLow", "KvmemNodeFragmentationHigh",
-                                              "KvmemThpFallbackRateHigh", "KvmemVmNumaLocalityLow",
-                                              "KvmemGuestMemoryPressure", "KvmemGuestSwapInHigh",
-                                              "KvmemGuestMajorFaultsHigh", "KvmemHugepagePoolShortfall"}));
+  EXPECT_EQ(acting,
+            (std::vector<std::string>{"KvmemNodeMemoryLow", "KvmemNodeFragmentationHigh", "KvmemThpFallbackRateHigh",
+                                      "KvmemVmNumaLocalityLow", "KvmemGuestMemoryPressure", "KvmemGuestSwapInHigh",
+                                      "KvmemGuestMajorFaultsHigh", "KvmemHugepagePoolShortfall"}));
 }
 
 TEST(AlertRules, PromFormats) {

@@ -24,7 +24,8 @@ TEST(Flags, ParsesNodeExporterStyle) {
   f.Bool("collector.numa", &numa, "n");
   f.Bool("collector.ksm", &ksm, "k", &ksm_set);
   f.Duration("libvirt.timeout", &timeout, "t");
-  ASSERT_TRUE(ParseArgs(f, {"--web.listen-address", "127.0.0.1:1", "--no-collector.numa", "--collector.ksm", "--libvirt.timeout=250ms"}));
+  ASSERT_TRUE(ParseArgs(
+      f, {"--web.listen-address", "127.0.0.1:1", "--no-collector.numa", "--collector.ksm", "--libvirt.timeout=250ms"}));
   EXPECT_EQ(addr, "127.0.0.1:1");
   EXPECT_FALSE(numa);
   EXPECT_TRUE(ksm);
@@ -42,7 +43,8 @@ TEST(Flags, ErrorsNameTheFlag) {
   f.Duration("d", &d, "d");
   EXPECT_EQ(ParseArgs(f, {"--nope"}).error().message, "unknown flag --nope; see --help for the list");
   EXPECT_EQ(ParseArgs(f, {"--a"}).error().message, "--a needs a value");
-  EXPECT_EQ(ParseArgs(f, {"--d=soon"}).error().message, "--d: expected a duration such as 10s, 500ms or 2m, got \"soon\"");
+  EXPECT_EQ(ParseArgs(f, {"--d=soon"}).error().message,
+            "--d: expected a duration such as 10s, 500ms or 2m, got \"soon\"");
   EXPECT_EQ(ParseArgs(f, {"--d=0s"}).error().message, "--d: must be at least 1ms, got \"0s\"");
   EXPECT_EQ(ParseArgs(f, {"--d=0.0004s"}).error().message, "--d: must be at least 1ms, got \"0.0004s\"");
   EXPECT_EQ(ParseArgs(f, {"--b=maybe"}).error().message, "--b expects true or false, got \"maybe\"");
@@ -87,7 +89,8 @@ TEST(FamilyValidation, EnforcesConventions) {
   using prometheus::MetricType;
   EXPECT_EQ(ValidateFamily({"kvmem_x_total", "h", MetricType::Counter, {"node"}}), "");
   EXPECT_EQ(ValidateFamily({"kvmem_x", "h", MetricType::Counter, {}}), "kvmem_x: counters must end in _total");
-  EXPECT_EQ(ValidateFamily({"kvmem_x_total", "h", MetricType::Gauge, {}}), "kvmem_x_total: only counters may end in _total");
+  EXPECT_EQ(ValidateFamily({"kvmem_x_total", "h", MetricType::Gauge, {}}),
+            "kvmem_x_total: only counters may end in _total");
   EXPECT_EQ(ValidateFamily({"kvmem-x", "h", MetricType::Gauge, {}}), "invalid metric name kvmem-x");
   EXPECT_EQ(ValidateFamily({"kvmem_x", "", MetricType::Gauge, {}}), "kvmem_x has no help text");
   EXPECT_EQ(ValidateFamily({"kvmem_x", "h", MetricType::Gauge, {"__bad"}}), "kvmem_x: invalid label name __bad");

@@ -174,8 +174,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
       {"limits:\n  max_actions: 1\n",
        "unknown key limits.max_actions at line 2, column 3; allowed: max_actions_per_cycle, "
        "max_share_per_minute, max_bytes_per_minute"},
-      {"interval: 2s\ninterval: 3s\n",
-       "duplicate key interval at line 2, column 1; first at line 1, column 1"},
+      {"interval: 2s\ninterval: 3s\n", "duplicate key interval at line 2, column 1; first at line 1, column 1"},
       {"balloon:\n  max_step: 512MB\n",
        "balloon.max_step at line 2, column 13: unknown unit \"MB\" in \"512MB\"; use B, KiB, MiB, GiB or TiB "
        "(powers of 1024)"},
@@ -183,8 +182,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
        "interval at line 1, column 11: expected a duration: a whole number with ms, s, m or h, e.g. "
        "\"500ms\", "
        "\"10s\", \"2m\", got \"2\""},
-      {"balloon:\n  enabled: yes\n",
-       "balloon.enabled at line 2, column 12: expected true or false, got \"yes\""},
+      {"balloon:\n  enabled: yes\n", "balloon.enabled at line 2, column 12: expected true or false, got \"yes\""},
       {"balloon:\n  min_free_ratio: 1.5\n",
        "balloon.min_free_ratio at line 2, column 19: must be at least 0 and below 1, got \"1.5\""},
       {"compaction:\n  quiet_below: 100%\n",

@@ -11,8 +11,7 @@ using model::kGiB;
 using model::kMiB;
 using std::chrono::seconds;
 
-const std::string kSizeExpect =
-    "expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, TiB), e.g. \"512MiB\"";
+const std::string kSizeExpect = "expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, TiB), e.g. \"512MiB\"";
 const std::string kDurationExpect =
     "expected a duration: a whole number with ms, s, m or h, e.g. \"500ms\", \"10s\", \"2m\"";
 
@@ -43,10 +42,9 @@ TEST(ConfigUnits, NodeSizes) {
   EXPECT_EQ(ParseNodeSize("6GiB"), model::NodeSize::Bytes(6 * kGiB));
   EXPECT_EQ(ParseNodeSize("0%").error(), "percentage must be above 0% and below 100%, got \"0%\"");
   EXPECT_EQ(ParseNodeSize("100%").error(), "percentage must be above 0% and below 100%, got \"100%\"");
-  EXPECT_EQ(
-      ParseNodeSize("x%").error(),
-      "expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, TiB), or a percentage of the node's "
-      "total memory, e.g. \"4GiB\" or \"10%\", got \"x%\"");
+  EXPECT_EQ(ParseNodeSize("x%").error(),
+            "expected a size in bytes or with an IEC unit (B, KiB, MiB, GiB, TiB), or a percentage of the node's "
+            "total memory, e.g. \"4GiB\" or \"10%\", got \"x%\"");
   EXPECT_EQ(model::NodeSize::Percent(10).Resolve(64 * kGiB), 6871947673u);
   EXPECT_EQ(model::NodeSize::Bytes(kGiB).Resolve(64 * kGiB), kGiB);
 }
@@ -67,12 +65,10 @@ TEST(ConfigUnits, Durations) {
 TEST(ConfigUnits, RatiosAndRates) {
   EXPECT_EQ(ParseRatio("0.15"), 0.15);
   EXPECT_EQ(ParseRatio("15%"), 0.15);
-  EXPECT_EQ(ParseRatio("abc").error(),
-            "expected a number or a percentage, e.g. \"0.15\" or \"15%\", got \"abc\"");
+  EXPECT_EQ(ParseRatio("abc").error(), "expected a number or a percentage, e.g. \"0.15\" or \"15%\", got \"abc\"");
   EXPECT_EQ(ParseRate("100"), 100.0);
   EXPECT_EQ(ParseRate("100/s"), 100.0);
-  EXPECT_EQ(ParseRate("fast/s").error(),
-            "expected a rate per second, e.g. \"100\" or \"100/s\", got \"fast/s\"");
+  EXPECT_EQ(ParseRate("fast/s").error(), "expected a rate per second, e.g. \"100\" or \"100/s\", got \"fast/s\"");
   EXPECT_EQ(ParseByteRate("1MiB/s"), 1.0 * kMiB);
   EXPECT_EQ(ParseByteRate("4096"), 4096.0);
   EXPECT_EQ(ParseByteRate("1234.5/s"), 1234.5);  // a fraction of a byte per second is kept

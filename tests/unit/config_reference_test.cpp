@@ -30,9 +30,8 @@ void Write(const std::string& path, const std::string& text) { std::ofstream(pat
 TEST(PolicyReference, DeployExampleIsGeneratedFromTheSchema) {
   const std::string path = kRepo + "/deploy/policy.yaml";
   if (UpdateGolden()) Write(path, PolicyExample());
-  EXPECT_EQ(Slurp(path), PolicyExample())
-      << "deploy/policy.yaml is out of date; regenerate with KVMEM_UPDATE_GOLDEN=1 "
-         "(or kvmem_controller --print-policy-example > deploy/policy.yaml)";
+  EXPECT_EQ(Slurp(path), PolicyExample()) << "deploy/policy.yaml is out of date; regenerate with KVMEM_UPDATE_GOLDEN=1 "
+                                             "(or kvmem_controller --print-policy-example > deploy/policy.yaml)";
 }
 
 TEST(PolicyReference, DocsKeyTablesAreGeneratedFromTheSchema) {

@@ -1,25 +1,25 @@
 // The controller's daemon side: actuator decorators, sysfs compaction, the libvirt actuator on
 // the test driver, the virtio-mem device XML edit, and the snapshot-to-observation mapping.
-#include <chrono>
 #include <gtest/gtest.h>
+#include <chrono>
 
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "common/metrics/text_format.h"
 #include "controller/actuate/actuator.h"
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/libvirt.h"
 #include "controller/loop/controller.h"
 #include "controller/observe/read_back.h"
 #include "host/write/libvirt_writer.h"
-#include "common/metrics/text_format.h"
 
 #include <set>
 #include "controller/observe/observe.h"
-#include "tests/support/live_host.h"
 #include "host/procfs/read.h"
+#include "tests/support/live_host.h"
 
 namespace kvmem {
 namespace {
@@ -173,7 +173,10 @@ TEST(VirtioMemDeviceXml, ChangesOnlyTheRequestedSizeOfTheAliasedDevice) {
   </devices></domain>)";
   auto d0 = hostwrite::VirtioMemDeviceXml(xml, "virtiomem0", 262144);
   ASSERT_TRUE(d0) << d0.error().ToString();
-  EXPECT_EQ(*d0, "<memory model=\"virtio-mem\"><target><size unit=\"KiB\">524288</size><node>0</node><block unit=\"KiB\">2048</block><requested unit=\"KiB\">262144</requested><current unit=\"KiB\">131072</current></target><alias name=\"virtiomem0\"/></memory>");
+  EXPECT_EQ(*d0,
+            "<memory model=\"virtio-mem\"><target><size unit=\"KiB\">524288</size><node>0</node><block "
+            "unit=\"KiB\">2048</block><requested unit=\"KiB\">262144</requested><current "
+            "unit=\"KiB\">131072</current></target><alias name=\"virtiomem0\"/></memory>");
   auto d1 = hostwrite::VirtioMemDeviceXml(xml, "virtio-mem1", 4096);
   ASSERT_TRUE(d1);
   EXPECT_NE(d1->find("<requested unit=\"KiB\">4096</requested>"), std::string::npos);
@@ -223,7 +226,7 @@ TEST(VmsFromSnapshot, MapsFreshDomainsAndNeverActsOnStaleOnes) {
   EXPECT_EQ(v.min_guarantee_bytes, 1ULL << 30);
   EXPECT_EQ(v.memory_per_node.at(1), 3ULL << 30);
   ASSERT_EQ(v.virtio_mem.size(), 1u);
-  EXPECT_EQ(v.virtio_mem[0].node, 1);  // the numatune nodeset names one host node
+  EXPECT_EQ(v.virtio_mem[0].node, 1);                      // the numatune nodeset names one host node
   EXPECT_EQ(v.virtio_mem[0].current_bytes, 256ULL << 20);  // unknown current = requested
   EXPECT_EQ(v.vcpus_per_node, (std::map<int, uint64_t>{{1, 2}}));
   EXPECT_EQ(v.qemu_pid, 4242);
@@ -231,7 +234,7 @@ TEST(VmsFromSnapshot, MapsFreshDomainsAndNeverActsOnStaleOnes) {
   EXPECT_FALSE(v.autostart);
   EXPECT_TRUE(v.hugepage_demand.empty());  // not hugepage-backed
   EXPECT_FALSE(v.placement_fixed);         // a nodeset without a mode: not from a strict <numatune>
-  EXPECT_FALSE(vms[1].running);  // sampled 60 s ago: older than max_age
+  EXPECT_FALSE(vms[1].running);            // sampled 60 s ago: older than max_age
 
   snap.up = false;  // libvirt did not answer in time: act on nothing
   for (const auto& vm : observe::VmsFromSnapshot(snap, now, wall, 30s)) EXPECT_FALSE(vm.running);
@@ -243,13 +246,16 @@ TEST(ObserveHost, TwoNodeFixture) {
   ASSERT_TRUE(obs) << obs.error().ToString();
   ASSERT_EQ(obs->nodes.size(), 2u);
   EXPECT_EQ(obs->nodes[0].total_bytes, 65607872ULL * 1024);
-  EXPECT_EQ(obs->nodes[0].available_bytes, (9931816ULL + 7209600 + 6288000 + 1240000) * 1024 + (1024ULL << 21) + (2ULL << 30));
+  EXPECT_EQ(obs->nodes[0].available_bytes,
+            (9931816ULL + 7209600 + 6288000 + 1240000) * 1024 + (1024ULL << 21) + (2ULL << 30));
   EXPECT_EQ(obs->nodes[1].fragmentation_index, -1.0);
   EXPECT_EQ(obs->nodes[1].unusable_ratio, 0.999);
   EXPECT_EQ(obs->psi_some_avg10, 0.0214);
   // Hugepage pools of every size per node, CPUs, and the host-wide reservations (FACTS.md).
-  EXPECT_EQ(obs->nodes[0].hugepages, (std::vector<model::HugepagePool>{{2ULL << 20, 4096, 1024, 0}, {1ULL << 30, 8, 2, 0}}));
-  EXPECT_EQ(obs->nodes[1].hugepages, (std::vector<model::HugepagePool>{{2ULL << 20, 2048, 2048, 0}, {1ULL << 30, 4, 4, 0}}));
+  EXPECT_EQ(obs->nodes[0].hugepages,
+            (std::vector<model::HugepagePool>{{2ULL << 20, 4096, 1024, 0}, {1ULL << 30, 8, 2, 0}}));
+  EXPECT_EQ(obs->nodes[1].hugepages,
+            (std::vector<model::HugepagePool>{{2ULL << 20, 2048, 2048, 0}, {1ULL << 30, 4, 4, 0}}));
   EXPECT_TRUE(obs->nodes[0].has_cpus);
   EXPECT_TRUE(obs->nodes[1].has_cpus);
   EXPECT_EQ(obs->hugepages_reserved_pages, (std::map<uint64_t, uint64_t>{{2ULL << 20, 100}, {1ULL << 30, 0}}));
@@ -322,7 +328,11 @@ TEST(ControllerLoop, FailedDonorShrinkStopsTheRebalanceGrow) {
   MetricSink sink;
   c.Collect(sink);
   std::string text = SerializeText(sink.families());
-  EXPECT_NE(text.find("kvmem_controller_actions_total{actuator=\"balloon\",reason=\"balloon.rebalance\",outcome=\"failed\"} 2"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find(
+          "kvmem_controller_actions_total{actuator=\"balloon\",reason=\"balloon.rebalance\",outcome=\"failed\"} 2"),
+      std::string::npos)
+      << text;
 }
 
 TEST(ControllerLoop, DryRunAppliesNothingButCountsWhatItWouldDo) {

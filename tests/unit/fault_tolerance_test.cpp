@@ -18,13 +18,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/metrics/text_format.h"
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/deadline.h"
 #include "controller/actuate/libvirt.h"
-#include "host/write/libvirt_writer.h"
 #include "controller/loop/controller.h"
 #include "controller/loop/decision_log.h"
-#include "common/metrics/text_format.h"
+#include "host/write/libvirt_writer.h"
 
 namespace kvmem {
 namespace {
@@ -80,12 +80,18 @@ TEST(DecisionLog, IntentAndOutcomeAreOneJsonLineEach) {
   log->Finish(id, action, failed, false, t + 250ms);
   auto lines = Lines(dir.path / "decisions.jsonl");
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "{\"action\":\"balloon web-1: 4 GiB -> 3 GiB\",\"actuator\":\"balloon\",\"dry_run\":false,"
-                      "\"event\":\"intent\",\"id\":\"" + id + "\",\"reason\":\"node 0 available 1 GiB < reclaim_below 6.4 GiB\","
-                      "\"rule\":\"balloon.reclaim\",\"threshold\":\"balloon.reclaim_below\",\"time\":\"2024-05-01T10:00:00.123Z\"}");
-  EXPECT_EQ(lines[1], "{\"action\":\"balloon web-1: 4 GiB -> 3 GiB\",\"actuator\":\"balloon\",\"dry_run\":false,"
-                      "\"duration_seconds\":0.25,\"error\":\"virDomainSetMemoryFlags web-1: refused\",\"event\":\"outcome\","
-                      "\"id\":\"" + id + "\",\"result\":\"failed\",\"rule\":\"balloon.reclaim\",\"time\":\"2024-05-01T10:00:00.373Z\"}");
+  EXPECT_EQ(lines[0],
+            "{\"action\":\"balloon web-1: 4 GiB -> 3 GiB\",\"actuator\":\"balloon\",\"dry_run\":false,"
+            "\"event\":\"intent\",\"id\":\"" +
+                id +
+                "\",\"reason\":\"node 0 available 1 GiB < reclaim_below 6.4 GiB\","
+                "\"rule\":\"balloon.reclaim\",\"threshold\":\"balloon.reclaim_below\",\"time\":\"2024-05-01T10:00:00."
+                "123Z\"}");
+  EXPECT_EQ(lines[1],
+            "{\"action\":\"balloon web-1: 4 GiB -> 3 GiB\",\"actuator\":\"balloon\",\"dry_run\":false,"
+            "\"duration_seconds\":0.25,\"error\":\"virDomainSetMemoryFlags web-1: refused\",\"event\":\"outcome\","
+            "\"id\":\"" +
+                id + "\",\"result\":\"failed\",\"rule\":\"balloon.reclaim\",\"time\":\"2024-05-01T10:00:00.373Z\"}");
   EXPECT_EQ(id.rfind("-1"), id.size() - 2);  // the sequence number ends the id
   EXPECT_NE(log->Intent(action, true, t), id);
   EXPECT_NE(Metrics(*log).find("kvmem_controller_decision_log_records_total 3\n"), std::string::npos);
@@ -102,9 +108,11 @@ TEST(DecisionLog, RecoverReportsAnIntentWithoutOutcomeOnce) {
   const auto file = dir.path / "decisions.jsonl";
   {
     std::ofstream out(file);
-    out << "{\"event\":\"intent\",\"id\":\"a\",\"action\":\"compact node 0\",\"rule\":\"compaction.fragmentation\",\"time\":\"t0\"}\n"
+    out << "{\"event\":\"intent\",\"id\":\"a\",\"action\":\"compact node "
+           "0\",\"rule\":\"compaction.fragmentation\",\"time\":\"t0\"}\n"
         << "{\"event\":\"outcome\",\"id\":\"a\",\"result\":\"applied\"}\n"
-        << "{\"event\":\"intent\",\"id\":\"b\",\"action\":\"balloon web-1: 4 GiB -> 3 GiB\",\"rule\":\"balloon.reclaim\","
+        << "{\"event\":\"intent\",\"id\":\"b\",\"action\":\"balloon web-1: 4 GiB -> 3 "
+           "GiB\",\"rule\":\"balloon.reclaim\","
            "\"time\":\"t1\",\"dry_run\":false}\n"
         << "{\"event\":\"outc";  // torn by a crash
   }
@@ -195,7 +203,7 @@ TEST(DecisionLog, AnOutcomeLostToAFullDiskIsWrittenLateSoItsIntentIsNotInterrupt
   {
     FileSizeLimit limit(fs::file_size(file));
     log->Finish(id, action, model::Outcome{}, false, t);  // kept for later
-    log->Intent(action, false, t);                          // lost
+    log->Intent(action, false, t);                        // lost
   }
   EXPECT_EQ(log->write_failures(), 2u);
   std::string next = log->Intent(action, false, t);  // writes the kept outcome first
@@ -257,14 +265,17 @@ TEST(Deadline, ABlockedSysfsWriteTimesOutAndRefusesMoreUntilItReturns) {
   auto o = deadline.Apply(compact);
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.error, "timed out after 0.2 s; the call goes on in the background and its effect is observed, never assumed");
+  EXPECT_EQ(o.error,
+            "timed out after 0.2 s; the call goes on in the background and its effect is observed, never assumed");
   EXPECT_EQ(o.duration, 200ms);
   EXPECT_GE(took, 200ms);
   EXPECT_LT(took, 1s);
   EXPECT_TRUE(deadline.stuck());
   auto refused = deadline.Apply(compact);
   EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.error.rfind("not started: the previous action (compact node 0) timed out and has been running for ", 0), 0u)
+  EXPECT_EQ(
+      refused.error.rfind("not started: the previous action (compact node 0) timed out and has been running for ", 0),
+      0u)
       << refused.error;
 
   EXPECT_EQ(node.Drain(), "1\n");  // the blocked write completes

@@ -6,8 +6,8 @@
 #include "host/procfs/buddyinfo.h"
 #include "host/procfs/hugepages.h"
 #include "host/procfs/keyvalue.h"
-#include "host/procfs/memory_blocks.h"
 #include "host/procfs/meminfo.h"
+#include "host/procfs/memory_blocks.h"
 #include "host/procfs/node.h"
 #include "host/procfs/psi.h"
 #include "host/procfs/swap.h"
@@ -89,7 +89,7 @@ TEST(TwoNode, FragmentedNodeOne) {
   EXPECT_EQ(n1.node, 1);
   auto info = procfs::ComputeContigInfo(n1.free_blocks, 9);
   EXPECT_EQ(info.free_pages, 1650011u);
-  EXPECT_EQ(info.free_blocks_suitable, 1u);  // one order-9 block
+  EXPECT_EQ(info.free_blocks_suitable, 1u);                 // one order-9 block
   EXPECT_DOUBLE_EQ(procfs::UnusableIndex(info, 9), 0.999);  // (1650011 - 512) * 1000 / 1650011
   EXPECT_DOUBLE_EQ(procfs::FragmentationIndex(info, 9), -1.0);
 }

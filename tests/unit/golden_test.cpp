@@ -40,8 +40,7 @@ std::string StableExposition(Scraper& scraper) {
 double SampleValue(const std::string& exposition, const std::string& series) {
   std::istringstream in(exposition);
   for (std::string line; std::getline(in, line);) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
       return std::stod(line.substr(series.size() + 1));
     }
   }
@@ -57,9 +56,7 @@ std::string ReadOrEmpty(const std::string& path) {
   return text ? *text : std::string();
 }
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::trunc) << text;
-}
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
 
 std::vector<std::string> Scenarios() {
   auto names = procfs::ListDir(std::string(KVMEM_FIXTURES) + "/hosts");
@@ -93,12 +90,11 @@ TEST_P(GoldenTest, EveryEmittedFamilyIsDeclared) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Hosts, GoldenTest, ::testing::ValuesIn(Scenarios()),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Hosts, GoldenTest, ::testing::ValuesIn(Scenarios()), [](const auto& param_info) {
+  std::string n = param_info.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+});
 
 // docs/metrics.md lists every family: name, type, unit, labels, help. The table between the
 // markers is generated from the declarations; prose around it is free.
@@ -130,8 +126,8 @@ std::string ReferenceTable() {
     std::string help = d->help;
     std::string escaped;
     for (char c : help) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
-    out += "| `" + d->name + "` | " + (d->type == prometheus::MetricType::Counter ? "counter" : "gauge") +
-           " | " + unit + " | " + labels + " | " + escaped + " |\n";
+    out += "| `" + d->name + "` | " + (d->type == prometheus::MetricType::Counter ? "counter" : "gauge") + " | " +
+           unit + " | " + labels + " | " + escaped + " |\n";
   }
   return out;
 }

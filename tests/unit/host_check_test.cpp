@@ -47,24 +47,58 @@ struct Row {
 TEST(HostCheck, Table) {
   const std::vector<Row> rows = {
       {"clean", [](HostFacts&) {}, {}},
-      {"cpuless node in top tier", [](HostFacts& f) { f.nodes.push_back({6, 0, 4}); }, {"top_tier_cpuless_node"}},
-      {"cpuless node in a lower tier", [](HostFacts& f) { f.nodes.push_back({6, 0, 22}); }, {}},
+      {"cpuless node in top tier",
+       [](HostFacts& f) {
+         f.nodes.push_back({6, 0, 4});
+       },
+       {"top_tier_cpuless_node"}},
+      {"cpuless node in a lower tier",
+       [](HostFacts& f) {
+         f.nodes.push_back({6, 0, 22});
+       },
+       {}},
       {"zone reclaim on", [](HostFacts& f) { f.zone_reclaim_mode = 1; }, {"zone_reclaim_enabled"}},
-      {"zone reclaim on, one node", [](HostFacts& f) { f.zone_reclaim_mode = 1; f.nodes.resize(1); f.dimms.reset(); }, {}},
+      {"zone reclaim on, one node",
+       [](HostFacts& f) {
+         f.zone_reclaim_mode = 1;
+         f.nodes.resize(1);
+         f.dimms.reset();
+       },
+       {}},
       {"balancing with hugetlb VMs", [](HostFacts& f) { f.numa_balancing = 1; }, {"numa_balancing_hugetlb_vms"}},
       {"tiering-only balancing with hugetlb VMs", [](HostFacts& f) { f.numa_balancing = 2; }, {}},
-      {"hint fault storm", [](HostFacts& f) { f.numa_balancing = 2; f.hint_faults_per_second = 50000; }, {"numa_balancing_hint_fault_storm"}},
+      {"hint fault storm",
+       [](HostFacts& f) {
+         f.numa_balancing = 2;
+         f.hint_faults_per_second = 50000;
+       },
+       {"numa_balancing_hint_fault_storm"}},
       {"faults while off", [](HostFacts& f) { f.hint_faults_per_second = 50000; }, {}},
       {"ksm across nodes", [](HostFacts& f) { f.ksm_merge_across_nodes = 1; }, {"ksm_merge_across_nodes"}},
-      {"ksm across nodes, stopped", [](HostFacts& f) { f.ksm_merge_across_nodes = 1; f.ksm_run = 0; }, {}},
+      {"ksm across nodes, stopped",
+       [](HostFacts& f) {
+         f.ksm_merge_across_nodes = 1;
+         f.ksm_run = 0;
+       },
+       {}},
       {"thp never", [](HostFacts& f) { f.thp_enabled = "never"; }, {"thp_never_with_thp_capable_vms"}},
-      {"thp never, all hugetlb", [](HostFacts& f) { f.thp_enabled = "never"; (*f.vms)[0].hugetlb = true; }, {}},
+      {"thp never, all hugetlb",
+       [](HostFacts& f) {
+         f.thp_enabled = "never";
+         (*f.vms)[0].hugetlb = true;
+       },
+       {}},
       {"fpr off", [](HostFacts& f) { (*f.vms)[0].free_page_reporting = false; }, {"free_page_reporting_off"}},
       {"dimm slow", [](HostFacts& f) { (*f.dimms)[1].configured_speed_mts = 4400; }, {"dimm_below_rated_speed"}},
       {"dimms unbalanced", [](HostFacts& f) { (*f.dimms)[3].size_bytes = 0; }, {"dimms_unbalanced"}},
       {"dimm sizes differ", [](HostFacts& f) { (*f.dimms)[3].size_bytes = 16ull << 30; }, {"dimms_unbalanced"}},
       {"zram, swappiness 60", [](HostFacts& f) { f.swap_on_zram = true; }, {"zram_swappiness_low"}},
-      {"zram, swappiness 100", [](HostFacts& f) { f.swap_on_zram = true; f.swappiness = kZramMinSwappiness; }, {}},
+      {"zram, swappiness 100",
+       [](HostFacts& f) {
+         f.swap_on_zram = true;
+         f.swappiness = kZramMinSwappiness;
+       },
+       {}},
   };
   for (const auto& row : rows) {
     HostFacts f = Clean();

@@ -33,9 +33,9 @@ using namespace std::chrono_literals;
 
 TEST(PickVictim, PrefersTheOldestPartialRequestAndNeverABusyConnection) {
   EXPECT_EQ(PickVictim({}), std::nullopt);
-  EXPECT_EQ(PickVictim({{0, false}, {0, true}}), std::nullopt);           // all busy
-  EXPECT_EQ(PickVictim({{0, false}, {500, false}, {300, false}}), 2u);   // oldest waiting
-  EXPECT_EQ(PickVictim({{100, false}, {500, true}, {300, true}}), 2u);   // partial before idle, then oldest
+  EXPECT_EQ(PickVictim({{0, false}, {0, true}}), std::nullopt);         // all busy
+  EXPECT_EQ(PickVictim({{0, false}, {500, false}, {300, false}}), 2u);  // oldest waiting
+  EXPECT_EQ(PickVictim({{100, false}, {500, true}, {300, true}}), 2u);  // partial before idle, then oldest
   EXPECT_EQ(PickVictim({{100, false}, {0, true}, {900, true}}), 2u);
 }
 
@@ -141,7 +141,8 @@ uint64_t Settled(const std::atomic<uint64_t>& counter, uint64_t want) {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerOptions options, Handler handler = [](const Request&) { return TextResponse(200, "ok\n"); }) {
+  void StartServer(
+      ServerOptions options, Handler handler = [](const Request&) { return TextResponse(200, "ok\n"); }) {
     options.counters = counters;
     auto s = Server::Start(options, std::move(handler));
     ASSERT_TRUE(s) << s.error().message;
@@ -333,7 +334,8 @@ TEST(WebConfigWatcher, StartUpErrorsNameTheFileAndTheCertificate) {
   dir.Write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
   auto opened = WebConfigWatcher::Open(dir.path + "/web.yml");
   ASSERT_FALSE(opened);
-  const std::string prefix = dir.path + "/web.yml: tls_server_config: cannot load cert_file " + dir.path + "/server.crt: ";
+  const std::string prefix =
+      dir.path + "/web.yml: tls_server_config: cannot load cert_file " + dir.path + "/server.crt: ";
   EXPECT_EQ(opened.error().ToString().substr(0, prefix.size()), prefix) << opened.error().ToString();
   EXPECT_EQ(opened.error().kind, ErrorKind::kConfig);
 }

@@ -182,8 +182,8 @@ RunSample Sample(const std::string& mode, int round, double chase_ns, uint64_t f
 }
 
 TEST(HugepageReport, MedianTableDropsWarmupAndAddsTheRatio) {
-  std::vector<RunSample> samples = {Sample("4k", 0, 999, 9), Sample("2m", 0, 999, 9),
-                                    Sample("2m", 1, 60, 513),  Sample("4k", 1, 100, 262145),
+  std::vector<RunSample> samples = {Sample("4k", 0, 999, 9),      Sample("2m", 0, 999, 9),
+                                    Sample("2m", 1, 60, 513),     Sample("4k", 1, 100, 262145),
                                     Sample("4k", 2, 120, 262145), Sample("2m", 2, 50, 513),
                                     Sample("4k", 3, 110, 262145), Sample("2m", 3, 70, 513)};
   EXPECT_EQ(MedianTable(samples, {"4k", "2m"}),

@@ -26,7 +26,9 @@ constexpr uint64_t MiB = 1ULL << 20, GiB = 1ULL << 30;
 
 class TempDir {
  public:
-  TempDir() : path_(fs::temp_directory_path() / ("kvmem-libvirt-" + std::to_string(::getpid()) + "-" + std::to_string(n_++))) {
+  TempDir()
+      : path_(fs::temp_directory_path() /
+              ("kvmem-libvirt-" + std::to_string(::getpid()) + "-" + std::to_string(n_++))) {
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -173,7 +175,7 @@ TEST(LibvirtSource, DefaultHostFreePagesAndAFakeQemuProcess) {
   ASSERT_TRUE(s.up);
   // The test driver's made-up counts for the host's sizes {4, 8, 2048, 1048576} KiB over
   // both cells, filtered to the sizes each cell lists (cell 1 has 8 KiB pages, not 4).
-  std::vector<NodeFreePages> want = {{0, 4096, 19}, {0, 2 * MiB, 97}, {0, GiB, 201},
+  std::vector<NodeFreePages> want = {{0, 4096, 19},  {0, 2 * MiB, 97},   {0, GiB, 201},
                                      {1, 8192, 825}, {1, 2 * MiB, 1657}, {1, GiB, 3321}};
   EXPECT_EQ(s.free_pages, want);
   ASSERT_EQ(s.domains.size(), 1u);

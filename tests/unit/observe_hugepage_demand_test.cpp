@@ -16,7 +16,8 @@ using Demand = std::vector<model::HugepageDemand>;
 
 std::string PrintDemand(const Demand& d) {
   std::string s;
-  for (const auto& e : d) s += "{" + std::to_string(e.node) + ", " + std::to_string(e.page_bytes) + ", " + std::to_string(e.bytes) + "} ";
+  for (const auto& e : d)
+    s += "{" + std::to_string(e.node) + ", " + std::to_string(e.page_bytes) + ", " + std::to_string(e.bytes) + "} ";
   return s;
 }
 
@@ -35,7 +36,8 @@ TEST(HugepageDemand, Table) {
        {{-1, 2 * MiB, 4 * GiB}}},
       {"no numa cells, default size from the host is 1 GiB",
        "<memory unit='GiB'>4</memory><memoryBacking><hugepages/></memoryBacking>",
-       {{-1, GiB, 4 * GiB}}, GiB},
+       {{-1, GiB, 4 * GiB}},
+       GiB},
       {"2 cells pinned to host nodes 0 and 1, 2 MiB and 1 GiB pages",
        "<memory unit='GiB'>8</memory>"
        "<memoryBacking><hugepages><page size='2048' unit='KiB' nodeset='0'/>"
@@ -65,7 +67,8 @@ TEST(HugepageDemand, Table) {
       {"preferred and restrictive over one node: that node",
        "<memory unit='GiB'>2</memory><memoryBacking><hugepages/></memoryBacking>"
        "<numatune><memory mode='restrictive' nodeset='1'/><memnode cellid='1' mode='preferred' nodeset='0'/></numatune>"
-       "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/><cell id='1' cpus='1' memory='1' unit='GiB'/></numa></cpu>",
+       "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/><cell id='1' cpus='1' memory='1' "
+       "unit='GiB'/></numa></cpu>",
        {{0, 2 * MiB, GiB}, {1, 2 * MiB, GiB}}},
       {"placement auto: no nodeset, unknown",
        "<memory unit='GiB'>2</memory><memoryBacking><hugepages/></memoryBacking>"
@@ -107,7 +110,8 @@ TEST(HugepageDemand, Table) {
       {"a page without nodeset covers the cells no other page names",
        "<memory unit='GiB'>3</memory><memoryBacking><hugepages><page size='1' unit='GiB'/>"
        "<page size='2' unit='MiB' nodeset='1'/></hugepages></memoryBacking>"
-       "<cpu><numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='1' memory='1' unit='GiB'/></numa></cpu>",
+       "<cpu><numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='1' memory='1' "
+       "unit='GiB'/></numa></cpu>",
        {{-1, 2 * MiB, GiB}, {-1, GiB, 2 * GiB}}},
       {"a nodeset that does not parse is unknown",
        "<memory unit='GiB'>1</memory><memoryBacking><hugepages/></memoryBacking>"
@@ -115,7 +119,8 @@ TEST(HugepageDemand, Table) {
        {{-1, 2 * MiB, GiB}}},
       {"host default 0 falls back to 2 MiB",
        "<memory unit='MiB'>3</memory><memoryBacking><hugepages/></memoryBacking>",
-       {{-1, 2 * MiB, 4 * MiB}}, 0},
+       {{-1, 2 * MiB, 4 * MiB}},
+       0},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);

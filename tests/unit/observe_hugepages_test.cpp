@@ -78,11 +78,12 @@ TEST(PlacementFixed, PinsAndStrictNumatune) {
   EXPECT_FALSE(fixed("<numatune><memnode cellid='0' mode='preferred' nodeset='1'/></numatune>"));
   // The controller's own pins, marked in the live metadata; a foreign namespace is no mark.
   const std::string pins = "<cputune><vcpupin vcpu='0' cpuset='1'/><emulatorpin cpuset='1'/></cputune>";
-  const std::string ours = "<metadata><kvmem:placement xmlns:kvmem='https://kvmem.dev/xmlns/placement/1' vcpus-node='1'/></metadata>";
+  const std::string ours =
+      "<metadata><kvmem:placement xmlns:kvmem='https://kvmem.dev/xmlns/placement/1' vcpus-node='1'/></metadata>";
   EXPECT_FALSE(fixed(pins + ours));
   EXPECT_TRUE(fixed(pins + "<metadata><x:placement xmlns:x='https://example.org/other' vcpus-node='1'/></metadata>"));
   EXPECT_TRUE(fixed(pins + "<metadata><placement vcpus-node='1'/></metadata>"));
-  EXPECT_TRUE(fixed("<vcpu cpuset='0-3'>2</vcpu>" + ours));               // a static <vcpu cpuset> is never ours
+  EXPECT_TRUE(fixed("<vcpu cpuset='0-3'>2</vcpu>" + ours));                 // a static <vcpu cpuset> is never ours
   EXPECT_TRUE(fixed(ours + "<numatune><memory nodeset='0'/></numatune>"));  // nor a strict numatune
   EXPECT_EQ(virt::DecodeDomainXml("<domain>" + ours + "</domain>")->kvmem_pinned_node, 1);
 }
@@ -171,17 +172,17 @@ TEST(LibvirtHugepagesHost, ObservationOfRunningAndStoppedDomains) {
   auto host = observe::ObserveHost(root, model::TimePoint(10s));
   ASSERT_TRUE(host) << host.error().ToString();
   auto vms = observe::VmsFromSnapshot(s, model::TimePoint(10s), s.as_of, 30s, observe::DefaultHugepageBytes(root));
-  EXPECT_EQ(Names(vms), (std::vector<std::string>{"hp-autostart-node0", "hp-run-node1", "hp-stopped-interleave",
-                                                  "plain-running"}));
+  EXPECT_EQ(Names(vms),
+            (std::vector<std::string>{"hp-autostart-node0", "hp-run-node1", "hp-stopped-interleave", "plain-running"}));
 
   const auto* run = FindVm(vms, "hp-run-node1");
   ASSERT_NE(run, nullptr);
   EXPECT_TRUE(run->running);
   EXPECT_FALSE(run->stopped);
-  EXPECT_EQ(run->hugepage_demand, (Demand{{1, 2 * MiB, 4 * GiB}}));  // two 2 GiB cells, both on node 1
-  EXPECT_TRUE(run->placement_fixed);                                 // strict numatune
+  EXPECT_EQ(run->hugepage_demand, (Demand{{1, 2 * MiB, 4 * GiB}}));   // two 2 GiB cells, both on node 1
+  EXPECT_TRUE(run->placement_fixed);                                  // strict numatune
   EXPECT_EQ(run->vcpus_per_node, (std::map<int, uint64_t>{{0, 4}}));  // the test driver: CPU 15, node 0 here
-  EXPECT_EQ(run->qemu_pid, std::nullopt);                            // the test driver runs no process
+  EXPECT_EQ(run->qemu_pid, std::nullopt);                             // the test driver runs no process
 
   const auto* autostart = FindVm(vms, "hp-autostart-node0");
   ASSERT_NE(autostart, nullptr);
@@ -250,8 +251,8 @@ TEST(LibvirtHugepagesHost, AutostartAndLivePinning) {
   ASSERT_EQ(vms.size(), 4u);
   std::vector<bool> flags;
   for (const auto& v : vms) flags.push_back(v.autostart);
-  EXPECT_EQ(Names(vms), (std::vector<std::string>{"hp-autostart-node0", "hp-run-node1", "hp-stopped-interleave",
-                                                  "plain-running"}));
+  EXPECT_EQ(Names(vms),
+            (std::vector<std::string>{"hp-autostart-node0", "hp-run-node1", "hp-stopped-interleave", "plain-running"}));
   EXPECT_EQ(flags, (std::vector<bool>{true, false, false, false}));
   EXPECT_TRUE(FindVm(vms, "hp-autostart-node0")->stopped);
   EXPECT_FALSE(FindVm(vms, "plain-running")->placement_fixed);
@@ -261,7 +262,8 @@ TEST(LibvirtHugepagesHost, AutostartAndLivePinning) {
   virt::DomainPtr plain(virDomainLookupByName(raw, "plain-running"));
   ASSERT_NE(plain, nullptr);
   unsigned char cpumap = 1u << 3;
-  ASSERT_EQ(virDomainPinVcpuFlags(plain.get(), 0, &cpumap, 1, 0), 0) << virt::LastError("virDomainPinVcpuFlags").ToString();
+  ASSERT_EQ(virDomainPinVcpuFlags(plain.get(), 0, &cpumap, 1, 0), 0)
+      << virt::LastError("virDomainPinVcpuFlags").ToString();
   auto second = fetcher.Refresh(no_vcpus);
   ASSERT_TRUE(second) << second.error().ToString();
   vms = observe::VmsFromSnapshot(ToSnapshot(std::move(*second), wall), model::TimePoint(2s), wall, 30s, 2 * MiB);

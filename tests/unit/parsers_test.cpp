@@ -86,7 +86,10 @@ TEST(Fragmentation, MatchesKernelFormulas) {
 }
 
 TEST(Psi, ParsesBothLinesAndNamesMissingFields) {
-  auto p = ParsePsi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n", "p").value();
+  auto p =
+      ParsePsi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n",
+               "p")
+          .value();
   ASSERT_TRUE(p.some && p.full);
   EXPECT_EQ(p.some->avg10, 0.015);
   EXPECT_EQ(p.some->avg60, 0.002);
@@ -94,11 +97,13 @@ TEST(Psi, ParsesBothLinesAndNamesMissingFields) {
   EXPECT_EQ(p.full->total_us, 7u);
   auto bad = ParsePsi("some avg10=0.00 avg60=0.00 avg300=0.00\n", "/proc/pressure/memory");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().ToString(), "/proc/pressure/memory:1: missing total= in \"some avg10=0.00 avg60=0.00 avg300=0.00\"");
+  EXPECT_EQ(bad.error().ToString(),
+            "/proc/pressure/memory:1: missing total= in \"some avg10=0.00 avg60=0.00 avg300=0.00\"");
 }
 
 TEST(Swaps, ParsesRowsInBytes) {
-  auto s = ParseSwaps("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/zram0 partition 1024 512 100\n", "s").value();
+  auto s =
+      ParseSwaps("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/zram0 partition 1024 512 100\n", "s").value();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].filename, "/dev/zram0");
   EXPECT_EQ(s[0].size_bytes, 1048576u);

@@ -49,10 +49,7 @@ TEST(PolicyBalloonReclaim, Table) {
        {ObservationBuilder().Node(NodeBuilder().Available(6871947673)).Vm(web).Build()},
        {},
        {"node 0: balloon.reclaim: dead band: available 6.4 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]"}},
-      {"step cap: at most max_step per VM per cycle",
-       {Starved(web)},
-       {"balloon web: 8 GiB -> 7.5 GiB"},
-       {kShort31}},
+      {"step cap: at most max_step per VM per cycle", {Starved(web)}, {"balloon web: 8 GiB -> 7.5 GiB"}, {kShort31}},
       {"a large step aims at the band middle, not the edge",
        {Starved(VmBuilder("web").Usable(7 * kGiB))},
        {"balloon web: 8 GiB -> 4.4 GiB"},
@@ -141,11 +138,7 @@ TEST(PolicyBalloonReclaim, PriorityOrder) {
        {},
        WithStep(8 * kGiB)},
       {"ties go by uuid; each VM gives at most one step",
-       {ObservationBuilder()
-            .Node(NodeBuilder().Available(6 * kGiB))
-            .Vm(VmBuilder("b"))
-            .Vm(VmBuilder("a"))
-            .Build()},
+       {ObservationBuilder().Node(NodeBuilder().Available(6 * kGiB)).Vm(VmBuilder("b")).Vm(VmBuilder("a")).Build()},
        {"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 7.5 GiB"},
        {"node 0: balloon.reclaim: 2.6 GiB short of the band middle 9.6 GiB after this cycle; no other VM can "
         "give now"}},
@@ -165,8 +158,7 @@ TEST(PolicyBalloonReclaim, NumaShares) {
   const VmBuilder spread = VmBuilder("a").Usable(GiB(7.5));
   RunTable({
       {"only VMs with memory on the starved node",
-       {TwoNodes(6 * kGiB, GiB(9.6),
-                 {VmBuilder("a").On({{1, 8 * kGiB}}), VmBuilder("b").On({{0, 8 * kGiB}})})},
+       {TwoNodes(6 * kGiB, GiB(9.6), {VmBuilder("a").On({{1, 8 * kGiB}}), VmBuilder("b").On({{0, 8 * kGiB}})})},
        {"balloon b: 8 GiB -> 7.5 GiB"},
        {dead1, kShort31}},
       {"a half share frees half on the node: the step doubles",
@@ -200,8 +192,8 @@ TEST(PolicyBalloonReclaim, NumaShares) {
 }
 
 TEST(PolicyBalloonReclaim, HugeValuesDoNotWrap) {
-  const auto plan = DecideOn(Starved(
-      VmBuilder("web").Balloon(UINT64_MAX, UINT64_MAX).GuestAvailable(UINT64_MAX).Usable(UINT64_MAX)));
+  const auto plan =
+      DecideOn(Starved(VmBuilder("web").Balloon(UINT64_MAX, UINT64_MAX).GuestAvailable(UINT64_MAX).Usable(UINT64_MAX)));
   ASSERT_EQ(plan.actions.size(), 1u) << model::ToString(plan);
   const auto& a = std::get<model::SetBalloon>(plan.actions[0]);
   EXPECT_EQ(a.from_bytes, UINT64_MAX);
@@ -285,13 +277,11 @@ TEST(PolicyBalloonRelease, PressureFromRates) {
   const VmBuilder calm = VmBuilder("web").Balloon(8 * kGiB, 16 * kGiB);
   RunTable({
       {"swap-in above 1 MiB/s",
-       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}),
-        Rich(20 * kGiB, {VmBuilder(calm).SwapIn(20 * kMiB)}, At(10))},
+       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}), Rich(20 * kGiB, {VmBuilder(calm).SwapIn(20 * kMiB)}, At(10))},
        {"balloon web: 8 GiB -> 8.5 GiB"},
        {}},
       {"swap-in just at the threshold is not pressure",
-       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}),
-        Rich(20 * kGiB, {VmBuilder(calm).SwapIn(10 * kMiB)}, At(10))},
+       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}), Rich(20 * kGiB, {VmBuilder(calm).SwapIn(10 * kMiB)}, At(10))},
        {},
        {}},
       {"major faults above 100/s",
@@ -300,13 +290,12 @@ TEST(PolicyBalloonRelease, PressureFromRates) {
        {"balloon web: 8 GiB -> 8.5 GiB"},
        {}},
       {"a counter reset (guest reboot) is not pressure",
-       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(100 * kMiB)}),
-        Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}, At(10))},
+       {Rich(20 * kGiB, {VmBuilder(calm).SwapIn(100 * kMiB)}), Rich(20 * kGiB, {VmBuilder(calm).SwapIn(0)}, At(10))},
        {},
        {}},
       {"equal usable ratio: the higher swap-in rate first",
-       {Rich(20 * kGiB, {VmBuilder(calm).Uuid("uuid-a").SwapIn(0),
-                         VmBuilder("b").Balloon(8 * kGiB, 16 * kGiB).SwapIn(0)}),
+       {Rich(20 * kGiB,
+             {VmBuilder(calm).Uuid("uuid-a").SwapIn(0), VmBuilder("b").Balloon(8 * kGiB, 16 * kGiB).SwapIn(0)}),
         Rich(20 * kGiB,
              {VmBuilder(calm).Uuid("uuid-a").SwapIn(20 * kMiB),
               VmBuilder("b").Balloon(8 * kGiB, 16 * kGiB).SwapIn(40 * kMiB)},

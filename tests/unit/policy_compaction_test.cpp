@@ -22,8 +22,8 @@ struct Row {
 
 // Observations every 10 s from 0 to `until`; node i gets `frag(t)[i]`, THP fallbacks grow by
 // `thp_per_s`, PSI is `psi`. Nodes sit in the dead band, so their only skip is that.
-std::vector<Observation> Series(int until, const std::function<std::vector<double>(int)>& frag,
-                                double thp_per_s = 0, std::optional<double> psi = 0.01) {
+std::vector<Observation> Series(int until, const std::function<std::vector<double>(int)>& frag, double thp_per_s = 0,
+                                std::optional<double> psi = 0.01) {
   std::vector<Observation> out;
   for (int t = 0; t <= until; t += 10) {
     ObservationBuilder b(At(t));
@@ -120,16 +120,14 @@ TEST(PolicyCompaction, Table) {
 TEST(PolicyCompaction, ReasonsNameTheTrigger) {
   auto plan = DecideOn(Series(60, Const({0.8})));
   ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(
-      model::ToString(plan.actions[0]),
-      "compact node 0 (compaction.fragmentation: node 0 fragmentation index 0.8 > compact_above 0.5 for 60 s "
-      "(for 60 s))");
+  EXPECT_EQ(model::ToString(plan.actions[0]),
+            "compact node 0 (compaction.fragmentation: node 0 fragmentation index 0.8 > compact_above 0.5 for 60 s "
+            "(for 60 s))");
   plan = DecideOn(Series(60, Const({0.3}), 20));
   ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(
-      model::ReasonOf(plan.actions[0]).ToString(),
-      "compaction.thp_fallback: THP fault fallbacks 20/s > thp_fallback_rate_above 10/s over 60 s; node 0 "
-      "fragmentation index 0.3");
+  EXPECT_EQ(model::ReasonOf(plan.actions[0]).ToString(),
+            "compaction.thp_fallback: THP fault fallbacks 20/s > thp_fallback_rate_above 10/s over 60 s; node 0 "
+            "fragmentation index 0.3");
   EXPECT_EQ(std::get<model::CompactNode>(plan.actions[0]).fragmentation_index, 0.3);
 }
 

@@ -133,8 +133,7 @@ Plant StepPlant(double other_gib) {
   Plant plant;
   plant.other_gib = other_gib;
   plant.guests = {{"db", 6 * kGiB, 8 * kGiB, GiB(7.5), {}}};
-  for (int i = 0; i < 7; ++i)
-    plant.guests.push_back({"app-" + std::to_string(i), 6 * kGiB, 8 * kGiB, 3 * kGiB, {}});
+  for (int i = 0; i < 7; ++i) plant.guests.push_back({"app-" + std::to_string(i), 6 * kGiB, 8 * kGiB, 3 * kGiB, {}});
   return plant;
 }
 

@@ -24,9 +24,9 @@ TEST(PolicyLimits, MaxActionsPerCycle) {
   Policy p;
   p.limits.max_actions_per_cycle = 2;
   const auto plan = DecideOn(FourStarvedVms(), {}, p);
-  EXPECT_EQ(Actions(plan),
-            (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm c: limits: actions per cycle 2 (max_actions_per_cycle) reached"}));
+  EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 7.5 GiB"}));
+  EXPECT_EQ(Skips(plan),
+            (std::vector<std::string>{"vm c: limits: actions per cycle 2 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyLimits, MaxBytesPerMinuteCountsTheLastSixtySeconds) {
@@ -37,10 +37,9 @@ TEST(PolicyLimits, MaxBytesPerMinuteCountsTheLastSixtySeconds) {
   s.moved.push_back({kT0 - seconds{30}, 768 * kMiB});
   const auto plan = DecideOn(FourStarvedVms(), s, p);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.75 GiB"}));
-  EXPECT_EQ(
-      Skips(plan),
-      (std::vector<std::string>{
-          "vm b: limits: bytes per minute 1 GiB reached (1 GiB moved or planned in the last 60 s)"}));
+  EXPECT_EQ(Skips(plan),
+            (std::vector<std::string>{
+                "vm b: limits: bytes per minute 1 GiB reached (1 GiB moved or planned in the last 60 s)"}));
 }
 
 TEST(PolicyLimits, BytesAppliedAreRemembered) {
@@ -73,14 +72,15 @@ std::vector<Observation> Busy() {
 
 TEST(PolicyPriority, ReclaimThenReleaseThenCompaction) {
   EXPECT_EQ(Actions(DecideOn(Busy())),
-            (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 8.5 GiB",
-                                      "compact node 1"}));
+            (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB", "balloon b: 8 GiB -> 8.5 GiB", "compact node 1"}));
   Policy one;
   one.limits.max_actions_per_cycle = 1;
   const auto plan = DecideOn(Busy(), {}, one);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(SkipsFor(plan, "vm b"), (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
-  EXPECT_EQ(SkipsFor(plan, "node 1"), (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
+  EXPECT_EQ(SkipsFor(plan, "vm b"),
+            (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
+  EXPECT_EQ(SkipsFor(plan, "node 1"),
+            (std::vector<std::string>{"limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyPriority, OneActionPerVmPerCycle) {
@@ -106,7 +106,8 @@ TEST(PolicyLimits, OneSkipPerSubjectRuleAndReason) {
                                  .Build(),
                              {}, one);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon a: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(Skips(plan), (std::vector<std::string>{"vm z: limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
+  EXPECT_EQ(Skips(plan),
+            (std::vector<std::string>{"vm z: limits: actions per cycle 1 (max_actions_per_cycle) reached"}));
 }
 
 TEST(PolicyInFlight, RecentTargetsCountAsFreed) {
@@ -122,11 +123,10 @@ TEST(PolicyInFlight, RecentTargetsCountAsFreed) {
                                  .Build(),
                              s);
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon b: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(Skips(plan),
-            (std::vector<std::string>{
-                "vm a: balloon.reclaim: cooldown 8 s left",
-                "node 0: balloon.reclaim: 1.1 GiB short of the band middle 9.6 GiB after this cycle; no "
-                "other VM can give now"}));
+  EXPECT_EQ(Skips(plan), (std::vector<std::string>{
+                             "vm a: balloon.reclaim: cooldown 8 s left",
+                             "node 0: balloon.reclaim: 1.1 GiB short of the band middle 9.6 GiB after this cycle; no "
+                             "other VM can give now"}));
 }
 
 TEST(PolicyIdempotence, SameInputsSamePlan) {
@@ -158,9 +158,8 @@ TEST(PolicyDecide, BandsAreReportedPerNode) {
                                  .Node(NodeBuilder(2).Available(30 * kGiB))
                                  .Node(NodeBuilder(3).NoMemory())
                                  .Build());
-  EXPECT_EQ(plan.bands,
-            (std::map<int, model::Band>{
-                {0, model::Band::kReclaim}, {1, model::Band::kSteady}, {2, model::Band::kRelease}}));
+  EXPECT_EQ(plan.bands, (std::map<int, model::Band>{
+                            {0, model::Band::kReclaim}, {1, model::Band::kSteady}, {2, model::Band::kRelease}}));
 }
 
 TEST(PolicyDecide, BalloonDisabledStillReportsBands) {

@@ -14,10 +14,12 @@ using policy::ControllerState;
 
 constexpr uint64_t k2M = 2 * kMiB;
 
-const std::string kDead0 = "node 0: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]";
+const std::string kDead0 =
+    "node 0: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]";
 const std::string kDeadSmall =
     "node 0: balloon.reclaim: dead band: available 614.4 MiB within [409.6 MiB (10%), 819.2 MiB (20%)]";
-const std::string kDead1 = "node 1: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]";
+const std::string kDead1 =
+    "node 1: balloon.reclaim: dead band: available 9.6 GiB within [6.4 GiB (10%), 12.8 GiB (20%)]";
 
 // A VM "db" shut off with autostart, wanting `bytes` of `page` pages on `node`.
 VmBuilder Db(int node, uint64_t page = k2M, uint64_t bytes = kGiB) {
@@ -48,18 +50,21 @@ TEST(PolicyHugepages, Table) {
   });
   const std::vector<Row> rows = {
       {"autostart demand grows the pool", {One(n0, {Db(0)})}, {"hugepages node 0 2 MiB: 100 -> 602 pages"}, {kDead0}},
-      {"a running VM's pages are not demand",
-       {One(n0, {VmBuilder("db").Hugepages(0, k2M, kGiB)})},
+      {"a running VM's pages are not demand", {One(n0, {VmBuilder("db").Hugepages(0, k2M, kGiB)})}, {}, {kDead0}},
+      {"shut off without autostart is no demand",
+       {One(n0, {VmBuilder("db").Stopped(false).Hugepages(0, k2M, kGiB)})},
        {},
        {kDead0}},
-      {"shut off without autostart is no demand", {One(n0, {VmBuilder("db").Stopped(false).Hugepages(0, k2M, kGiB)})}, {}, {kDead0}},
       {"demand not pinned to a node is a skip",
        {One(n0, {Db(-1)})},
        {},
        {kDead0,
         "vm db: hugepages.grow: 1 GiB of 2 MiB pages not pinned to a host node; pin its memory with <numatune> to "
         "have them reserved ahead"}},
-      {"odd sizes round up to whole pages", {One(n0, {Db(0, k2M, MiB(1025))})}, {"hugepages node 0 2 MiB: 100 -> 603 pages"}, {kDead0}},
+      {"odd sizes round up to whole pages",
+       {One(n0, {Db(0, k2M, MiB(1025))})},
+       {"hugepages node 0 2 MiB: 100 -> 603 pages"},
+       {kDead0}},
       {"pages reserved host-wide are not usable",
        {ObservationBuilder(At(0)).Node(NodeBuilder(0).Pool(k2M, 700, 600)).Reserved(k2M, 100).Vm(Db(0)).Build()},
        {"hugepages node 0 2 MiB: 700 -> 712 pages"},
@@ -90,7 +95,8 @@ TEST(PolicyHugepages, Table) {
       {"min_normal_memory blocks growth",
        {One(NodeBuilder(0).Total(4 * kGiB).Available(GiB(0.6)).Pool(k2M, 0, 0).Pool(kGiB, 4, 0), {Db(0)})},
        {},
-       {kDeadSmall, "node 0 2 MiB pages: hugepages.grow: usable 0 pages < 512 needed (demand 512 for db + headroom 0); "
+       {kDeadSmall,
+        "node 0 2 MiB pages: hugepages.grow: usable 0 pages < 512 needed (demand 512 for db + headroom 0); "
         "min_normal_memory 409.6 MiB (10%): only 0 B of the node is outside hugepage pools"}},
       {"a fragmented node is compacted first",
        {One(NodeBuilder(n0).Frag(0.8), {Db(0)})},
@@ -117,9 +123,18 @@ TEST(PolicyHugepages, Table) {
         "last resize to 602 pages obtained 300; retrying in 30 s (retry_after 60 s)"},
        {},
        FellShort(At(-30), 602, 300)},
-      {"and then retries", {One(n0, {Db(0)})}, {"hugepages node 0 2 MiB: 100 -> 602 pages"}, {kDead0}, {}, FellShort(At(-60), 602, 300)},
+      {"and then retries",
+       {One(n0, {Db(0)})},
+       {"hugepages node 0 2 MiB: 100 -> 602 pages"},
+       {kDead0},
+       {},
+       FellShort(At(-60), 602, 300)},
       {"demand goes to its own node",
-       {ObservationBuilder(At(0)).Node(NodeBuilder(0).Pool(k2M, 0, 0)).Node(NodeBuilder(1).Pool(k2M, 0, 0)).Vm(Db(1)).Build()},
+       {ObservationBuilder(At(0))
+            .Node(NodeBuilder(0).Pool(k2M, 0, 0))
+            .Node(NodeBuilder(1).Pool(k2M, 0, 0))
+            .Vm(Db(1))
+            .Build()},
        {"hugepages node 1 2 MiB: 0 -> 512 pages"},
        {kDead0, kDead1}},
       {"a size the node does not offer",
@@ -127,7 +142,11 @@ TEST(PolicyHugepages, Table) {
        {},
        {kDead0, "node 0 1 GiB pages: hugepages.grow: the kernel offers no 1 GiB pages on this node"}},
       {"reclaim is off by default", Held(700, NodeBuilder(0).Pool(k2M, 600, 600)), {}, {kDead0}},
-      {"reclaim after reclaim_after", Held(60, NodeBuilder(0).Pool(k2M, 600, 600)), {"hugepages node 0 2 MiB: 600 -> 0 pages"}, {kDead0}, reclaim60},
+      {"reclaim after reclaim_after",
+       Held(60, NodeBuilder(0).Pool(k2M, 600, 600)),
+       {"hugepages node 0 2 MiB: 600 -> 0 pages"},
+       {kDead0},
+       reclaim60},
       {"reclaim keeps pages in use and demand",
        Held(60, NodeBuilder(0).Pool(k2M, 700, 600), {Db(0, k2M, 200 * kMiB)}),
        {"hugepages node 0 2 MiB: 700 -> 200 pages"},
@@ -136,7 +155,9 @@ TEST(PolicyHugepages, Table) {
       {"reclaim waits its hold time",
        Held(30, NodeBuilder(0).Pool(k2M, 600, 600)),
        {},
-       {kDead0, "node 0 2 MiB pages: hugepages.reclaim: usable 600 pages > 0 needed (demand 0 + headroom 0) for 30 s (reclaim_after 60 s)"},
+       {kDead0,
+        "node 0 2 MiB pages: hugepages.reclaim: usable 600 pages > 0 needed (demand 0 + headroom 0) for 30 s "
+        "(reclaim_after 60 s)"},
        reclaim60},
       {"disabled", {One(n0, {Db(0)})}, {}, {kDead0}, With([](Policy& p) { p.hugepages.enabled = false; })},
   };
@@ -165,7 +186,8 @@ TEST(PolicyHugepages, PoolTargets) {
   EXPECT_EQ(plan.pools, want);
 }
 
-model::Outcome Short(std::optional<uint64_t> obtained, std::string error = "obtained 300 of 602 pages of 2 MiB on node 0 (short by 302)") {
+model::Outcome Short(std::optional<uint64_t> obtained,
+                     std::string error = "obtained 300 of 602 pages of 2 MiB on node 0 (short by 302)") {
   model::Outcome o;
   o.ok = false;
   o.error = std::move(error);
@@ -182,11 +204,13 @@ TEST(PolicyHugepages, PartialReservationsAreRecordedWithTheirCause) {
   };
   model::Outcome dry;
   dry.dry_run = true;
-  const std::vector<Case> cases = {{"fragmented", 0.8, Short(300), "fragmented"},
-                                   {"lack of memory", 0.2, Short(300), "no_memory"},
-                                   {"the write failed", 0.8, Short(100, "obtained 100 of 602 pages of 2 MiB on node 0 (short by 502); write: Permission denied"), "error"},
-                                   {"refused before the kernel (back-off)", 0.8, Short(std::nullopt, "backing off"), ""},
-                                   {"dry run", 0.8, dry, ""}};
+  const std::vector<Case> cases = {
+      {"fragmented", 0.8, Short(300), "fragmented"},
+      {"lack of memory", 0.2, Short(300), "no_memory"},
+      {"the write failed", 0.8,
+       Short(100, "obtained 100 of 602 pages of 2 MiB on node 0 (short by 502); write: Permission denied"), "error"},
+      {"refused before the kernel (back-off)", 0.8, Short(std::nullopt, "backing off"), ""},
+      {"dry run", 0.8, dry, ""}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     model::ResizeHugepagePool a{0, k2M, 100, 602, {}};

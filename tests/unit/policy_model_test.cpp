@@ -81,10 +81,10 @@ TEST(ModelObservation, ToStringIsOneLinePerSubject) {
 }
 
 TEST(ModelAction, AccessorsAndStrings) {
-  const Action shrink = SetBalloon{
-      {"u1", "web-1"}, 4 * kGiB, GiB(3.5), Reason{"balloon.reclaim", "balloon.reclaim_below", 1, {}, "why"}};
-  const Action grow = ResizeVirtioMem{
-      {"u2", "db"}, "vmem0", 1, kGiB, GiB(1.25), Reason{"virtio_mem.grow", "", 0, {}, "because"}};
+  const Action shrink =
+      SetBalloon{{"u1", "web-1"}, 4 * kGiB, GiB(3.5), Reason{"balloon.reclaim", "balloon.reclaim_below", 1, {}, "why"}};
+  const Action grow =
+      ResizeVirtioMem{{"u2", "db"}, "vmem0", 1, kGiB, GiB(1.25), Reason{"virtio_mem.grow", "", 0, {}, "because"}};
   const Action compact = CompactNode{1, 0.9, Reason{"compaction.fragmentation", "", 0, {}, "fragmented"}};
   EXPECT_EQ(ToString(shrink), "balloon web-1: 4 GiB -> 3.5 GiB (balloon.reclaim: why)");
   EXPECT_EQ(Summary(grow), "virtio-mem db/vmem0: requested 1 GiB -> 1.25 GiB");

@@ -56,7 +56,8 @@ void RunPlacement(const std::vector<PlacementRow>& rows) {
   }
 }
 
-const std::string kWhy = "locality 0.125 < locality_below 0.8 for 300 s; 7 GiB of 8 GiB on node 1, most vCPUs on node 0";
+const std::string kWhy =
+    "locality 0.125 < locality_below 0.8 for 300 s; 7 GiB of 8 GiB on node 1, most vCPUs on node 0";
 
 TEST(PolicyPlacement, Table) {
   Host pin{.vms = {Web()}};
@@ -110,7 +111,11 @@ TEST(PolicyPlacement, Table) {
        {"pin vcpus web to node 1"},
        {},
        pinned_by_us},
-      {"cooldown", Held(300, pin), {}, {"vm web: placement.vcpus: locality 0.125 < locality_below 0.8; cooldown 1700 s left"}, cooling},
+      {"cooldown",
+       Held(300, pin),
+       {},
+       {"vm web: placement.vcpus: locality 0.125 < locality_below 0.8; cooldown 1700 s left"},
+       cooling},
       {"the last move is still being paid for",
        Held(300, pin),
        {},
@@ -128,7 +133,8 @@ TEST(PolicyPlacement, Table) {
 TEST(PolicyPlacement, ReasonsSayWhyThisMove) {
   auto plan = DecideOn(Held(300, Host{.vms = {Web()}}));
   ASSERT_EQ(plan.actions.size(), 1u);
-  EXPECT_EQ(model::ReasonOf(plan.actions[0]).text, kWhy + "; pinning vCPUs to node 1 copies nothing and gives locality 0.875");
+  EXPECT_EQ(model::ReasonOf(plan.actions[0]).text,
+            kWhy + "; pinning vCPUs to node 1 copies nothing and gives locality 0.875");
 
   plan = DecideOn(Held(300, Host{.vms = {Web({{0, 3 * kGiB}, {1, 5 * kGiB}}).Hugepages(1, 2 * kMiB, 8 * kGiB)}}));
   ASSERT_EQ(plan.actions.size(), 1u);

@@ -60,10 +60,7 @@ TEST(PolicyBalloonRebalance, DeadBand) {
        {DeadBand({kDb, kApp})},
        {"balloon app: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.5 GiB"},
        {kDead, kNoRelease}},
-      {"no pressure: nothing moves in the dead band",
-       {DeadBand({VmBuilder(kDb).Usable(3 * kGiB), kApp})},
-       {},
-       {kDead}},
+      {"no pressure: nothing moves in the dead band", {DeadBand({VmBuilder(kDb).Usable(3 * kGiB), kApp})}, {}, {kDead}},
       {"the neighbour with the most usable memory gives first",
        {DeadBand({kDb, VmBuilder("a").Usable(2 * kGiB), VmBuilder("b").Usable(5 * kGiB)})},
        {"balloon b: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.5 GiB"},
@@ -218,8 +215,7 @@ TEST(PolicyBalloonRebalance, NumaShares) {
   const VmBuilder db0 = VmBuilder(kDb).On({{0, 6 * kGiB}});
   RunTable({
       {"only neighbours on the same node give",
-       {TwoNodes(GiB(9.6), GiB(9.6),
-                 {db0, VmBuilder("a").On({{1, 8 * kGiB}}), VmBuilder("b").On({{0, 8 * kGiB}})})},
+       {TwoNodes(GiB(9.6), GiB(9.6), {db0, VmBuilder("a").On({{1, 8 * kGiB}}), VmBuilder("b").On({{0, 8 * kGiB}})})},
        {"balloon b: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.5 GiB"},
        {kDead, kDead1, kNoRelease}},
       {"a donor with half its memory on the node frees half there: the grow is what it frees",
@@ -227,25 +223,23 @@ TEST(PolicyBalloonRebalance, NumaShares) {
        {"balloon a: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.25 GiB"},
        {kDead, kDead1, kNoRelease}},
       {"a recipient on two nodes takes its share on each from that node's neighbours",
-       {TwoNodes(GiB(9.6), GiB(9.6),
-                 {kDb, VmBuilder("a").On({{0, 8 * kGiB}}), VmBuilder("b").On({{1, 8 * kGiB}})})},
+       {TwoNodes(GiB(9.6), GiB(9.6), {kDb, VmBuilder("a").On({{0, 8 * kGiB}}), VmBuilder("b").On({{1, 8 * kGiB}})})},
        {"balloon a: 8 GiB -> 7.75 GiB", "balloon b: 8 GiB -> 7.75 GiB", "balloon db: 6 GiB -> 6.5 GiB"},
        {kDead, kDead1, kNoRelease}},
       {"a recipient partly on a node with headroom takes that part from the host",
        {TwoNodes(20 * kGiB, GiB(9.6), {kDb, VmBuilder("b").On({{1, 8 * kGiB}})})},
        {"balloon b: 8 GiB -> 7.75 GiB", "balloon db: 6 GiB -> 6.5 GiB"},
-       {kDead1, "vm db: balloon.release: under pressure (" + kWhy +
-                    ") but its nodes have no headroom above release_above"}},
+       {kDead1,
+        "vm db: balloon.release: under pressure (" + kWhy + ") but its nodes have no headroom above release_above"}},
   });
 }
 
 TEST(PolicyBalloonRebalance, PressureFromSwapInGrowsAFullStep) {
   const VmBuilder swapping = VmBuilder(kDb).Usable(3 * kGiB);
-  const auto plan = DecideOn(
-      std::vector<Observation>{DeadBand({VmBuilder(swapping).SwapIn(0), kApp}),
-                               DeadBand({VmBuilder(swapping).SwapIn(20 * kMiB), kApp}, GiB(9.6), At(10))});
-  EXPECT_EQ(Actions(plan),
-            (std::vector<std::string>{"balloon app: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.5 GiB"}));
+  const auto plan =
+      DecideOn(std::vector<Observation>{DeadBand({VmBuilder(swapping).SwapIn(0), kApp}),
+                                        DeadBand({VmBuilder(swapping).SwapIn(20 * kMiB), kApp}, GiB(9.6), At(10))});
+  EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon app: 8 GiB -> 7.5 GiB", "balloon db: 6 GiB -> 6.5 GiB"}));
   ASSERT_EQ(plan.actions.size(), 2u);
   EXPECT_EQ(model::ReasonOf(plan.actions[1]).threshold, "balloon.pressure.swap_in_rate_above");
 }
@@ -255,14 +249,12 @@ TEST(PolicyBalloonRebalance, ReasonNamesRuleSignalDonorAndRecipient) {
   ASSERT_EQ(plan.actions.size(), 2u);
   const auto& give = model::ReasonOf(plan.actions[0]);
   const auto& take = model::ReasonOf(plan.actions[1]);
-  EXPECT_EQ(
-      give.ToString(),
-      "balloon.rebalance: vm db usable 0% < usable_below_ratio 10%; node 0 available 9.6 GiB, headroom 0 B "
-      "above release_above 12.8 GiB (20%); donor app usable 4 GiB, floor 4.71 GiB, gives 512 MiB to db");
-  EXPECT_EQ(
-      take.ToString(),
-      "balloon.rebalance: vm db usable 0% < usable_below_ratio 10%; node 0 available 9.6 GiB, headroom 0 B "
-      "above release_above 12.8 GiB (20%); +512 MiB from app 512 MiB, maximum 8 GiB");
+  EXPECT_EQ(give.ToString(),
+            "balloon.rebalance: vm db usable 0% < usable_below_ratio 10%; node 0 available 9.6 GiB, headroom 0 B "
+            "above release_above 12.8 GiB (20%); donor app usable 4 GiB, floor 4.71 GiB, gives 512 MiB to db");
+  EXPECT_EQ(take.ToString(),
+            "balloon.rebalance: vm db usable 0% < usable_below_ratio 10%; node 0 available 9.6 GiB, headroom 0 B "
+            "above release_above 12.8 GiB (20%); +512 MiB from app 512 MiB, maximum 8 GiB");
   for (const auto* r : {&give, &take}) {
     EXPECT_EQ(r->rule, "balloon.rebalance");
     EXPECT_EQ(r->threshold, "balloon.pressure.usable_below_ratio");
@@ -292,9 +284,7 @@ TEST(PolicyBalloonRebalance, TheNodeTotalDoesNotChange) {
       {DeadBand({kDb, VmBuilder("a").Usable(GiB(1.5)), VmBuilder("b").Usable(GiB(1.4))}), {}},
       {DeadBand({kDb, VmBuilder("a").Usable(GiB(1.5)), VmBuilder("b").Usable(GiB(1.4))}), two},
       {DeadBand({VmBuilder(kDb).Balloon(GiB(7.75), 8 * kGiB), kApp}), {}},
-      {TwoNodes(GiB(9.6), GiB(9.6),
-                {kDb, VmBuilder("a").On({{0, 8 * kGiB}}), VmBuilder("b").On({{1, 8 * kGiB}})}),
-       {}},
+      {TwoNodes(GiB(9.6), GiB(9.6), {kDb, VmBuilder("a").On({{0, 8 * kGiB}}), VmBuilder("b").On({{1, 8 * kGiB}})}), {}},
   };
   for (const auto& [obs, policy] : cases) {
     const auto plan = DecideOn(obs, {}, policy);
@@ -306,8 +296,7 @@ TEST(PolicyBalloonRebalance, TheNodeTotalDoesNotChange) {
     EXPECT_EQ(model::Direction(plan.actions.back()), 1);
   }
   // A donor spread over two nodes frees on both: node 0 nets zero, node 1 only gains.
-  const Observation spread =
-      TwoNodes(GiB(9.6), GiB(9.6), {VmBuilder(kDb).On({{0, 6 * kGiB}}), VmBuilder("a")});
+  const Observation spread = TwoNodes(GiB(9.6), GiB(9.6), {VmBuilder(kDb).On({{0, 6 * kGiB}}), VmBuilder("a")});
   const auto plan = DecideOn(spread);
   EXPECT_NEAR(NetOnNode(plan, spread, 0), 0.0, 4096.0);
   EXPECT_LT(NetOnNode(plan, spread, 1), 0.0);
@@ -335,16 +324,15 @@ std::vector<Observation> ThreeRules() {
 }
 
 TEST(PolicyBalloonRebalance, BetweenReleaseAndVirtioMemGrow) {
-  EXPECT_EQ(Actions(DecideOn(ThreeRules())),
-            (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB", "balloon app: 8 GiB -> 7.5 GiB",
-                                      "balloon db: 6 GiB -> 6.5 GiB",
-                                      "virtio-mem v/vmem0: requested 1 GiB -> 1.25 GiB"}));
+  EXPECT_EQ(
+      Actions(DecideOn(ThreeRules())),
+      (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB", "balloon app: 8 GiB -> 7.5 GiB",
+                                "balloon db: 6 GiB -> 6.5 GiB", "virtio-mem v/vmem0: requested 1 GiB -> 1.25 GiB"}));
   Policy three;
   three.limits.max_actions_per_cycle = 3;
   auto plan = DecideOn(ThreeRules(), {}, three);
-  EXPECT_EQ(Actions(plan),
-            (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB", "balloon app: 8 GiB -> 7.5 GiB",
-                                      "balloon db: 6 GiB -> 6.5 GiB"}));
+  EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB", "balloon app: 8 GiB -> 7.5 GiB",
+                                                     "balloon db: 6 GiB -> 6.5 GiB"}));
   EXPECT_EQ(SkipsFor(plan, "vm v virtio-mem vmem0"),
             (std::vector<std::string>{"limits: actions per cycle 3 (max_actions_per_cycle) reached"}));
   // A rebalance that does not fit in the one slot left leaves it to the rules after it.
@@ -354,9 +342,9 @@ TEST(PolicyBalloonRebalance, BetweenReleaseAndVirtioMemGrow) {
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon r: 6 GiB -> 6.5 GiB",
                                                      "virtio-mem v/vmem0: requested 1 GiB -> 1.25 GiB"}));
   EXPECT_EQ(SkipsFor(plan, "vm db"),
-            (std::vector<std::string>{"balloon.release: under pressure (" + kWhy +
-                                          ") but no node it sits on is above release_above",
-                                      "limits: actions per cycle 2 (max_actions_per_cycle): 1 left, 2 needed"}));
+            (std::vector<std::string>{
+                "balloon.release: under pressure (" + kWhy + ") but no node it sits on is above release_above",
+                "limits: actions per cycle 2 (max_actions_per_cycle): 1 left, 2 needed"}));
 }
 
 TEST(PolicyBalloonRebalance, Idempotent) {
@@ -377,15 +365,13 @@ TEST(PolicyBalloonRebalance, InFlightRebalanceIsNotRepeated) {
   // Two seconds after a rebalance whose targets have not landed yet: both VMs are in cooldown, so
   // the next cycle does not repeat it, although db still looks as hungry and b could give.
   ControllerState s;
-  policy::ApplyOutcome(s, model::SetBalloon{{"uuid-app", "app"}, 8 * kGiB, GiB(7.5), {}}, {},
-                       kT0 - seconds{2});
+  policy::ApplyOutcome(s, model::SetBalloon{{"uuid-app", "app"}, 8 * kGiB, GiB(7.5), {}}, {}, kT0 - seconds{2});
   policy::ApplyOutcome(s, model::SetBalloon{{"uuid-db", "db"}, 6 * kGiB, GiB(6.5), {}}, {}, kT0 - seconds{2});
   const auto plan = DecideOn(DeadBand({kDb, kApp, VmBuilder("b")}), s);
   EXPECT_TRUE(plan.actions.empty()) << model::ToString(plan);
-  EXPECT_EQ(SkipsFor(plan, "vm db"),
-            (std::vector<std::string>{"balloon.release: under pressure (" + kWhy +
-                                          ") but no node it sits on is above release_above",
-                                      "balloon.rebalance: cooldown 8 s left"}));
+  EXPECT_EQ(SkipsFor(plan, "vm db"), (std::vector<std::string>{"balloon.release: under pressure (" + kWhy +
+                                                                   ") but no node it sits on is above release_above",
+                                                               "balloon.rebalance: cooldown 8 s left"}));
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ TEST(PolicyAnticipation, ASustainedDeclineReclaimsBeforeTheEdge) {
   ASSERT_EQ(Actions(plan).size(), 1u);
   EXPECT_EQ(Actions(plan)[0], "balloon web: 8 GiB -> 7.5 GiB");
   const auto& reason = model::ReasonOf(plan.actions[0]);
-  EXPECT_EQ(reason.text.rfind("node 0 available 6.6 GiB, falling 1.2 GiB/min: 6.36 GiB in 12 s < reclaim_below 6.4 GiB (10%)", 0), 0u)
+  EXPECT_EQ(reason.text.rfind(
+                "node 0 available 6.6 GiB, falling 1.2 GiB/min: 6.36 GiB in 12 s < reclaim_below 6.4 GiB (10%)", 0),
+            0u)
       << reason.text;
 }
 
@@ -109,8 +111,9 @@ TEST(PolicyPriority, LowerPriorityGivesFirstAndHigherOnlyWhatTheyCannot) {
   // bronze can give 6 GiB in time (8 GiB, floor 2 GiB; 0.5 GiB this cycle): gold is spared.
   auto plan = DecideOn(host(2 * kGiB));
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon bronze: 8 GiB -> 7.5 GiB"}));
-  EXPECT_EQ(SkipsFor(plan, "vm gold"),
-            (std::vector<std::string>{"balloon.reclaim: priority 100: VMs of lower priority can still give 5.5 GiB here"}));
+  EXPECT_EQ(
+      SkipsFor(plan, "vm gold"),
+      (std::vector<std::string>{"balloon.reclaim: priority 100: VMs of lower priority can still give 5.5 GiB here"}));
   // bronze is at its floor: gold gives.
   plan = DecideOn(host(8 * kGiB));
   EXPECT_EQ(Actions(plan), (std::vector<std::string>{"balloon gold: 8 GiB -> 7.5 GiB"}));

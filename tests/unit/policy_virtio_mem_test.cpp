@@ -22,8 +22,7 @@ VmBuilder Db(uint64_t block = 128 * kMiB, uint64_t requested = kGiB, uint64_t cu
 
 // `n` observations `every` seconds apart, starting at kT0.
 std::vector<Observation> Cycles(int n, const VmBuilder& vm,
-                                const NodeBuilder& node = NodeBuilder().Available(20 * kGiB),
-                                double every = 2) {
+                                const NodeBuilder& node = NodeBuilder().Available(20 * kGiB), double every = 2) {
   std::vector<Observation> out;
   for (int i = 0; i < n; ++i) out.push_back(ObservationBuilder(At(i * every)).Node(node).Vm(vm).Build());
   return out;
@@ -99,16 +98,13 @@ TEST(PolicyVirtioMemGrow, Table) {
       {"pending change: no new one",
        Cycles(3, Db(128 * kMiB, GiB(1.25), kGiB)),
        {},
-       {kAtMax,
-        kDev +
-            "virtio_mem.settle: pending: current 1 GiB, requested 1.25 GiB for 4 s of settle_timeout 30 s"},
+       {kAtMax, kDev + "virtio_mem.settle: pending: current 1 GiB, requested 1.25 GiB for 4 s of settle_timeout 30 s"},
        {},
        Pending(GiB(1.25), At(0))},
       {"pending change of unknown age: no new one",
        Cycles(3, Db(128 * kMiB, GiB(1.25), kGiB)),
        {},
-       {kAtMax,
-        kDev + "virtio_mem.settle: pending: current 1 GiB, requested 1.25 GiB since an unknown time"}},
+       {kAtMax, kDev + "virtio_mem.settle: pending: current 1 GiB, requested 1.25 GiB since an unknown time"}},
       {"settle timeout: a new change steps from the plugged size",
        Cycles(3, Db(128 * kMiB, GiB(1.25), kGiB)),
        {"virtio-mem db/vmem0: requested 1.25 GiB -> 1.5 GiB"},
@@ -118,15 +114,13 @@ TEST(PolicyVirtioMemGrow, Table) {
       {"settle timeout: re-requesting the same size is pointless",
        Cycles(3, Db(128 * kMiB, GiB(1.25), kGiB)),
        {},
-       {kAtMax,
-        kDev + "virtio_mem.grow: requested 1.25 GiB already; the guest plugged 1 GiB within settle_timeout"},
+       {kAtMax, kDev + "virtio_mem.grow: requested 1.25 GiB already; the guest plugged 1 GiB within settle_timeout"},
        {},
        Pending(GiB(1.25), At(-30), true)},
       {"settle timeout: a grow never lowers the request (plugged far below requested)",
        Cycles(3, Db(128 * kMiB, GiB(1.25), 0)),
        {},
-       {kAtMax,
-        kDev + "virtio_mem.grow: requested 1.25 GiB already; the guest plugged 0 B within settle_timeout"},
+       {kAtMax, kDev + "virtio_mem.grow: requested 1.25 GiB already; the guest plugged 0 B within settle_timeout"},
        {},
        Pending(GiB(1.25), At(-30), true)},
       {"below the balloon maximum the balloon grows first",
@@ -156,10 +150,9 @@ TEST(PolicyVirtioMemGrow, StaysBlockAlignedWithAnOddBlock) {
   const auto& a = std::get<model::ResizeVirtioMem>(plan.actions[0]);
   EXPECT_EQ(a.to_requested_bytes, 7 * block);  // a 256 MiB step rounds down to one 192 MiB block
   EXPECT_EQ(a.to_requested_bytes % block, 0u);
-  EXPECT_EQ(
-      model::ReasonOf(plan.actions[0]).ToString(),
-      "virtio_mem.grow: vm db at balloon maximum 8 GiB and usable 5% < usable_below_ratio 10% for 3 cycles "
-      "(sustain 3); vmem0 on node 0 +192 MiB, node headroom 7.2 GiB, size 8 GiB");
+  EXPECT_EQ(model::ReasonOf(plan.actions[0]).ToString(),
+            "virtio_mem.grow: vm db at balloon maximum 8 GiB and usable 5% < usable_below_ratio 10% for 3 cycles "
+            "(sustain 3); vmem0 on node 0 +192 MiB, node headroom 7.2 GiB, size 8 GiB");
 }
 
 // A VM whose guest leaves 75% of its memory unused, with 2 GiB plugged in 128 MiB blocks.
@@ -173,8 +166,7 @@ VmBuilder Idle(uint64_t block = 128 * kMiB, uint64_t requested = 2 * kGiB) {
 
 // Observations every 30 s from 0 to `until`; `change(i, vm)` may alter the VM of observation i.
 std::vector<Observation> Idling(
-    int until, const VmBuilder& vm,
-    const std::function<void(int, VmBuilder&)>& change = [](int, VmBuilder&) {}) {
+    int until, const VmBuilder& vm, const std::function<void(int, VmBuilder&)>& change = [](int, VmBuilder&) {}) {
   std::vector<Observation> out;
   for (int t = 0; t <= until; t += 30) {
     VmBuilder v = vm;
@@ -223,11 +215,15 @@ TEST(PolicyVirtioMemShrink, Table) {
          return p;
        }()},
       {"requested but nothing plugged yet: pending, said so, not shrunk",
-       Idling(300, VmBuilder("idle").Balloon(8 * kGiB, 8 * kGiB).Usable(7 * kGiB).Unused(6 * kGiB).VirtioMem(
-                       "vmem0", 0, 8 * kGiB, 128 * kMiB, 2 * kGiB, 0)),
+       Idling(300, VmBuilder("idle")
+                       .Balloon(8 * kGiB, 8 * kGiB)
+                       .Usable(7 * kGiB)
+                       .Unused(6 * kGiB)
+                       .VirtioMem("vmem0", 0, 8 * kGiB, 128 * kMiB, 2 * kGiB, 0)),
        {},
-       {dead, "vm idle virtio-mem vmem0: virtio_mem.settle: pending: current 0 B, requested 2 GiB since an "
-              "unknown time"}},
+       {dead,
+        "vm idle virtio-mem vmem0: virtio_mem.settle: pending: current 0 B, requested 2 GiB since an "
+        "unknown time"}},
       {"the floor bounds the step, block-aligned",
        Idling(300, VmBuilder(Idle(64 * kMiB)).MinGuarantee(GiB(7.9))),
        {"virtio-mem idle/vmem0: requested 2 GiB -> 1.94 GiB"},

@@ -69,8 +69,7 @@ TEST(PolicyWindow, RatesTable) {
 TEST(PolicyWindow, HeldForAndStreak) {
   Window w(std::chrono::minutes{5});
   const std::vector<bool> holds = {true, false, true, true, true};
-  for (size_t i = 0; i < holds.size(); ++i)
-    w.Push(ObservationBuilder(At(10.0 * static_cast<double>(i))).Build());
+  for (size_t i = 0; i < holds.size(); ++i) w.Push(ObservationBuilder(At(10.0 * static_cast<double>(i))).Build());
   auto pred = [&](size_t j) { return holds[j]; };
   EXPECT_EQ(w.HeldFor(pred), seconds{20});
   EXPECT_EQ(w.Streak(pred), 3);

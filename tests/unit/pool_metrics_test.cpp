@@ -2,8 +2,8 @@
 // reservation, a compaction for a reservation and two placement moves.
 #include <gtest/gtest.h>
 
-#include "controller/loop/pool_metrics.h"
 #include "common/metrics/text_format.h"
+#include "controller/loop/pool_metrics.h"
 #include "tests/support/builders.h"
 
 namespace kvmem::test {

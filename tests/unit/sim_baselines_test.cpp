@@ -78,8 +78,8 @@ TEST(SimMom, AveragesHostFreeOverTenSamples) {
 
 TEST(SimMom, SkipsGuestsWithoutStatsAndIgnoresTheirAge) {
   auto mom = MakeMom();
-  const auto actions = mom->Cycle(Host(GiB(6.4), {VmBuilder("a").NoStats(),
-                                                  VmBuilder("b").Unused(7 * kGiB).StatsAge(seconds{600})}));
+  const auto actions =
+      mom->Cycle(Host(GiB(6.4), {VmBuilder("a").NoStats(), VmBuilder("b").Unused(7 * kGiB).StatsAge(seconds{600})}));
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(std::get<model::SetBalloon>(actions[0]).vm.name, "b");  // ten-minute-old stats, used anyway
 }
@@ -93,8 +93,8 @@ TEST(SimProxmox, StepsAtMostOneHundredMiBPerVm) {
   auto pve = MakeProxmox();
   EXPECT_EQ(pve->Period(), seconds{10});
   // 90 % used: goal -6.4 GiB, far more than three VMs can give in one cycle.
-  const auto actions = pve->Cycle(Host(GiB(6.4), {Pve("a", 8 * kGiB, 4 * kGiB), Pve("b", 8 * kGiB, 4 * kGiB),
-                                                  Pve("c", 8 * kGiB, 4 * kGiB)}));
+  const auto actions = pve->Cycle(
+      Host(GiB(6.4), {Pve("a", 8 * kGiB, 4 * kGiB), Pve("b", 8 * kGiB, 4 * kGiB), Pve("c", 8 * kGiB, 4 * kGiB)}));
   ASSERT_EQ(actions.size(), 3u);
   for (const auto& a : actions) EXPECT_EQ(std::get<model::SetBalloon>(a).to_bytes, 8 * kGiB - 100 * kMiB);
 }
@@ -117,15 +117,14 @@ TEST(SimProxmox, GrowsBusyVmsFirstBySharesAndShrinksIdleOnes) {
   auto pve = MakeProxmox({}, {{"uuid-a", 1024}, {"uuid-b", 2048}});
   // Goal +30 MiB: the busy VMs a and b (no free memory) share it 1:2 on top of their
   // allocations above the minimum (1 and 2 GiB, already 1:2); the idle VM c gets nothing.
-  const auto grow = pve->Cycle(Host(kAtTarget + 30 * kMiB,
-                                    {Pve("a", 3 * kGiB, 0), Pve("b", 4 * kGiB, 0), Pve("c", 6 * kGiB, 4 * kGiB)},
-                                    kPveTotal));
+  const auto grow = pve->Cycle(Host(
+      kAtTarget + 30 * kMiB, {Pve("a", 3 * kGiB, 0), Pve("b", 4 * kGiB, 0), Pve("c", 6 * kGiB, 4 * kGiB)}, kPveTotal));
   ASSERT_EQ(grow.size(), 2u);
   EXPECT_EQ(std::get<model::SetBalloon>(grow[0]).to_bytes, 3 * kGiB + 10 * kMiB);
   EXPECT_EQ(std::get<model::SetBalloon>(grow[1]).to_bytes, 4 * kGiB + 20 * kMiB);
   // Goal -50 MiB: only the idle VM gives.
-  const auto& shrink = Only(
-      pve->Cycle(Host(kAtTarget - 50 * kMiB, {Pve("a", 3 * kGiB, 0), Pve("c", 6 * kGiB, 4 * kGiB)}, kPveTotal)));
+  const auto& shrink =
+      Only(pve->Cycle(Host(kAtTarget - 50 * kMiB, {Pve("a", 3 * kGiB, 0), Pve("c", 6 * kGiB, 4 * kGiB)}, kPveTotal)));
   EXPECT_EQ(shrink.vm.name, "c");
   EXPECT_EQ(shrink.to_bytes, 6 * kGiB - 50 * kMiB);
 }

@@ -32,8 +32,9 @@ Scenario TwoNodes() {
   host.segments = {{seconds{30}, seconds{30}, 3.0 * kGiB}, {seconds{60}, seconds{90}, 1.0 * kGiB}};
   sc.nodes = {{0, 32 * kGiB, host}, {1, 32 * kGiB, Flat(1.0 * kGiB)}};
   VmSpec a{"a", 8 * kGiB, 6 * kGiB, kGiB, 1000, {{0, 0.7}, {1, 0.3}}, Flat(3.0 * kGiB), {}, seconds{5}, {}};
-  VmSpec b{"b", 4 * kGiB, 4 * kGiB, kGiB, 1000, {{1, 1.0}}, Flat(1.0 * kGiB),
-           VirtioMemSpec{1, 4 * kGiB, 128 * kMiB, 512 * kMiB}, seconds{5}, {}};
+  VmSpec b{"b",        4 * kGiB,   4 * kGiB,         kGiB,
+           1000,       {{1, 1.0}}, Flat(1.0 * kGiB), VirtioMemSpec{1, 4 * kGiB, 128 * kMiB, 512 * kMiB},
+           seconds{5}, {}};
   VmSpec c{"c", 3 * kGiB + 1, 3 * kGiB + 1, kGiB, 1000, {}, Flat(1.0 * kGiB), {}, seconds{5}, {}};
   sc.vms = {a, b, c};
   return sc;
@@ -119,7 +120,8 @@ TEST(SimPlant, VirtioMemPlugsOnItsNodeAndCountsAsGuestMemory) {
 
 TEST(SimPlant, CountsOomEventsAndCapsTheGuest) {
   Scenario sc = TwoNodes();
-  sc.vms[0].demand.segments = {{seconds{10}, seconds{10}, 7.0 * kGiB}, {seconds{20}, seconds{20}, 3.0 * kGiB},
+  sc.vms[0].demand.segments = {{seconds{10}, seconds{10}, 7.0 * kGiB},
+                               {seconds{20}, seconds{20}, 3.0 * kGiB},
                                {seconds{30}, seconds{30}, 6.5 * kGiB}};
   Plant p(sc);
   for (int s = 0; s <= 40; ++s) p.Advance(seconds{s});
@@ -181,7 +183,8 @@ vms:
      virtio_mem: {node: 1, size: 1GiB, block: 128MiB}}
 outages: [{vm: w-1, from: 3m, to: 4m, mode: missing}]
 targets: {settle_faster: 5}
-)", "test.yaml", "t");
+)",
+                                "test.yaml", "t");
   ASSERT_TRUE(sc.has_value()) << sc.error().ToString();
   EXPECT_EQ(sc->duration, std::chrono::minutes{10});
   EXPECT_EQ(sc->disturbance, std::chrono::minutes{2});
@@ -199,8 +202,8 @@ targets: {settle_faster: 5}
 }
 
 TEST(SimScenario, RejectsUnknownKeysAndBadTiming) {
-  auto bad = ParseScenario("duration: 1m\nnodes: [{total: 1GiB}]\nvms: [{name: a, max: 1GiB, ballon: 1GiB}]\n",
-                           "x.yaml", "x");
+  auto bad =
+      ParseScenario("duration: 1m\nnodes: [{total: 1GiB}]\nvms: [{name: a, max: 1GiB, ballon: 1GiB}]\n", "x.yaml", "x");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message.find("unknown key vms.ballon"), std::string::npos) << bad.error().message;
   bad = ParseScenario("duration: 1m\nwarmup: 2m\nnodes: [{total: 1GiB}]\n", "x.yaml", "x");

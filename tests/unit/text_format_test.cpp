@@ -12,7 +12,8 @@
 namespace kvmem::testing {
 namespace {
 
-prometheus::MetricFamily Family(std::string name, prometheus::MetricType type, std::vector<std::pair<std::string, double>> samples) {
+prometheus::MetricFamily Family(std::string name, prometheus::MetricType type,
+                                std::vector<std::pair<std::string, double>> samples) {
   prometheus::MetricFamily f;
   f.name = std::move(name);
   f.help = "help with \\ backslash\nand newline";
@@ -20,8 +21,10 @@ prometheus::MetricFamily Family(std::string name, prometheus::MetricType type, s
   for (auto& [label, v] : samples) {
     prometheus::ClientMetric m;
     if (!label.empty()) m.label.push_back({"domain", label});
-    if (type == prometheus::MetricType::Counter) m.counter.value = v;
-    else m.gauge.value = v;
+    if (type == prometheus::MetricType::Counter)
+      m.counter.value = v;
+    else
+      m.gauge.value = v;
     f.metric.push_back(m);
   }
   return f;
@@ -29,8 +32,12 @@ prometheus::MetricFamily Family(std::string name, prometheus::MetricType type, s
 
 TEST(TextFormat, ExactOutput) {
   auto f = Family("kvmem_x_bytes", prometheus::MetricType::Gauge,
-                  {{"a \"quoted\" \\ name\nwith ünïcode", 1073741824}, {"", 0.0214}, {"neg", -3}, {"big", 1e300},
-                   {"nan", std::nan("")}, {"inf", INFINITY}});
+                  {{"a \"quoted\" \\ name\nwith ünïcode", 1073741824},
+                   {"", 0.0214},
+                   {"neg", -3},
+                   {"big", 1e300},
+                   {"nan", std::nan("")},
+                   {"inf", INFINITY}});
   EXPECT_EQ(SerializeText({f}),
             "# HELP kvmem_x_bytes help with \\\\ backslash\\nand newline\n"
             "# TYPE kvmem_x_bytes gauge\n"

@@ -74,18 +74,24 @@ std::string Type17(uint8_t length, uint16_t size, std::string strings) {
 }
 
 TEST(Smbios, SizeEncodingsAndDamage) {
-  EXPECT_EQ(procfs::ParseMemoryDevice(Type17(0x15, 0x8000 | 512, std::string("X\0\0", 3)), "f")->size_bytes, 512u << 10);
+  EXPECT_EQ(procfs::ParseMemoryDevice(Type17(0x15, 0x8000 | 512, std::string("X\0\0", 3)), "f")->size_bytes,
+            512u << 10);
   std::string ext = Type17(0x28, 0x7FFF, std::string("X\0\0", 3));
   ext[0x1E] = 0x02;  // extended size 0x20000 MB = 128 GiB
   EXPECT_EQ(procfs::ParseMemoryDevice(ext, "f")->size_bytes, 128ull << 30);
-  EXPECT_EQ(procfs::ParseMemoryDevice(Type17(0x15, 0xFFFF, std::string("\0\0", 2)), "f").error().kind, ErrorKind::kParse);  // string 1 missing
-  EXPECT_FALSE(procfs::ParseMemoryDevice(std::string("\x10\x15", 2), "f"));           // not type 17
-  EXPECT_FALSE(procfs::ParseMemoryDevice(std::string("\x11\x28\0\0", 4), "f"));       // length past the data
+  EXPECT_EQ(procfs::ParseMemoryDevice(Type17(0x15, 0xFFFF, std::string("\0\0", 2)), "f").error().kind,
+            ErrorKind::kParse);                                                  // string 1 missing
+  EXPECT_FALSE(procfs::ParseMemoryDevice(std::string("\x10\x15", 2), "f"));      // not type 17
+  EXPECT_FALSE(procfs::ParseMemoryDevice(std::string("\x11\x28\0\0", 4), "f"));  // length past the data
   EXPECT_FALSE(procfs::ParseMemoryDevice(std::string("\x11\x10", 2) + std::string(14, '\0'), "f"));
 }
 
 TEST(SmapsRollup, AnonHugePages) {
-  auto r = procfs::ParseSmapsRollup("55d0-7ffd ---p 00000000 00:00 0   [rollup]\nRss:  2048 kB\nAnonymous: 1024 kB\nAnonHugePages:  512 kB\nFoo: 1 kB\n", "f").value();
+  auto r = procfs::ParseSmapsRollup(
+               "55d0-7ffd ---p 00000000 00:00 0   [rollup]\nRss:  2048 kB\nAnonymous: 1024 kB\nAnonHugePages:  512 "
+               "kB\nFoo: 1 kB\n",
+               "f")
+               .value();
   EXPECT_EQ(r.rss_bytes, 2048u << 10);
   EXPECT_EQ(r.anon_huge_bytes, 512u << 10);
   EXPECT_FALSE(procfs::ParseSmapsRollup("[rollup]\nRss: x kB\n", "f"));
@@ -109,10 +115,12 @@ TEST(TieringCollectors, CxlTiersExactValues) {
   EXPECT_EQ(SampleValue(text, "kvmem_sysctl_vm_min_free_bytes"), 90112.0 * 1024);
   EXPECT_EQ(SampleValue(text, "kvmem_sysctl_vm_watermark_scale_factor"), 125);
   EXPECT_EQ(SampleValue(text, "kvmem_sysctl_vm_defrag_mode"), 0);
-  EXPECT_EQ(SampleValue(text, R"(kvmem_dimm_configured_speed_transfers_per_second{handle="0x1103",locator="DIMM_D1"})"), 4.8e9);
+  EXPECT_EQ(SampleValue(text, R"(kvmem_dimm_configured_speed_transfers_per_second{handle="0x1103",locator="DIMM_D1"})"),
+            4.8e9);
   EXPECT_EQ(SampleValue(text, R"(kvmem_memory_array_size_bytes{array="0x1001"})"), 64.0 * (1ull << 30));
-  for (const char* check : {R"(top_tier_cpuless_node",severity="critical)", R"(zone_reclaim_enabled",severity="critical)",
-                            R"(dimm_below_rated_speed",severity="warning)", R"(dimms_unbalanced",severity="warning)"}) {
+  for (const char* check :
+       {R"(top_tier_cpuless_node",severity="critical)", R"(zone_reclaim_enabled",severity="critical)",
+        R"(dimm_below_rated_speed",severity="warning)", R"(dimms_unbalanced",severity="warning)"}) {
     EXPECT_EQ(SampleValue(text, std::string(R"(kvmem_host_check_failed{check=")") + check + "\"}"), 0) << check;
   }
 }
@@ -124,7 +132,8 @@ TEST(TieringCollectors, CxlMisplacedExactValues) {
   EXPECT_EQ(SampleValue(text, "kvmem_tiering_demotion_enabled"), 0);
   EXPECT_EQ(SampleValue(text, "kvmem_sysctl_vm_zone_reclaim_mode"), 1);
   EXPECT_TRUE(std::isnan(SampleValue(text, "kvmem_sysctl_vm_defrag_mode")));
-  EXPECT_EQ(SampleValue(text, R"(kvmem_dimm_rated_speed_transfers_per_second{handle="0x1100",locator="DIMM_A1"})"), 3.2e9);
+  EXPECT_EQ(SampleValue(text, R"(kvmem_dimm_rated_speed_transfers_per_second{handle="0x1100",locator="DIMM_A1"})"),
+            3.2e9);
   EXPECT_EQ(SampleValue(text, R"(kvmem_dimm_size_bytes{handle="0x1103",locator="DIMM_D1"})"), 0);
   EXPECT_EQ(SampleValue(text, R"(kvmem_memory_array_dimms{array="0x1001",state="populated"})"), 1);
   EXPECT_EQ(SampleValue(text, R"(kvmem_host_check_failed{check="top_tier_cpuless_node",severity="critical"})"), 1);

@@ -20,13 +20,13 @@ std::string Fixture(const std::string& name) {
 
 TEST(DecodeMemoryStats, ConvertsKiBToBytesAndKeepsCounts) {
   const virDomainMemoryStatStruct raw[] = {
-      {VIR_DOMAIN_MEMORY_STAT_SWAP_IN, 3}, {VIR_DOMAIN_MEMORY_STAT_SWAP_OUT, 4},
-      {VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT, 5}, {VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT, 6},
-      {VIR_DOMAIN_MEMORY_STAT_UNUSED, 100}, {VIR_DOMAIN_MEMORY_STAT_AVAILABLE, 1000},
+      {VIR_DOMAIN_MEMORY_STAT_SWAP_IN, 3},           {VIR_DOMAIN_MEMORY_STAT_SWAP_OUT, 4},
+      {VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT, 5},       {VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT, 6},
+      {VIR_DOMAIN_MEMORY_STAT_UNUSED, 100},          {VIR_DOMAIN_MEMORY_STAT_AVAILABLE, 1000},
       {VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON, 1024}, {VIR_DOMAIN_MEMORY_STAT_RSS, 2048},
-      {VIR_DOMAIN_MEMORY_STAT_USABLE, 500}, {VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE, 1700000000},
-      {VIR_DOMAIN_MEMORY_STAT_DISK_CACHES, 64}, {VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGALLOC, 7},
-      {VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL, 1}, {99, 12345} /* a tag from a newer libvirt */};
+      {VIR_DOMAIN_MEMORY_STAT_USABLE, 500},          {VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE, 1700000000},
+      {VIR_DOMAIN_MEMORY_STAT_DISK_CACHES, 64},      {VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGALLOC, 7},
+      {VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL, 1},    {99, 12345} /* a tag from a newer libvirt */};
   MemoryStats s = DecodeMemoryStats(raw);
   MemoryStats want;
   want.swap_in_bytes = 3 * 1024;
@@ -60,17 +60,24 @@ virTypedParameter Param(const char* field, unsigned long long v, int type = VIR_
   virTypedParameter p{};
   std::strncpy(p.field, field, VIR_TYPED_PARAM_FIELD_LENGTH - 1);
   p.type = type;
-  if (type == VIR_TYPED_PARAM_INT) p.value.i = static_cast<int>(v);
-  else p.value.ul = v;
+  if (type == VIR_TYPED_PARAM_INT)
+    p.value.i = static_cast<int>(v);
+  else
+    p.value.ul = v;
   return p;
 }
 
 TEST(DecodeBalloonParams, ReadsTheBulkGroup) {
-  std::vector<virTypedParameter> params = {
-      Param("state.state", 1, VIR_TYPED_PARAM_INT), Param("balloon.current", 524288),
-      Param("balloon.maximum", 1048576), Param("balloon.swap_in", 8), Param("balloon.major_fault", 2),
-      Param("balloon.available", 500000), Param("balloon.last-update", 1700000001),
-      Param("balloon.usable", 300000), Param("balloon.hugetlb_pgfail", 3), Param("balloon.bogus", 1)};
+  std::vector<virTypedParameter> params = {Param("state.state", 1, VIR_TYPED_PARAM_INT),
+                                           Param("balloon.current", 524288),
+                                           Param("balloon.maximum", 1048576),
+                                           Param("balloon.swap_in", 8),
+                                           Param("balloon.major_fault", 2),
+                                           Param("balloon.available", 500000),
+                                           Param("balloon.last-update", 1700000001),
+                                           Param("balloon.usable", 300000),
+                                           Param("balloon.hugetlb_pgfail", 3),
+                                           Param("balloon.bogus", 1)};
   BalloonRecord r = DecodeBalloonParams(params);
   EXPECT_TRUE(r.present);
   EXPECT_EQ(r.current_bytes, 524288u * 1024);
@@ -142,17 +149,18 @@ TEST(DecodeDomainXml, LiveQemuDomain) {
 }
 
 TEST(DecodeDomainXml, MinimalDomainHasOnlyWhatItSays) {
-  auto x = DecodeDomainXml("<domain type='kvm'><name>a</name><memory>1024</memory>"
-                           "<numatune><memory placement='auto'/></numatune>"
-                           "<devices><memballoon model='none'/><memory model='virtio-mem'><target>"
-                           "<size>4</size></target></memory></devices></domain>");
+  auto x = DecodeDomainXml(
+      "<domain type='kvm'><name>a</name><memory>1024</memory>"
+      "<numatune><memory placement='auto'/></numatune>"
+      "<devices><memballoon model='none'/><memory model='virtio-mem'><target>"
+      "<size>4</size></target></memory></devices></domain>");
   ASSERT_TRUE(x);
   EXPECT_EQ(x->memory_bytes, 1024u * 1024);
   EXPECT_EQ(x->current_memory_bytes, std::nullopt);
   EXPECT_FALSE(x->hugepages);
   EXPECT_EQ(x->numatune_mode, "strict");  // libvirt's default mode
   EXPECT_EQ(x->numatune_nodeset, "");
-  EXPECT_EQ(x->balloon_model, "");        // model='none' is no balloon
+  EXPECT_EQ(x->balloon_model, "");  // model='none' is no balloon
   EXPECT_EQ(x->balloon_stats_period, std::nullopt);
   ASSERT_EQ(x->virtio_mem.size(), 1u);
   EXPECT_EQ(x->virtio_mem[0].alias, "virtio-mem0");
@@ -160,7 +168,8 @@ TEST(DecodeDomainXml, MinimalDomainHasOnlyWhatItSays) {
 }
 
 TEST(DecodeDomainXml, DeviceAssignmentDecidesFreePageReportingEligibility) {
-  const std::string head = "<domain type='kvm'><name>a</name><memory>1024</memory><devices><memballoon model='virtio'/>";
+  const std::string head =
+      "<domain type='kvm'><name>a</name><memory>1024</memory><devices><memballoon model='virtio'/>";
   auto plain = DecodeDomainXml(head + "<interface type='network'/></devices></domain>");
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->device_assignment);
@@ -171,8 +180,9 @@ TEST(DecodeDomainXml, DeviceAssignmentDecidesFreePageReportingEligibility) {
     EXPECT_TRUE(x->device_assignment) << dev;
     EXPECT_FALSE(FreePageReportingEligible(*x)) << dev;
   }
-  auto huge = DecodeDomainXml("<domain type='kvm'><name>a</name><memory>1024</memory><memoryBacking><hugepages/></memoryBacking>"
-                              "<devices><memballoon model='virtio'/></devices></domain>");
+  auto huge = DecodeDomainXml(
+      "<domain type='kvm'><name>a</name><memory>1024</memory><memoryBacking><hugepages/></memoryBacking>"
+      "<devices><memballoon model='virtio'/></devices></domain>");
   ASSERT_TRUE(huge);
   EXPECT_FALSE(FreePageReportingEligible(*huge));
   DomainXml none;
@@ -212,7 +222,7 @@ TEST(GuestStatsState, Verdicts) {
   EXPECT_STREQ(GuestStatsState(d, now), "ok");
   d.stats.last_update = 1'700'000'084;  // 16 s old
   EXPECT_STREQ(GuestStatsState(d, now), "stale");
-  d.xml.balloon_stats_period = 1;       // limit is at least 10 s
+  d.xml.balloon_stats_period = 1;  // limit is at least 10 s
   d.stats.last_update = 1'700'000'091;
   EXPECT_STREQ(GuestStatsState(d, now), "ok");
   d.stats.last_update = 1'700'000'089;

@@ -41,17 +41,19 @@ TEST(DecodeDomainXmlNuma, CellsMemnodesPagesAndPins) {
   EXPECT_EQ(x->numatune_mode, "preferred");
   EXPECT_EQ(x->numatune_nodeset, "0-1");
   EXPECT_EQ(x->numatune_placement, "static");
-  EXPECT_EQ(x->memnodes, (std::vector<MemNode>{{0, "strict", "0"}, {1, "interleave", "0-1"},
-                                               {2, "strict", "1"}}));  // libvirt's default mode
+  EXPECT_EQ(x->memnodes,
+            (std::vector<MemNode>{
+                {0, "strict", "0"}, {1, "interleave", "0-1"}, {2, "strict", "1"}}));  // libvirt's default mode
   EXPECT_TRUE(x->vcpupin);
   EXPECT_TRUE(x->emulatorpin);
   EXPECT_EQ(x->vcpu_cpuset, "0-7");
 }
 
 TEST(DecodeDomainXmlNuma, AbsentElementsLeaveEverythingEmpty) {
-  auto x = DecodeDomainXml("<domain><memory>1024</memory><vcpu>2</vcpu>"
-                           "<cputune><shares>1024</shares></cputune>"
-                           "<numatune><memory placement='auto'/></numatune></domain>");
+  auto x = DecodeDomainXml(
+      "<domain><memory>1024</memory><vcpu>2</vcpu>"
+      "<cputune><shares>1024</shares></cputune>"
+      "<numatune><memory placement='auto'/></numatune></domain>");
   ASSERT_TRUE(x);
   EXPECT_FALSE(x->hugepages);
   EXPECT_TRUE(x->hugepage_pages.empty());
@@ -67,10 +69,11 @@ TEST(DecodeDomainXmlNuma, AbsentElementsLeaveEverythingEmpty) {
 TEST(DecodeDomainXmlNuma, HugepagesWithoutPagesAndBrokenEntriesAreSkipped) {
   // <hugepages/> alone: the host default size; a page with a bad unit and a cell or memnode
   // without a numeric id are dropped, not fatal.
-  auto x = DecodeDomainXml("<domain><memoryBacking><hugepages>"
-                           "<page size='2' unit='parsecs'/><page size='1048576'/></hugepages></memoryBacking>"
-                           "<numatune><memnode cellid='x' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='1'/></numatune>"
-                           "<cpu><numa><cell id='a' memory='1'/><cell id='3' memory='64' unit='MiB'/></numa></cpu></domain>");
+  auto x = DecodeDomainXml(
+      "<domain><memoryBacking><hugepages>"
+      "<page size='2' unit='parsecs'/><page size='1048576'/></hugepages></memoryBacking>"
+      "<numatune><memnode cellid='x' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='1'/></numatune>"
+      "<cpu><numa><cell id='a' memory='1'/><cell id='3' memory='64' unit='MiB'/></numa></cpu></domain>");
   ASSERT_TRUE(x);
   EXPECT_TRUE(x->hugepages);
   EXPECT_EQ(x->hugepage_pages, (std::vector<HugepagePage>{{GiB, ""}}));  // default unit KiB

@@ -24,7 +24,8 @@ using procfs::NodeBytes;
 TEST(NumaMaps, SumsPagesTimesTheirPageSize) {
   auto r = procfs::ParseNumaMaps(
       "7f0000000000 default anon=3 dirty=3 N0=2 N1=1 kernelpagesize_kB=4\n"
-      "7f0000200000 bind:0-1 file=/dev/hugepages/libvirt/qemu/1-vm/qemu_back_mem huge dirty=3 N1=3 kernelpagesize_kB=2048\n"
+      "7f0000200000 bind:0-1 file=/dev/hugepages/libvirt/qemu/1-vm/qemu_back_mem huge dirty=3 N1=3 "
+      "kernelpagesize_kB=2048\n"
       "7f0000400000 default file=/usr/bin/qemu-system-x86_64 mapped=5 mapmax=2 N0=5 kernelpagesize_kB=4\n"
       "7ffd00000000 default stack\n",  // nothing resident: no N entries, no page size
       "numa_maps");
@@ -51,12 +52,14 @@ TEST(NumaStat, ParsesV1V2AndHugetlbForms) {
   auto v1 = procfs::ParseNumaStat("total=12 N0=10 N1=2\nhierarchical_total=13 N0=11 N1=2\n", "f");
   ASSERT_TRUE(v1);
   EXPECT_EQ(*v1->Get("hierarchical_total"), (NodeBytes{{0, 11}, {1, 2}}));
-  EXPECT_EQ(procfs::ParseNumaStat("total=1 N0=1 junk\n", "f").error().message, "expected N<node>=<value>, got \"junk\"");
+  EXPECT_EQ(procfs::ParseNumaStat("total=1 N0=1 junk\n", "f").error().message,
+            "expected N<node>=<value>, got \"junk\"");
   EXPECT_FALSE(procfs::ParseNumaStat("", "f"));
 }
 
 TEST(ProcCgroup, FindsUnifiedAndV1MemoryPaths) {
-  auto c = procfs::ParseProcCgroup("12:cpu,cpuacct:/a\n4:memory:/machine/qemu-1-vm.libvirt-qemu\n0::/machine.slice/x.scope/libvirt/emulator\n", "f");
+  auto c = procfs::ParseProcCgroup(
+      "12:cpu,cpuacct:/a\n4:memory:/machine/qemu-1-vm.libvirt-qemu\n0::/machine.slice/x.scope/libvirt/emulator\n", "f");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->unified, "/machine.slice/x.scope/libvirt/emulator");
   EXPECT_EQ(c->memory, "/machine/qemu-1-vm.libvirt-qemu");
@@ -65,8 +68,10 @@ TEST(ProcCgroup, FindsUnifiedAndV1MemoryPaths) {
 }
 
 TEST(KsmStat, ParsesNumbersAndFlags) {
-  auto k = procfs::ParseKsmStat("ksm_rmap_items 10\nksm_zero_pages 2\nksm_merging_pages 300\n"
-                                "ksm_process_profit -4096\nksm_merge_any: no\nksm_mergeable: yes\nnew_thing 1\n", "f");
+  auto k = procfs::ParseKsmStat(
+      "ksm_rmap_items 10\nksm_zero_pages 2\nksm_merging_pages 300\n"
+      "ksm_process_profit -4096\nksm_merge_any: no\nksm_mergeable: yes\nnew_thing 1\n",
+      "f");
   ASSERT_TRUE(k);
   EXPECT_EQ(k->rmap_items, 10u);
   EXPECT_EQ(k->zero_pages, 2u);
@@ -77,7 +82,8 @@ TEST(KsmStat, ParsesNumbersAndFlags) {
   // Linux 5.x: only the rmap items.
   auto old = procfs::ParseKsmStat("ksm_rmap_items 0\n", "f");
   EXPECT_EQ(old->merging_pages, std::nullopt);
-  EXPECT_EQ(procfs::ParseKsmStat("ksm_mergeable: maybe\n", "f").error().message, "ksm_mergeable is not yes or no: \"maybe\"");
+  EXPECT_EQ(procfs::ParseKsmStat("ksm_mergeable: maybe\n", "f").error().message,
+            "ksm_mergeable is not yes or no: \"maybe\"");
   EXPECT_FALSE(procfs::ParseKsmStat("ksm_rmap_items\n", "f"));
   EXPECT_FALSE(procfs::ParseKsmStat("", "f"));
 }
@@ -93,7 +99,9 @@ TEST(UuidFromCmdline, FindsTheUuidArgument) {
 // A throwaway /proc + /sys tree.
 class Tree {
  public:
-  Tree() : dir_(fs::temp_directory_path() / ("kvmem-placement-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+  Tree()
+      : dir_(fs::temp_directory_path() /
+             ("kvmem-placement-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
     fs::remove_all(dir_);
     Write("sys/devices/system/node/node0/cpulist", "0-1\n");
     Write("sys/devices/system/node/node2/cpulist", "2-3\n");
@@ -106,7 +114,8 @@ class Tree {
   }
   void Qemu(int pid, const std::string& uuid) const {
     using namespace std::string_literals;
-    Write("proc/" + std::to_string(pid) + "/cmdline", "/usr/bin/qemu-system-x86_64\0-name\0guest=x\0-uuid\0"s + uuid + "\0-m\0"s + "64"s);
+    Write("proc/" + std::to_string(pid) + "/cmdline",
+          "/usr/bin/qemu-system-x86_64\0-name\0guest=x\0-uuid\0"s + uuid + "\0-m\0"s + "64"s);
   }
   procfs::Root root() const { return {(dir_ / "proc").string(), (dir_ / "sys").string()}; }
 
@@ -120,7 +129,8 @@ TEST(PlacementReader, NumaMapsResidencyKsmAndLocality) {
   t.Qemu(4242, "u-1");
   t.Write("proc/4242/numa_maps", "1000 default anon=3 N0=1 N2=3 kernelpagesize_kB=4\n");
   t.Write("proc/4242/ksm_stat", "ksm_rmap_items 5\nksm_merging_pages 7\nksm_process_profit 8192\n");
-  t.Write("proc/4242/smaps_rollup", "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 16384 kB\nAnonHugePages: 4096 kB\n");
+  t.Write("proc/4242/smaps_rollup",
+          "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 16384 kB\nAnonHugePages: 4096 kB\n");
   t.Write("proc/1/cmdline", std::string("/sbin/init\0", 11));
   virt::PlacementReader r(t.root());
   r.BeginRound();
@@ -148,7 +158,7 @@ TEST(PlacementReader, ScansProcOncePerRoundAndRevalidatesPids) {
   EXPECT_EQ(r.FindQemuPid("u-missing-2"), std::nullopt);
   EXPECT_EQ(r.proc_scans(), 1u);  // one scan served all three
   r.BeginRound();
-  EXPECT_EQ(r.FindQemuPid("u-a"), 10);  // cached, validated by its cmdline
+  EXPECT_EQ(r.FindQemuPid("u-a"), 10);                    // cached, validated by its cmdline
   EXPECT_EQ(r.FindQemuPid("u-missing-1"), std::nullopt);  // known miss: no rescan for 30 s
   EXPECT_EQ(r.proc_scans(), 1u);
   // The VM restarts under another pid: the stale pid fails validation and one scan finds it.

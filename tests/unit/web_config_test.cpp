@@ -48,7 +48,8 @@ basic_auth_users:
   EXPECT_EQ(t.client_auth, ClientAuth::kRequireAndVerifyClientCert);
   EXPECT_EQ(t.min_version, TlsVersion::kTls13);
   EXPECT_EQ(t.max_version, TlsVersion::kTls13);
-  EXPECT_EQ(t.openssl_ciphers, (std::vector<std::string>{"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}));
+  EXPECT_EQ(t.openssl_ciphers,
+            (std::vector<std::string>{"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}));
   EXPECT_EQ(t.openssl_tls13_ciphersuites, (std::vector<std::string>{"TLS_AES_256_GCM_SHA384"}));
   EXPECT_FALSE(t.prefer_server_cipher_suites);
   EXPECT_EQ(t.openssl_groups, (std::vector<std::string>{"X25519", "P-256"}));
@@ -89,27 +90,35 @@ TEST(WebConfig, ErrorsNameFileLineAndKey) {
   const std::string tls = "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n";
   const std::vector<BadCase> cases = {
       {"tls_config:\n  cert_file: x\n",
-       "/etc/kvmem/web.yml:1: unknown key \"tls_config\"; allowed: tls_server_config, http_server_config, basic_auth_users"},
+       "/etc/kvmem/web.yml:1: unknown key \"tls_config\"; allowed: tls_server_config, http_server_config, "
+       "basic_auth_users"},
       {tls + "  certfile: b.crt\n",
-       "/etc/kvmem/web.yml:4: unknown key \"tls_server_config.certfile\"; allowed: cert_file, key_file, client_ca_file, "
+       "/etc/kvmem/web.yml:4: unknown key \"tls_server_config.certfile\"; allowed: cert_file, key_file, "
+       "client_ca_file, "
        "client_auth_type, min_version, max_version, cipher_suites, prefer_server_cipher_suites, curve_preferences"},
       {tls + "  cert: '-----BEGIN'\n",
-       "/etc/kvmem/web.yml:4: \"tls_server_config.cert\" is not supported by kvmem; give the certificate as a file with cert_file"},
+       "/etc/kvmem/web.yml:4: \"tls_server_config.cert\" is not supported by kvmem; give the certificate as a file "
+       "with cert_file"},
       {tls + "  client_allowed_sans: [a]\n",
-       "/etc/kvmem/web.yml:4: \"tls_server_config.client_allowed_sans\" is not supported by kvmem; restrict clients with "
+       "/etc/kvmem/web.yml:4: \"tls_server_config.client_allowed_sans\" is not supported by kvmem; restrict clients "
+       "with "
        "client_ca_file instead"},
       {"rate_limit:\n  interval: 1s\n",
-       "/etc/kvmem/web.yml:1: \"rate_limit\" is not supported by kvmem; limit clients in front of kvmem (its own limits: "
+       "/etc/kvmem/web.yml:1: \"rate_limit\" is not supported by kvmem; limit clients in front of kvmem (its own "
+       "limits: "
        "docs/security.md)"},
       {"- a\n- b\n", "/etc/kvmem/web.yml:1: the web config: expected a mapping of keys, got a list"},
-      {"tls_server_config: yes\n", "/etc/kvmem/web.yml:1: \"tls_server_config\": expected a mapping of keys, got a single value"},
+      {"tls_server_config: yes\n",
+       "/etc/kvmem/web.yml:1: \"tls_server_config\": expected a mapping of keys, got a single value"},
       {"tls_server_config:\n  cert_file: a.crt\n",
        "/etc/kvmem/web.yml:1: \"tls_server_config\" needs both cert_file and key_file; missing key_file"},
       {"tls_server_config:\n  key_file: a.key\n  min_version: TLS13\n",
        "/etc/kvmem/web.yml:1: \"tls_server_config\" needs both cert_file and key_file; missing cert_file"},
-      {tls + "  cert_file: c.crt\n", "/etc/kvmem/web.yml:4: duplicate key \"tls_server_config.cert_file\"; first at line 2, column 3"},
+      {tls + "  cert_file: c.crt\n",
+       "/etc/kvmem/web.yml:4: duplicate key \"tls_server_config.cert_file\"; first at line 2, column 3"},
       {tls + "  client_auth_type: RequireClientCert\n",
-       "/etc/kvmem/web.yml:4: \"tls_server_config.client_auth_type\": unknown value \"RequireClientCert\"; expected one "
+       "/etc/kvmem/web.yml:4: \"tls_server_config.client_auth_type\": unknown value \"RequireClientCert\"; expected "
+       "one "
        "of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert"},
       {tls + "  client_auth_type: RequireAndVerifyClientCert\n",
        "/etc/kvmem/web.yml:4: \"tls_server_config.client_auth_type\" RequireAndVerifyClientCert needs client_ca_file"},
@@ -117,12 +126,14 @@ TEST(WebConfig, ErrorsNameFileLineAndKey) {
        "/etc/kvmem/web.yml:1: \"tls_server_config.client_ca_file\" is set but client_auth_type is NoClientCert; set "
        "client_auth_type to RequireAndVerifyClientCert or VerifyClientCertIfGiven"},
       {tls + "  min_version: TLS1.2\n",
-       "/etc/kvmem/web.yml:4: \"tls_server_config.min_version\": unknown value \"TLS1.2\"; expected one of TLS10, TLS11, "
+       "/etc/kvmem/web.yml:4: \"tls_server_config.min_version\": unknown value \"TLS1.2\"; expected one of TLS10, "
+       "TLS11, "
        "TLS12, TLS13"},
       {tls + "  max_version: TLS11\n",
        "/etc/kvmem/web.yml:4: \"tls_server_config.min_version\" TLS12 is above max_version TLS11"},
       {tls + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n",
-       "/etc/kvmem/web.yml:4: \"tls_server_config.cipher_suites\": unknown cipher suite \"TLS_RSA_WITH_RC4_128_SHA\"; use "
+       "/etc/kvmem/web.yml:4: \"tls_server_config.cipher_suites\": unknown cipher suite \"TLS_RSA_WITH_RC4_128_SHA\"; "
+       "use "
        "IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
       {tls + "  cipher_suites: TLS_AES_128_GCM_SHA256\n",
        "/etc/kvmem/web.yml:4: \"tls_server_config.cipher_suites\": expected a list, got a single value"},
@@ -135,18 +146,22 @@ TEST(WebConfig, ErrorsNameFileLineAndKey) {
        "/etc/kvmem/web.yml:4: \"http_server_config.headers.Server\": this header cannot be set; allowed: "
        "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, Content-Security-Policy"},
       {"http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
-       "/etc/kvmem/web.yml:3: \"http_server_config.headers.X-Frame-Options\": expected one of deny, sameorigin, got \"allow\""},
+       "/etc/kvmem/web.yml:3: \"http_server_config.headers.X-Frame-Options\": expected one of deny, sameorigin, got "
+       "\"allow\""},
       {"http_server_config:\n  http3: true\n",
        "/etc/kvmem/web.yml:2: unknown key \"http_server_config.http3\"; allowed: http2, headers"},
       {"basic_auth_users:\n  alice: wonderland\n",
-       "/etc/kvmem/web.yml:2: \"basic_auth_users.alice\": expected a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters), got "
+       "/etc/kvmem/web.yml:2: \"basic_auth_users.alice\": expected a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters), "
+       "got "
        "10 characters; make one with: htpasswd -nBC 10 alice"},
       {"basic_auth_users:\n  \"al:ice\": x\n",
        "/etc/kvmem/web.yml:2: \"basic_auth_users.al:ice\": a user name must be non-empty and hold no ':'"},
       {"basic_auth_users:\n  alice: [a]\n",
        "/etc/kvmem/web.yml:2: \"basic_auth_users.alice\": expected a single value, got a list"},
-      {"basic_auth_users: [alice]\n", "/etc/kvmem/web.yml:1: \"basic_auth_users\": expected a mapping of keys, got a list"},
-      {"tls_server_config:\n  cert_file: [a\n", "/etc/kvmem/web.yml:3: YAML syntax error: end of sequence flow not found"},
+      {"basic_auth_users: [alice]\n",
+       "/etc/kvmem/web.yml:1: \"basic_auth_users\": expected a mapping of keys, got a list"},
+      {"tls_server_config:\n  cert_file: [a\n",
+       "/etc/kvmem/web.yml:3: YAML syntax error: end of sequence flow not found"},
   };
   for (const auto& c : cases) EXPECT_EQ(ErrorOf(c.text), c.error) << c.text;
 }
@@ -169,9 +184,9 @@ TEST(BasicAuth, DecodesTheHeader) {
   EXPECT_EQ(DecodeBasicAuth("Basic YTpiOmM="), (P{"a", "b:c"}));  // the password may hold ':'
   EXPECT_EQ(DecodeBasicAuth("Basic Og=="), (P{"", ""}));
   EXPECT_FALSE(DecodeBasicAuth("Bearer YWxpY2U6d29uZGVybGFuZA=="));
-  EXPECT_FALSE(DecodeBasicAuth("Basic YWxpY2U"));    // unpadded
-  EXPECT_FALSE(DecodeBasicAuth("Basic YWxp=2U="));   // '=' inside
-  EXPECT_FALSE(DecodeBasicAuth("Basic YWxpY2U="));   // "alice": no colon
+  EXPECT_FALSE(DecodeBasicAuth("Basic YWxpY2U"));   // unpadded
+  EXPECT_FALSE(DecodeBasicAuth("Basic YWxp=2U="));  // '=' inside
+  EXPECT_FALSE(DecodeBasicAuth("Basic YWxpY2U="));  // "alice": no colon
   EXPECT_FALSE(DecodeBasicAuth("Basic"));
   EXPECT_FALSE(DecodeBasicAuth(""));
 }

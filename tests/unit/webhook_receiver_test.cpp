@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "controller/webhook/receiver.h"
 #include "common/metrics/text_format.h"
+#include "controller/webhook/receiver.h"
 
 namespace kvmem::webhook {
 namespace {
@@ -71,7 +71,9 @@ TEST(WebhookReceiver, StatusCodesAndCounters) {
   r = rx.Handle(Post(kFiring, "bearer  s3cret ", "Application/JSON; charset=utf-8"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.body, "{\"status\":\"success\",\"alerts\":1,\"triggered\":1,\"ignored\":0,\"resolved\":0,\"receiver\":\"kvmem\"}\n");
+  EXPECT_EQ(
+      r.body,
+      "{\"status\":\"success\",\"alerts\":1,\"triggered\":1,\"ignored\":0,\"resolved\":0,\"receiver\":\"kvmem\"}\n");
   EXPECT_EQ(scheduled, 1);
 
   const std::string m = Metrics(rx);
@@ -177,8 +179,9 @@ TEST(WebhookReceiver, DescribeOutcomeNamesTheSubjectsActionsAndSkips) {
   plan.skips.push_back({"vm web-1", "balloon.reclaim", "stats 40 s old"});
 
   Trigger node{"KvmemNodeMemoryLow", {"balloon.reclaim"}, alerts::Subject::kNode, 0, "", "", ""};
-  EXPECT_EQ(DescribeOutcome(node, plan),
-            "band reclaim; balloon db-1: 4 GiB -> 3.5 GiB; skipped: node 0: balloon.reclaim: 1 GiB short of the band middle");
+  EXPECT_EQ(
+      DescribeOutcome(node, plan),
+      "band reclaim; balloon db-1: 4 GiB -> 3.5 GiB; skipped: node 0: balloon.reclaim: 1 GiB short of the band middle");
   Trigger frag{"KvmemNodeFragmentationHigh", {"compaction.fragmentation"}, alerts::Subject::kNode, 0, "", "", ""};
   EXPECT_EQ(DescribeOutcome(frag, plan), "band reclaim; no action");  // node 1 is compacted, not node 0
   Trigger web{"KvmemGuestMemoryPressure", {"balloon.release"}, alerts::Subject::kVm, std::nullopt, "web-1", "u-2", ""};
@@ -225,11 +228,21 @@ TEST(WebhookReceiver, DescribeOutcomeOfPoolAndPlacementAlerts) {
   EXPECT_EQ(DescribeOutcome(pool0, plan),
             "band steady; hugepages node 0 1 GiB: 8 -> 9 pages; skipped: node 0 2 MiB pages: hugepages.grow: "
             "min_normal_memory 10%");
-  Trigger db{"KvmemVmNumaLocalityLow", {"placement.vcpus", "placement.memory"}, alerts::Subject::kVm, std::nullopt,
-             "db-1", "u-1", ""};
+  Trigger db{"KvmemVmNumaLocalityLow",
+             {"placement.vcpus", "placement.memory"},
+             alerts::Subject::kVm,
+             std::nullopt,
+             "db-1",
+             "u-1",
+             ""};
   EXPECT_EQ(DescribeOutcome(db, plan), "pin vcpus db-1 to node 1");
-  Trigger web{"KvmemVmNumaLocalityLow", {"placement.vcpus", "placement.memory"}, alerts::Subject::kVm, std::nullopt,
-              "web-1", "u-2", ""};
+  Trigger web{"KvmemVmNumaLocalityLow",
+              {"placement.vcpus", "placement.memory"},
+              alerts::Subject::kVm,
+              std::nullopt,
+              "web-1",
+              "u-2",
+              ""};
   EXPECT_EQ(DescribeOutcome(web, plan), "no action; skipped: vm web-1: placement.vcpus: cooldown 1200 s left");
 }
 
