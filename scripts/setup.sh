@@ -24,6 +24,8 @@ command -v npm >/dev/null || test_pkgs+=(npm)
 # scripts/test.sh's second build: clang with ASan+UBSan and libFuzzer (docs/fuzzing.md),
 # llvm-symbolizer for readable sanitizer stacks, and ccache for both builds.
 test_pkgs+=(clang libclang-rt-14-dev llvm ccache)
+# scripts/check_format.sh (the code_format test): the style in .clang-format.
+test_pkgs+=(clang-format)
 # openssl for test certificates, htpasswd (apache2-utils) for bcrypt hashes in tests and
 # docs/security.md.
 test_pkgs+=(openssl apache2-utils)
