@@ -24,7 +24,9 @@ def functions(lines):
                 start = None
             continue
         if line[:1].isalpha() or line[:1] == "~":
-            signature = None if NOT_A_FUNCTION.match(line) else n
+            # A brace before any parenthesis is a variable's initialiser, not a body.
+            braced = "{" in line and "(" not in line.split("{")[0] and line.rstrip().endswith("{")
+            signature = None if NOT_A_FUNCTION.match(line) or braced else n
         if signature is not None:
             if line.rstrip().endswith("{"):
                 start, signature = signature, None

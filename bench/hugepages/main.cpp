@@ -137,6 +137,20 @@ int Fatal(const Error& e) {
   return e.kind == ErrorKind::kConfig ? 2 : 1;
 }
 
+void PrintSetup(const Options& o, uint32_t lines, uint64_t accesses, const std::vector<std::string>& mode_names) {
+  std::printf("## Setup (kvmem_hugepage_ab)\n\n");
+  std::printf(
+      "- buffer %llu MiB: %u chase lines of %zu B, %llu dependent accesses and %d read + %d write passes per run\n",
+      static_cast<unsigned long long>(o.size_bytes >> 20), lines, kLineBytes, static_cast<unsigned long long>(accesses),
+      o.stream_passes, o.stream_passes);
+  std::printf(
+      "- rounds: %d warm-up + %d measured; control %s; even rounds run the modes in the listed order, odd rounds "
+      "reversed\n",
+      o.warmup, o.rounds, mode_names[0].c_str());
+  auto thp = ReadThpEnabled();
+  std::printf("- THP enabled: %s\n", thp ? thp->c_str() : "absent");
+}
+
 int Run(int argc, char** argv) {
   Options o;
   FlagSet flags(kProgram,
@@ -163,17 +177,7 @@ int Run(int argc, char** argv) {
   std::vector<std::string> mode_names;
   for (PageMode m : o.modes) mode_names.emplace_back(ModeName(m));
 
-  std::printf("## Setup (kvmem_hugepage_ab)\n\n");
-  std::printf(
-      "- buffer %llu MiB: %u chase lines of %zu B, %llu dependent accesses and %d read + %d write passes per run\n",
-      static_cast<unsigned long long>(o.size_bytes >> 20), lines, kLineBytes, static_cast<unsigned long long>(accesses),
-      o.stream_passes, o.stream_passes);
-  std::printf(
-      "- rounds: %d warm-up + %d measured; control %s; even rounds run the modes in the listed order, odd rounds "
-      "reversed\n",
-      o.warmup, o.rounds, mode_names[0].c_str());
-  auto thp = ReadThpEnabled();
-  std::printf("- THP enabled: %s\n", thp ? thp->c_str() : "absent");
+  PrintSetup(o, lines, accesses, mode_names);
   std::vector<Placement> placements;
   if (!PlanPlacements(o, &placements)) return 2;
   if (auto ok = CheckModes(o, placements); !ok) return Fatal(ok.error());
