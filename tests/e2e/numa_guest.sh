@@ -284,7 +284,7 @@ for n in 0 1; do
 done
 assert_eq "$total" $(($(awk '$1 == "meminfo_MemTotal_kB" {print $2}' "$E2E_TMP/nodes.txt") * 1024)) "node totals add up to MemTotal"
 assert_eq "$(metric_value "$P" kvmem_memory_block_size_bytes)" 134217728 "memory block size"
-assert_eq "$(grep -c '^kvmem_scrape_collector_success{.*} 1$' "$P")" 8 "collectors succeeding (8 of 8)"
+assert_eq "$(grep -c '^kvmem_scrape_collector_success{.*} 1$' "$P")" 12 "collectors succeeding (12 of 12)"
 pass "exporter: nodes 0 and 1, $((total / 1048576)) MiB in all, 1 CPU, 8 blocks, distance 21 and the pools each; promtool clean"
 
 # --- 2. unit tests with two-node branches --------------------------------------------------------
