@@ -3,8 +3,8 @@
 # QEMU runs as root, in a cgroup shared with others, so residency comes from
 # /proc/<qemu>/numa_maps) over libvirt's read-only socket. As root every per-VM series is there;
 # as nobody exactly the ones fed by QEMU's ptrace-protected files are missing
-# (kvmem_domain_numa_memory_bytes and _numa_locality_ratio from numa_maps, kvmem_domain_ksm_* from
-# ksm_stat), the collector still succeeds, each refusal is logged once and counted in
+# (kvmem_domain_numa_memory_bytes, _numa_locality_ratio and _tier_memory_bytes from numa_maps,
+# kvmem_domain_ksm_* from ksm_stat, kvmem_domain_thp_anon_bytes from smaps_rollup), the collector still succeeds, each refusal is logged once and counted in
 # kvmem_libvirt_proc_read_denied_total{file}. Everything else (balloon, guest stats, virtio-mem,
 # vCPUs, info) works without privilege.
 set -euo pipefail
@@ -46,7 +46,7 @@ for f in ROOT NOBODY; do
   assert_eq "$(metric_value "$E2E_TMP/$f.prom" 'kvmem_scrape_collector_success{collector="libvirt"}')" 1 "$f: libvirt collector"
 done
 missing=$(comm -23 <(names "$E2E_TMP/ROOT.prom") <(names "$E2E_TMP/NOBODY.prom") | tr '\n' ' ')
-assert_eq "$missing" "kvmem_domain_ksm_merging_pages kvmem_domain_ksm_profit_bytes kvmem_domain_numa_locality_ratio kvmem_domain_numa_memory_bytes " \
+assert_eq "$missing" "kvmem_domain_ksm_merging_pages kvmem_domain_ksm_profit_bytes kvmem_domain_numa_locality_ratio kvmem_domain_numa_memory_bytes kvmem_domain_thp_anon_bytes kvmem_domain_tier_memory_bytes " \
   "per-VM metrics missing as nobody"
 assert_eq "$(comm -13 <(names "$E2E_TMP/ROOT.prom") <(names "$E2E_TMP/NOBODY.prom") | wc -l)" 0 "per-VM metrics only nobody has"
 assert_eq "$(metric_value "$E2E_TMP/NOBODY.prom" 'kvmem_libvirt_proc_read_denied_total{file="numa_maps"}')" 2 "numa_maps refusals (2 placement reads)"
