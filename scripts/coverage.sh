@@ -10,11 +10,10 @@ write=""
 if [[ "${1:-}" == "--write" ]]; then write=${2:?"--write needs a file"}; fi
 command -v gcovr >/dev/null || { echo "coverage: gcovr not installed; run scripts/setup.sh --test" >&2; exit 1; }
 build=build-coverage
+# ccache without CCACHE_BASEDIR: gcov needs the absolute source paths a base dir would rewrite.
+unset CCACHE_BASEDIR
 launcher=()
-if command -v ccache >/dev/null; then
-  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="--coverage" \
   -DCMAKE_EXE_LINKER_FLAGS="--coverage" "${launcher[@]}" >/dev/null
 start=$SECONDS
@@ -32,8 +31,8 @@ ctest --test-dir "$build" -E "$exclude" --output-on-failure >"$build/coverage-ct
 tail -n 3 "$build/coverage-ctest.log"
 echo "coverage: tests took $((SECONDS - start)) s"
 
-gcovr --root . --object-directory "$build" --filter 'common/' --filter 'host/' --filter 'exporter/' \
-  --filter 'controller/' --filter 'bench/' -j "$(nproc)" --json-summary "$build/coverage.json" >/dev/null
+gcovr --root . --filter 'common/' --filter 'host/' --filter 'exporter/' \
+  --filter 'controller/' --filter 'bench/' -j "$(nproc)" --json-summary "$build/coverage.json" "$build" >/dev/null
 python3 - "$build/coverage.json" "$exclude" "$write" <<'EOF'
 import collections, json, os, sys
 summary, exclude, write = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
