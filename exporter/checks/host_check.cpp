@@ -99,8 +99,10 @@ Found FprOff(const HostFacts& f, std::string& skip) {
   return "free page reporting off for VMs that could use it: " + List(off);
 }
 
+const char* const kNoSmbios = "no SMBIOS memory devices readable (/sys/firmware/dmi/entries absent, or not root)";
+
 Found DimmSlow(const HostFacts& f, std::string& skip) {
-  if (!f.dimms) return skip = "no SMBIOS memory devices (needs root)", std::nullopt;
+  if (!f.dimms) return skip = kNoSmbios, std::nullopt;
   std::vector<std::string> slow;
   for (const auto& d : *f.dimms) {
     if (d.Populated() && d.speed_mts && d.configured_speed_mts && *d.configured_speed_mts < *d.speed_mts) {
@@ -113,7 +115,7 @@ Found DimmSlow(const HostFacts& f, std::string& skip) {
 }
 
 Found DimmsUnbalanced(const HostFacts& f, std::string& skip) {
-  if (!f.dimms) return skip = "no SMBIOS memory devices (needs root)", std::nullopt;
+  if (!f.dimms) return skip = kNoSmbios, std::nullopt;
   std::map<uint16_t, std::pair<uint64_t, uint64_t>> arrays;  // array -> {populated, bytes}
   for (const auto& d : *f.dimms) {
     auto& a = arrays[d.array_handle];
