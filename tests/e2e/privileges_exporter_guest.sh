@@ -51,8 +51,9 @@ assert_eq "$missing" "kvmem_domain_ksm_merging_pages kvmem_domain_ksm_profit_byt
 assert_eq "$(comm -13 <(names "$E2E_TMP/ROOT.prom") <(names "$E2E_TMP/NOBODY.prom") | wc -l)" 0 "per-VM metrics only nobody has"
 assert_eq "$(metric_value "$E2E_TMP/NOBODY.prom" 'kvmem_libvirt_proc_read_denied_total{file="numa_maps"}')" 2 "numa_maps refusals (2 placement reads)"
 assert_eq "$(metric_value "$E2E_TMP/NOBODY.prom" 'kvmem_libvirt_proc_read_denied_total{file="ksm_stat"}')" 2 "ksm_stat refusals"
+assert_eq "$(metric_value "$E2E_TMP/NOBODY.prom" 'kvmem_libvirt_proc_read_denied_total{file="smaps_rollup"}')" 2 "smaps_rollup refusals"
 grep -q '^kvmem_libvirt_proc_read_denied_total' "$E2E_TMP/ROOT.prom" && fail "root was refused a read"
-assert_eq "$(grep -c 'permission denied; the per-VM metrics it feeds are left out' "$NOBODY_LOG")" 2 "warnings (one per file)"
+assert_eq "$(grep -c 'permission denied; the per-VM metrics it feeds are left out' "$NOBODY_LOG")" 3 "warnings (one per file)"
 grep -q 'file=/proc/[0-9]*/numa_maps' "$NOBODY_LOG" || fail "the warning does not name the file"
 kept=$(names "$E2E_TMP/NOBODY.prom" | wc -l)
 pass "as nobody: $kept per-VM metrics kept, exactly numa_maps' and ksm_stat's 4 left out, each refusal logged once and counted"
