@@ -44,21 +44,56 @@ STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 # Mutants that cannot change any decision, by file and mutated line, each with the reason. They
 # are run like the others but not counted; the report lists them so a reader can disagree.
 EQUIVALENT = {
-    ("balloon.cpp", "Donor d{&vm, vm.guest_usable_bytes.value_or(0), Floor(vm, policy), 1, {}};"):
-        "a blocked donor's cap is never read (Cover skips it first); an unblocked one's is recomputed",
-    ("balloon.cpp", "cands.push_back({&vm, 1, p.usable_ratio, p});"):
-        "a rebalance candidate's share is never read",
+    ("cycle.cpp", "if (!older || !newer || *older > 0 || *newer >= 0) return std::nullopt;"):
+        "an older slope of exactly 0 yields a trend of max(0, newer) = 0, which projects nothing "
+        "(the projection and early reclaim need a slope < 0)",
     ("cycle.cpp", "if (delta_bytes < 1) freed_[node] += static_cast<double>(-delta_bytes);"):
         "a delta of 0 adds 0",
+    ("cycle.cpp", "if (delta_bytes >= 0) drawn_[node] += static_cast<double>(delta_bytes);"):
+        "a delta of 0 adds 0",
+    ("cycle.cpp", "if (r <= c) BookNode(dev.node, "
+                  "-static_cast<int64_t>(std::min<uint64_t>(c - r, INT64_MAX)));"):
+        "r == c books a delta of 0, which BookNode ignores",
+    ("cycle.cpp", "const int64_t delta = model::Direction(action) <= 0 ? -magnitude : magnitude;"):
+        "Direction is 0 only for an action that moves no bytes: the magnitude is 0, and -0 is 0",
     ("hugepages.cpp", "constexpr uint64_t CeilDiv(uint64_t a, uint64_t b) { return b == 0 ? 1 : "
                       "a / b + (a % b != 0 ? 1 : 0); }"):
         "every caller has already skipped a page size of 0",
+    ("hugepages.cpp", "uint64_t headroom = 1;"):
+        "BalanceOf, the only place a Balance is made, assigns every field",
+    ("hugepages.cpp", "uint64_t reserved = 1;  // host-wide, of this size"):
+        "BalanceOf, the only place a Balance is made, assigns every field",
+    ("placement.cpp",
+     'low + " for " + FormatSeconds(held.value_or(model::Duration{1})) + " (for " +'):
+        "FormatSeconds prints 1 ms as \"0 s\", the same text as 0 ms",
+    ("placement.cpp", "return a.locality != b.locality ? a.locality <= b.locality : "
+                      "a.vm->name < b.vm->name;"):
+        "under the != guard, <= and < agree",
+    ("rebalance.cpp", "Donor d{&vm, vm.guest_usable_bytes.value_or(0), Floor(vm, policy), 1, {}};"):
+        "a blocked donor's cap is never read (Cover skips it first); an unblocked one's is "
+        "recomputed",
+    ("rebalance.cpp", "return need[a] != need[b] ? need[a] >= need[b] : "
+                      "nodes[a].node->id < nodes[b].node->id;"):
+        "under the != guard, >= and > agree",
+    ("rebalance.cpp", "return need[a] != need[b] ? need[a] > need[b] : "
+                      "nodes[a].node->id <= nodes[b].node->id;"):
+        "node ids are unique, and stable_sort never compares an element with itself",
+    ("rebalance.cpp", "grow = next <= grow ? next : grow - kMiB;"):
+        "next < grow always: a failed draft has f < 1 (coverage <= 1 - 4 KiB / a node's first "
+        "need, or bytes left / bytes), grow is MiB-aligned, so AlignDown(grow x f) <= grow - 1 MiB "
+        "(f could round to 1 only with byte counts past 2^53, 8 PiB)",
+    ("rebalance.cpp", "cands.push_back({&vm, 1, p.usable_ratio, p});"):
+        "a rebalance candidate's share is never read",
+    ("virtio_mem.cpp", "uint64_t block = 1;"):
+        "block is only read through max(block, 1 MiB)",
+    ("virtio_mem.cpp", "std::stable_sort(out.begin(), out.end(), "
+                       "[](auto* a, auto* b) { return a->alias <= b->alias; });"):
+        "it reorders only devices of equal alias, and libvirt's aliases are unique within a "
+        "running domain (the controller's state is keyed by them too)",
     ("window.cpp", "while (obs_.size() > 0 && obs_.front().time < oldest_kept) {"):
         "the newest observation is never older than itself minus a keep of at least 2 minutes",
     ("window.cpp", "p.placement.enabled ? p.placement.sustain_for : model::Duration{1}});"):
         "an operand of a max that includes 2 minutes",
-    ("virtio_mem.cpp", "uint64_t block = 1;"):
-        "block is only read through max(block, 1 MiB)",
 }
 
 

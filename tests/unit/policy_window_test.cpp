@@ -95,7 +95,8 @@ TEST(PolicyTrack, ForgetsVmsGoneForAnHour) {
   s.vms["uuid-web"].last_balloon = At(0);
   s.devices[{"uuid-gone", "vmem0"}].last_change = At(0);
   policy::Track(s, ObservationBuilder(At(3600)).Vm(VmBuilder("web")).Build(), {});
-  EXPECT_EQ(s.vms.size(), 2u);  // exactly an hour: kept
+  EXPECT_EQ(s.vms.size(), 2u);      // exactly an hour: kept
+  EXPECT_EQ(s.devices.size(), 1u);  // its virtio-mem state too
   policy::Track(s, ObservationBuilder(At(3601)).Vm(VmBuilder("web")).Build(), {});
   EXPECT_EQ(s.vms.size(), 1u);
   EXPECT_TRUE(s.vms.contains("uuid-web"));
