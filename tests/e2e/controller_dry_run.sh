@@ -55,7 +55,8 @@ sed -n 2p "$E2E_TMP/plan.txt" | grep -qE '^plan: 0 actions, [0-9]+ skips$' || fa
 grep -qx '  node 0 reclaim' "$E2E_TMP/plan.txt" || fail "/plan lacks node 0's band"
 grep -qE '^  skip vm test: balloon.reclaim: stats [0-9.]+ s old \(stale_after 30 s\)$' "$E2E_TMP/plan.txt" ||
   fail "/plan lacks the stale-stats skip: $(cat "$E2E_TMP/plan.txt")"
-curl -fsS "http://127.0.0.1:$CTL_PORT/" | grep -q 'href="/plan"' || fail "landing page does not link /plan"
+landing=$(curl -fsS "http://127.0.0.1:$CTL_PORT/")
+grep -q 'href="/plan"' <<<"$landing" || fail "landing page does not link /plan"
 pass "/plan shows the latest cycle's plan with every skip and its reason"
 
 printf 'balloon:\n  max_step: lots\n' >"$E2E_TMP/reclaim.yaml"

@@ -59,7 +59,8 @@ pass "broken host: failures isolated, named and logged once"
 start_daemon EXP "$EXPORTER" --web.listen-address=127.0.0.1:0 $NOLV
 enc=$(curl -sS -o /dev/null -D - -H 'Accept-Encoding: gzip' "http://127.0.0.1:$EXP_PORT/metrics" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
 assert_eq "$enc" gzip "Content-Encoding"
-curl -sS --compressed "http://127.0.0.1:$EXP_PORT/metrics" | grep -q '^kvmem_exporter_build_info' || fail "gzip body does not decode"
+body=$(curl -sS --compressed "http://127.0.0.1:$EXP_PORT/metrics")  # whole, then grep: no SIGPIPE race
+grep -q '^kvmem_exporter_build_info' <<<"$body" || fail "gzip body does not decode"
 stop_daemon "$EXP_PID"
 pass "gzip"
 echo "exporter_fixtures: all passed"
