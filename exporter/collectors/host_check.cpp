@@ -38,6 +38,7 @@ class HostCheckCollector final : public Collector {
   }
 
   std::vector<const FamilyDesc*> Families() const override { return {&kFailed}; }
+  bool RunsLast() const override { return true; }
 
  private:
   procfs::Root root_;

@@ -18,6 +18,9 @@ class Collector {
   virtual void Collect(MetricSink& out) = 0;
   // Every family Collect() may emit, for start-up validation and the metrics reference.
   virtual std::vector<const FamilyDesc*> Families() const = 0;
+  // True when Collect() reads what other collectors gathered in the same scrape (host_check
+  // reads the libvirt collector's VMs): it runs after all the others, never beside them.
+  virtual bool RunsLast() const { return false; }
 };
 
 }  // namespace kvmem

@@ -1,6 +1,7 @@
 // One scrape: run collectors, catch, time, log each distinct failure once.
 #include "exporter/exposition/scrape.h"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -30,12 +31,23 @@ constexpr const char* kCompiler = "gcc-" KVMEM_STR(__GNUC__) "." KVMEM_STR(__GNU
 
 }  // namespace
 
-Scraper::Scraper(std::vector<NamedCollector> collectors, std::string program, std::string version)
+Scraper::Scraper(std::vector<NamedCollector> collectors, std::string program, std::string version, unsigned threads)
     : program_(std::move(program)), version_(std::move(version)) {
-  for (auto& c : collectors) entries_.push_back({std::move(c), {}});
+  for (auto& c : collectors) entries_.push_back({std::move(c), {}, {}, 0});
   for (const FamilyDesc* desc : Families()) {
     if (std::string err = ValidateFamily(*desc); !err.empty()) throw std::invalid_argument(err);
   }
+  if (threads == 0) threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  if (threads >= 2 && entries_.size() >= 2) helper_ = std::thread(&Scraper::HelperLoop, this);
+}
+
+Scraper::~Scraper() {
+  {
+    std::lock_guard lock(helper_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (helper_.joinable()) helper_.join();
 }
 
 std::vector<const FamilyDesc*> Scraper::Families() const {
@@ -48,29 +60,69 @@ std::vector<const FamilyDesc*> Scraper::Families() const {
   return out;
 }
 
+void Scraper::RunOne(Entry& e) {
+  e.sink = MetricSink();
+  auto start = std::chrono::steady_clock::now();
+  try {
+    e.named.collector->Collect(e.sink);
+  } catch (const std::exception& ex) {
+    e.sink.Fail({ErrorKind::kIo, std::string("collector threw: ") + ex.what(), {}, 0});
+  } catch (...) {
+    e.sink.Fail({ErrorKind::kIo, "collector threw an unknown exception", {}, 0});
+  }
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void Scraper::Drain() {
+  procfs::ReadScope scope;  // a file two collectors on this thread read is read once
+  for (size_t i = next_.fetch_add(1); i < entries_.size(); i = next_.fetch_add(1)) {
+    if (!entries_[i].named.collector->RunsLast()) RunOne(entries_[i]);
+  }
+}
+
+void Scraper::HelperLoop() {
+  uint64_t seen = 0;
+  std::unique_lock lock(helper_mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+    if (stopping_) return;
+    seen = generation_;
+    lock.unlock();
+    Drain();
+    lock.lock();
+    helper_busy_ = false;
+    finished_.notify_all();
+  }
+}
+
 std::vector<prometheus::MetricFamily> Scraper::Collect() {
   std::lock_guard lock(mutex_);
-  procfs::ReadScope scope;  // each file is read once per scrape, however many collectors use it
-  MetricSink out;
-  std::vector<std::pair<std::string, std::pair<bool, double>>> results;
-  for (auto& e : entries_) {
-    MetricSink sink;
-    auto start = std::chrono::steady_clock::now();
-    try {
-      e.named.collector->Collect(sink);
-    } catch (const std::exception& ex) {
-      sink.Fail({ErrorKind::kIo, std::string("collector threw: ") + ex.what(), {}, 0});
-    } catch (...) {
-      sink.Fail({ErrorKind::kIo, "collector threw an unknown exception", {}, 0});
+  procfs::ReadScope scope;  // each file is read once per scrape and thread, however many collectors use it
+  next_ = 0;
+  if (helper_.joinable()) {
+    {
+      std::lock_guard helper_lock(helper_mutex_);
+      ++generation_;
+      helper_busy_ = true;
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    LogChanges(e, sink.errors());
-    results.push_back({e.named.name, {sink.errors().empty(), seconds}});
-    for (auto& f : sink.families()) out.families().push_back(std::move(f));
+    wake_.notify_one();
   }
-  for (const auto& [name, r] : results) {
-    out.Add(kSuccess, {name}, r.first ? 1 : 0);
-    out.Add(kDuration, {name}, r.second);
+  Drain();
+  if (helper_.joinable()) {
+    std::unique_lock helper_lock(helper_mutex_);
+    finished_.wait(helper_lock, [&] { return !helper_busy_; });
+  }
+  for (auto& e : entries_) {
+    if (e.named.collector->RunsLast()) RunOne(e);
+  }
+  MetricSink out;
+  for (auto& e : entries_) {
+    LogChanges(e, e.sink.errors());
+    for (auto& f : e.sink.families()) out.families().push_back(std::move(f));
+  }
+  for (const auto& e : entries_) {
+    out.Add(kSuccess, {e.named.name}, e.sink.errors().empty() ? 1 : 0);
+    out.Add(kDuration, {e.named.name}, e.seconds);
   }
   out.Add(kBuildInfo, {program_, version_, kCompiler}, 1);
   return std::move(out.families());
