@@ -90,11 +90,23 @@ def files_read(cmd, url):
     # Every /proc or /sys file opened (start-up included: a few runtime files such as
     # overcommit_memory slip in), each once: kvmem keeps descriptors open after the first scrape,
     # node_exporter reopens the same set every scrape.
-    files = []
+    # With two threads opening at once strace splits a call into "<unfinished ...>" and
+    # "<... openat resumed>" lines of the same pid: the path is on the first, the result on the second.
+    files, pending = [], {}
     for line in lines:
-        m = re.search(r'openat\(AT_FDCWD, "([^"]+)", O_RDONLY[^)]*\) = \d+', line)
-        path = m.group(1) if m else ""
-        if (path.startswith("/proc/") or path.startswith("/sys/")) and "O_DIRECTORY" not in line and path not in files:
+        pid = line.split(" ", 1)[0]
+        m = re.search(r'openat\(AT_FDCWD, "([^"]+)", O_RDONLY', line)
+        if m and "O_DIRECTORY" in line:
+            continue
+        if m and line.rstrip().endswith("<unfinished ...>"):
+            pending[pid] = m.group(1)
+            continue
+        path = ""
+        if m and re.search(r"\)\s+=\s+\d+", line):
+            path = m.group(1)
+        elif "<... openat resumed>" in line and re.search(r"\)\s+=\s+\d+", line):
+            path = pending.pop(pid, "")
+        if (path.startswith("/proc/") or path.startswith("/sys/")) and path not in files:
             files.append(path)
     return files
 
