@@ -3,6 +3,7 @@
 // sources, KSM, vCPU nodes, locality).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "host/procfs/ksm_stat.h"
 #include "host/procfs/numa_maps.h"
@@ -209,13 +211,22 @@ TEST(PlacementReader, UsesAnExclusiveV1MemoryCgroupInPages) {
   EXPECT_EQ(r.Residency(6), std::nullopt);  // no such process
 }
 
-// A child whose command line carries "-uuid UUID", like QEMU's.
+// A child whose command line carries "-uuid UUID", like QEMU's. The shell blocks in its `read`
+// builtin on a pipe nobody writes to, so it never forks: a forked shell would carry the same
+// command line until its exec, and a scan could find that child instead. Killed by the caller.
 pid_t SpawnWithUuid(const std::string& uuid) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl("/bin/sh", "/bin/sh", "-c", "sleep 30", "-uuid", uuid.c_str(), static_cast<char*>(nullptr));
+    ::dup2(fds[0], 0);
+    ::execl("/bin/sh", "/bin/sh", "-c", "read x", "-uuid", uuid.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  ::close(fds[0]);
+  // The write end stays open for the test's life, so the read blocks until the child is killed.
+  static std::vector<int> writers;
+  writers.push_back(fds[1]);
   return pid;
 }
 
