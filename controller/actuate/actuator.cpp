@@ -15,6 +15,10 @@ std::string SubjectOf(const model::Action& action) {
           return "node " + std::to_string(a.node) + " hugepages-" + std::to_string(a.page_bytes / 1024) + "kB";
         } else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>) {
           return "vm " + a.vm.uuid + " placement";
+        } else if constexpr (std::is_same_v<T, model::SetKsm>) {
+          return "ksm";
+        } else if constexpr (std::is_same_v<T, model::ReclaimVmMemory>) {
+          return "vm " + a.vm.uuid + " offload";
         } else
           return "vm " + a.vm.uuid;
       },
@@ -39,6 +43,10 @@ Actuator* Router::Target(const model::Action& action) const noexcept {
           return hugepages_;
         else if constexpr (std::is_same_v<T, model::PinVcpus> || std::is_same_v<T, model::MigrateMemory>)
           return placement_;
+        else if constexpr (std::is_same_v<T, model::SetKsm>)
+          return ksm_;
+        else if constexpr (std::is_same_v<T, model::ReclaimVmMemory>)
+          return offload_;
         else
           return libvirt_;
       },

@@ -38,12 +38,19 @@ class DryRun final : public Actuator {
 };
 
 // Sends balloon and virtio-mem actions to `libvirt`, compaction to `compaction`, hugepage
-// pool resizes to `hugepages`, and vCPU pinning and page migration to `placement`. A null
+// pool resizes to `hugepages`, vCPU pinning and page migration to `placement`, KSM settings to
+// `ksm` and memory.reclaim writes to `offload`. A null
 // target makes its actions fail with "no actuator for <ActuatorOf>".
 class Router final : public Actuator {
  public:
-  Router(Actuator* libvirt, Actuator* compaction, Actuator* hugepages = nullptr, Actuator* placement = nullptr)
-      : libvirt_(libvirt), compaction_(compaction), hugepages_(hugepages), placement_(placement) {}
+  Router(Actuator* libvirt, Actuator* compaction, Actuator* hugepages = nullptr, Actuator* placement = nullptr,
+         Actuator* ksm = nullptr, Actuator* offload = nullptr)
+      : libvirt_(libvirt),
+        compaction_(compaction),
+        hugepages_(hugepages),
+        placement_(placement),
+        ksm_(ksm),
+        offload_(offload) {}
   model::Outcome Apply(const model::Action& action) noexcept override;
   std::string Refusal(const model::Action& action) const noexcept override;
 
@@ -53,6 +60,8 @@ class Router final : public Actuator {
   Actuator* compaction_;
   Actuator* hugepages_;
   Actuator* placement_;
+  Actuator* ksm_;
+  Actuator* offload_;
 };
 
 // Per subject (VM or node) exponential back-off after failures: after n consecutive failures
@@ -76,8 +85,8 @@ class Backoff final : public Actuator {
 };
 
 // The subject an action changes, which Backoff counts failures of: "vm <uuid>" (balloon and
-// virtio-mem), "vm <uuid> placement" (pinning and migration), "node <n>" (compaction) or
-// "node <n> hugepages-<kB>kB" (one pool). Separate subjects keep, for example, a pool that
+// virtio-mem), "vm <uuid> placement" (pinning and migration), "vm <uuid> offload",
+// "node <n>" (compaction), "node <n> hugepages-<kB>kB" (one pool) or "ksm". Separate subjects keep, for example, a pool that
 // fell short from holding back the compaction that would let it grow.
 std::string SubjectOf(const model::Action& action);
 

@@ -24,6 +24,17 @@ std::string_view BandName(Band band) {
   return "unknown";
 }
 
+std::string_view StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kCalm: return "calm";
+    case Stage::kKsm: return "ksm";
+    case Stage::kBalloon: return "balloon";
+    case Stage::kOffload: return "offload";
+    case Stage::kSwap: return "swap";
+  }
+  return "unknown";
+}
+
 const Reason& ReasonOf(const Action& action) {
   return std::visit([](const auto& a) -> const Reason& { return a.reason; }, action);
 }
@@ -34,7 +45,9 @@ std::string_view ActuatorOf(const Action& action) {
                                [](const CompactNode&) { return std::string_view("compaction"); },
                                [](const ResizeHugepagePool&) { return std::string_view("hugepages"); },
                                [](const PinVcpus&) { return std::string_view("placement"); },
-                               [](const MigrateMemory&) { return std::string_view("placement"); }},
+                               [](const MigrateMemory&) { return std::string_view("placement"); },
+                               [](const SetKsm&) { return std::string_view("ksm"); },
+                               [](const ReclaimVmMemory&) { return std::string_view("offload"); }},
                     action);
 }
 
@@ -74,11 +87,22 @@ std::string Summary(const Action& action) {
                  [](const MigrateMemory& a) {
                    return "migrate memory " + a.vm.name + " to node " + std::to_string(a.to_node) + " (" +
                           FormatBytes(a.bytes) + ")";
-                 }},
+                 },
+                 [](const SetKsm& a) {
+                   return "ksm: run " + std::to_string(a.from.run) + " -> " + std::to_string(a.to.run) +
+                          ", pages_to_scan " + std::to_string(a.from.pages_to_scan) + " -> " +
+                          std::to_string(a.to.pages_to_scan) + ", sleep_millisecs " +
+                          std::to_string(a.from.sleep_millisecs) + " -> " + std::to_string(a.to.sleep_millisecs);
+                 },
+                 [](const ReclaimVmMemory& a) { return "offload " + a.vm.name + ": reclaim " + FormatBytes(a.bytes); }},
       action);
 }
 
-std::string ToString(const Action& action) { return Summary(action) + " (" + ReasonOf(action).ToString() + ")"; }
+std::string ToString(const Action& action) {
+  const Reason& r = ReasonOf(action);
+  std::string stage = r.stage ? "stage " + std::string(StageName(*r.stage)) + ", " : std::string();
+  return Summary(action) + " (" + stage + r.ToString() + ")";
+}
 
 std::string ToString(const Outcome& o) {
   std::string s = o.ok ? (o.dry_run ? "dry-run" : "ok") : "failed: " + o.error;
@@ -90,6 +114,7 @@ std::string ToString(const Outcome& o) {
   if (o.pages_obtained) s += ", pool now " + std::to_string(*o.pages_obtained) + " pages";
   if (o.locality_after) s += ", locality after " + FormatNumber(*o.locality_after);
   if (o.bytes_migrated) s += ", migrated " + FormatBytes(*o.bytes_migrated);
+  if (o.bytes_reclaimed) s += ", reclaimed " + FormatBytes(*o.bytes_reclaimed);
   return s;
 }
 
@@ -98,6 +123,7 @@ std::string ToString(const Plan& plan) {
       "plan: " + std::to_string(plan.actions.size()) + " actions, " + std::to_string(plan.skips.size()) + " skips";
   for (const auto& [node, band] : plan.bands) {
     s += "\n  node " + std::to_string(node) + " " + std::string(BandName(band));
+    if (auto it = plan.stages.find(node); it != plan.stages.end()) s += ", stage " + std::string(StageName(it->second));
   }
   for (const auto& a : plan.actions) s += "\n  action " + ToString(a);
   for (const auto& k : plan.skips) s += "\n  skip " + k.ToString();

@@ -18,7 +18,7 @@
 namespace kvmem::model {
 
 // The rule names used in Reason::rule and Skip::rule; bounded, so fit for a metric label.
-inline constexpr std::array<std::string_view, 13> kRules = {"balloon.reclaim",
+inline constexpr std::array<std::string_view, 18> kRules = {"balloon.reclaim",
                                                             "balloon.release",
                                                             "balloon.rebalance",
                                                             "virtio_mem.grow",
@@ -30,10 +30,37 @@ inline constexpr std::array<std::string_view, 13> kRules = {"balloon.reclaim",
                                                             "hugepages.reclaim",
                                                             "placement.vcpus",
                                                             "placement.memory",
+                                                            "ksm.merge",
+                                                            "ksm.slow",
+                                                            "ksm.stop",
+                                                            "offload.proactive",
+                                                            "offload.ladder",
                                                             "limits"};
 
 // Why an action was proposed: the rule, the policy threshold it crossed and the values seen.
+// The reclaim ladder of a node, in the order the levers are used when it runs short of memory
+// (docs/controller.md "The reclaim ladder"): each stage adds a lever to the ones before it.
+enum class Stage {
+  kCalm = 0,     // nothing short: only proactive, guarded levers (KSM that pays, gentle offload)
+  kKsm = 1,      // below ksm.merge_below: KSM scans harder
+  kBalloon = 2,  // below balloon.reclaim_below: memory moves from idle VMs (balloon)
+  kOffload = 3,  // still short and no balloon can give more: compressed offload harder
+  kSwap = 4,     // as kOffload, onto disk swap; only with offload.allow_disk_swap
+};
+std::string_view StageName(Stage stage);  // "calm", "ksm", "balloon", "offload", "swap"
+
 struct Reason {
+  Reason() = default;
+  Reason(std::string rule_, std::string threshold_, double threshold_value_,
+         std::vector<std::pair<std::string, double>> observed_, std::string text_,
+         std::optional<Stage> stage_ = std::nullopt)
+      : rule(std::move(rule_)),
+        threshold(std::move(threshold_)),
+        threshold_value(threshold_value_),
+        observed(std::move(observed_)),
+        text(std::move(text_)),
+        stage(stage_) {}
+
   std::string rule;            // one of kRules, e.g. "balloon.reclaim"
   std::string threshold;       // policy key, e.g. "balloon.reclaim_below"
   double threshold_value = 0;  // resolved value in base units (bytes, ratio, per second)
@@ -41,6 +68,9 @@ struct Reason {
   std::vector<std::pair<std::string, double>> observed;
   // The sentence for people: "node 1 available 3.1 GiB < reclaim_below 6.4 GiB (10%); ...".
   std::string text;
+  // The ladder stage of the node (the worst of the VM's nodes) the action was taken in, for
+  // the ladder's levers (KSM, balloon, offload); unset for the others.
+  std::optional<Stage> stage;
 
   std::string ToString() const { return rule + ": " + text; }
 };
@@ -109,7 +139,32 @@ struct MigrateMemory {
   Reason reason;
 };
 
-using Action = std::variant<SetBalloon, ResizeVirtioMem, CompactNode, ResizeHugepagePool, PinVcpus, MigrateMemory>;
+// KSM's host-wide knobs (/sys/kernel/mm/ksm): run (0 stop, 1 merge; 2, unmerge all, is never
+// chosen), pages_to_scan and sleep_millisecs. merge_across_nodes is never written.
+struct KsmSettings {
+  int run = 0;
+  uint64_t pages_to_scan = 0;
+  uint64_t sleep_millisecs = 0;
+  bool operator==(const KsmSettings&) const = default;
+};
+
+struct SetKsm {
+  KsmSettings from;  // as observed when decided
+  KsmSettings to;
+  Reason reason;
+};
+
+// Write `bytes` to the VM's cgroup v2 memory.reclaim: the kernel pushes that much of the VM's
+// memory out to (compressed) swap. The kernel may reclaim less; the actuator reports it.
+struct ReclaimVmMemory {
+  VmRef vm;
+  std::string cgroup;  // the VM's cgroup directory, absolute
+  uint64_t bytes = 0;
+  Reason reason;
+};
+
+using Action = std::variant<SetBalloon, ResizeVirtioMem, CompactNode, ResizeHugepagePool, PinVcpus, MigrateMemory,
+                            SetKsm, ReclaimVmMemory>;
 
 // A decision not to act, with the reason: "dead band", "cooldown 4 s left", "stats 31 s old".
 struct Skip {
@@ -139,6 +194,7 @@ struct Plan {
   std::vector<Action> actions;  // in priority order; the loop applies them in this order
   std::vector<Skip> skips;
   std::map<int, Band> bands;      // per node, for the per-node state metric
+  std::map<int, Stage> stages;    // per node: the reclaim ladder's stage this cycle
   std::vector<PoolTarget> pools;  // every pool with demand, headroom or pages, by node then size
   // The limits this cycle ran under, as scaled to the host (model::LimitsPolicy).
   int actions_per_cycle = 0;
@@ -159,14 +215,16 @@ struct Outcome {
   // Placement only: the VM's locality ratio measured after the move, and bytes migrated.
   std::optional<double> locality_after;
   std::optional<uint64_t> bytes_migrated;
+  // Offload only: bytes the kernel reclaimed from the cgroup (memory.current before - after).
+  std::optional<uint64_t> bytes_reclaimed;
   // What wrote, where an actuator has more than one way: "libvirt" or "sysfs" for hugepage
   // pools; empty otherwise. The loop counts writes by it.
   std::string method;
 };
 
 const Reason& ReasonOf(const Action& action);
-// The actuator label for metrics: "balloon", "virtio_mem", "compaction", "hugepages" or
-// "placement".
+// The actuator label for metrics: "balloon", "virtio_mem", "compaction", "hugepages",
+// "placement", "ksm" or "offload".
 std::string_view ActuatorOf(const Action& action);
 // Bytes the action moves between host and guest (what max_bytes_per_minute counts); 0 for
 // compaction, hugepage pools and placement, which have their own rate limits.
@@ -176,7 +234,8 @@ int Direction(const Action& action);
 
 // "balloon web-1: 4 GiB -> 3.5 GiB", "virtio-mem web-1/vmem0: requested 1 GiB -> 1.25 GiB",
 // "compact node 1", "hugepages node 1 2 MiB: 512 -> 1024 pages", "pin vcpus web-1 to node 1",
-// "migrate memory web-1 to node 0 (1.5 GiB)": the what, without the why.
+// "migrate memory web-1 to node 0 (1.5 GiB)", "ksm: run 0 -> 1, pages_to_scan 100 -> 400,
+// sleep 20 ms", "offload web-1: reclaim 64 MiB": the what, without the why.
 std::string Summary(const Action& action);
 // Summary plus " (" reason ")".
 std::string ToString(const Action& action);

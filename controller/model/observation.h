@@ -61,6 +61,27 @@ struct VirtioMemDevice {
   uint64_t current_bytes = 0;    // what the guest has plugged; != requested while settling
 };
 
+// A VM's memory cgroup (the one its QEMU process is in, from /proc/PID/cgroup). Counters are
+// cumulative; everything the kernel does not show (cgroup v1, no zswap) stays unset.
+struct VmCgroup {
+  std::string path;  // the cgroup's directory, absolute: /sys/fs/cgroup/machine.slice/...
+  int version = 2;   // 1 or 2; memory.reclaim exists only on 2
+  std::optional<uint64_t> current_bytes;          // memory.current (v1: memory.usage_in_bytes)
+  std::optional<uint64_t> anon_bytes;             // memory.stat anon (v1: rss)
+  std::optional<uint64_t> file_bytes;             // memory.stat file (v1: cache)
+  std::optional<uint64_t> swap_bytes;             // memory.swap.current (v1: swap)
+  std::optional<uint64_t> zswap_bytes;            // memory.stat zswap: compressed size in zswap
+  std::optional<uint64_t> zswapped_bytes;         // memory.stat zswapped: what it holds, uncompressed
+  std::optional<double> psi_some_seconds_total;   // memory.pressure "some" total
+  std::optional<double> psi_full_seconds_total;   // memory.pressure "full" total
+  // Pages brought back from swap or zswap: zswpin + pswpin where memory.stat has them, else
+  // workingset_refault_anon. The offload guard's refault rate.
+  std::optional<uint64_t> refault_pages_total;
+
+  // anon + file: the VM's resident memory as its cgroup counts it; 0 when unknown.
+  uint64_t ResidentBytes() const { return anon_bytes.value_or(0) + file_bytes.value_or(0); }
+};
+
 struct VmObservation {
   std::string name;
   std::string uuid;      // identity: names can be reused, UUIDs are not
@@ -100,6 +121,10 @@ struct VmObservation {
   // first. From <metadata><memory xmlns="https://kvmem.dev/xmlns/memory/1" priority="N"/>;
   // 0 (every VM alike) without it.
   int priority = 0;
+  // <memoryBacking><nosharepages/>: QEMU never offers the VM's memory to KSM.
+  bool nosharepages = false;
+  // Unset when the QEMU process or its cgroup is unknown (the test driver, a VM just stopped).
+  std::optional<VmCgroup> cgroup;
 
   bool HugepageBacked() const { return !hugepage_demand.empty(); }
   // Memory the guest has plugged through its virtio-mem devices.
@@ -110,6 +135,36 @@ struct VmObservation {
   }
   // Share of memory_per_node on nodes in vcpus_per_node; nullopt without both.
   std::optional<double> LocalityRatio() const;
+};
+
+// KSM as /sys/kernel/mm/ksm and ksmd's /proc/PID/stat show it; host-wide.
+struct KsmObservation {
+  int run = 0;  // 0 stopped, 1 merging, 2 unmerging
+  uint64_t pages_to_scan = 0;
+  uint64_t sleep_millisecs = 0;
+  bool merge_across_nodes = true;
+  uint64_t pages_shared = 0;   // distinct merged pages in use
+  uint64_t pages_sharing = 0;  // pages mapped onto them: about what merging saves
+  uint64_t full_scans = 0;
+  std::optional<int64_t> general_profit_bytes;   // kernel >= 6.4: saved minus KSM's own metadata
+  std::optional<double> ksmd_cpu_seconds_total;  // ksmd's utime + stime; unset when ksmd is not found
+  uint64_t page_bytes = 4096;
+
+  // What merging saves now: general_profit where the kernel has it, else pages_sharing pages.
+  int64_t SavedBytes() const {
+    return general_profit_bytes ? *general_profit_bytes : static_cast<int64_t>(pages_sharing * page_bytes);
+  }
+};
+
+// Host swap as the offload lever sees it.
+struct SwapObservation {
+  uint64_t total_bytes = 0;  // /proc/meminfo SwapTotal
+  uint64_t free_bytes = 0;   // SwapFree
+  bool zswap_enabled = false;  // /sys/module/zswap/parameters/enabled
+  // Every active swap device is a zram device (/proc/swaps): swap is compressed memory.
+  bool zram_only = false;
+  // Offloaded memory stays in RAM, compressed, rather than going to disk.
+  bool Compressed() const { return zswap_enabled || (zram_only && total_bytes > 0); }
 };
 
 struct Observation {
@@ -125,6 +180,9 @@ struct Observation {
   // which node, so the pool manager never releases free pages that could be these.
   std::map<uint64_t, uint64_t> hugepages_reserved_pages;  // page_bytes -> pages
   uint64_t default_hugepage_bytes = 0;                    // /proc/meminfo Hugepagesize; 0 unknown
+  std::optional<KsmObservation> ksm;    // unset without /sys/kernel/mm/ksm
+  std::optional<SwapObservation> swap;  // unset when /proc/meminfo could not be read
+  int cpus = 0;                         // online CPUs; 0 unknown
 
   const NodeObservation* FindNode(int id) const;
   const VmObservation* FindVm(std::string_view uuid) const;

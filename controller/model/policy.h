@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "controller/model/time.h"
 #include "controller/model/units.h"
@@ -112,6 +114,40 @@ struct LimitsPolicy {
   bool operator==(const LimitsPolicy&) const = default;
 };
 
+// KSM steered by what merging pays: scan while memory is wanted or merging pays back ksmd's
+// CPU, slow down and stop when it does not (docs/policy.md explains the defaults).
+struct KsmPolicy {
+  bool enabled = true;
+  // Any node's available memory below this: memory is wanted, so KSM scans (ladder stage ksm).
+  NodeSize merge_below = NodeSize::Percent(20);
+  // Merging must pay back ksmd's CPU within this long, the CPU priced at the host's own memory
+  // per CPU: saved bytes per ksmd CPU-second >= (MemTotal / CPUs) / payback.
+  Duration payback = std::chrono::hours{1};
+  Duration window = std::chrono::seconds{60};  // how far back the saving and the CPU are measured
+  uint64_t min_pages_to_scan = 100;
+  uint64_t max_pages_to_scan = 1250;
+  uint64_t sleep_millisecs = 20;
+  // VMs (names or UUIDs) that must never be merged (KSM side channels): while one of them runs
+  // without <nosharepages/>, KSM is not started.
+  std::vector<std::string> never_merge;
+  bool operator==(const KsmPolicy&) const = default;
+};
+
+// Compressed offload: proactive memory.reclaim on each VM's cgroup v2 in small steps, held to a
+// memory PSI target per VM (tighten slowly, back off at once) and a refault guard.
+struct OffloadPolicy {
+  bool enabled = true;
+  double psi_target = 0.001;          // share of wall time the VM's tasks stall on memory ("some")
+  double max_refault_ratio = 0.002;   // refaulted bytes per minute / resident bytes
+  double step_ratio = 0.01;           // bytes per step: this share of the VM's resident memory
+  Duration step_interval = std::chrono::seconds{30};  // per VM, between two steps
+  Duration backoff = std::chrono::seconds{300};       // no step after a guard tripped, per VM
+  double max_ratio = 0.5;            // never more than this share of the VM's memory offloaded
+  bool allow_disk_swap = false;      // offload onto swap that is neither zswap nor zram
+  std::vector<std::string> exclude;  // VMs (names or UUIDs) never offloaded
+  bool operator==(const OffloadPolicy&) const = default;
+};
+
 struct Policy {
   Duration interval = std::chrono::seconds{2};      // the loop's period
   Duration stale_after = std::chrono::seconds{30};  // guest stats older than this are stale: never shrink on them
@@ -121,6 +157,8 @@ struct Policy {
   HugepagePolicy hugepages;
   PlacementPolicy placement;
   LimitsPolicy limits;
+  KsmPolicy ksm;
+  OffloadPolicy offload;
   bool operator==(const Policy&) const = default;
 };
 

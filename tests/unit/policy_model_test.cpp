@@ -106,9 +106,9 @@ TEST(ModelAction, AccessorsAndStrings) {
   Outcome ok;
   ok.duration = Duration{1500};
   EXPECT_EQ(ToString(ok), "ok in 1.5 s");
-  Outcome failed{false, "libvirt: domain not running", Duration{20}, false, {}, {}, {}, {}, {}, {}};
+  Outcome failed{false, "libvirt: domain not running", Duration{20}, false, {}, {}, {}, {}, {}, {}, {}};
   EXPECT_EQ(ToString(failed), "failed: libvirt: domain not running in 0 s");
-  Outcome compacted{true, "", seconds{1}, true, 0.9, 0.2, {}, {}, {}, {}};
+  Outcome compacted{true, "", seconds{1}, true, 0.9, 0.2, {}, {}, {}, {}, {}};
   EXPECT_EQ(ToString(compacted), "dry-run in 1 s, fragmentation index 0.9 -> 0.2");
 
   Plan plan;

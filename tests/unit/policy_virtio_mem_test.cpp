@@ -262,7 +262,7 @@ TEST(PolicyVirtioMemSettle, ApplyOutcomeStartsTheSettleClock) {
   EXPECT_EQ(policy::BytesMovedLastMinute(s, At(10)), 256 * kMiB);
   // A failed resize restarts the streaks but leaves nothing pending and moves nothing.
   ControllerState f;
-  policy::ApplyOutcome(f, a, model::Outcome{false, "device busy", {}, false, {}, {}, {}, {}, {}, {}}, At(10));
+  policy::ApplyOutcome(f, a, model::Outcome{false, "device busy", {}, false, {}, {}, {}, {}, {}, {}, {}}, At(10));
   EXPECT_FALSE(f.devices.at({"uuid-db", "vmem0"}).pending_requested.has_value());
   EXPECT_EQ(f.devices.at({"uuid-db", "vmem0"}).last_change, At(10));
   EXPECT_EQ(policy::BytesMovedLastMinute(f, At(10)), 0u);
