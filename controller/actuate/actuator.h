@@ -86,8 +86,8 @@ class Backoff final : public Actuator {
 
 // The subject an action changes, which Backoff counts failures of: "vm <uuid>" (balloon and
 // virtio-mem), "vm <uuid> placement" (pinning and migration), "vm <uuid> offload",
-// "node <n>" (compaction), "node <n> hugepages-<kB>kB" (one pool) or "ksm". Separate subjects keep, for example, a pool that
-// fell short from holding back the compaction that would let it grow.
+// "node <n>" (compaction), "node <n> hugepages-<kB>kB" (one pool) or "ksm". Separate subjects keep, for example, a pool
+// that fell short from holding back the compaction that would let it grow.
 std::string SubjectOf(const model::Action& action);
 
 }  // namespace kvmem::actuate

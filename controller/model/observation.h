@@ -64,16 +64,16 @@ struct VirtioMemDevice {
 // A VM's memory cgroup (the one its QEMU process is in, from /proc/PID/cgroup). Counters are
 // cumulative; everything the kernel does not show (cgroup v1, no zswap) stays unset.
 struct VmCgroup {
-  std::string path;  // the cgroup's directory, absolute: /sys/fs/cgroup/machine.slice/...
-  int version = 2;   // 1 or 2; memory.reclaim exists only on 2
-  std::optional<uint64_t> current_bytes;          // memory.current (v1: memory.usage_in_bytes)
-  std::optional<uint64_t> anon_bytes;             // memory.stat anon (v1: rss)
-  std::optional<uint64_t> file_bytes;             // memory.stat file (v1: cache)
-  std::optional<uint64_t> swap_bytes;             // memory.swap.current (v1: swap)
-  std::optional<uint64_t> zswap_bytes;            // memory.stat zswap: compressed size in zswap
-  std::optional<uint64_t> zswapped_bytes;         // memory.stat zswapped: what it holds, uncompressed
-  std::optional<double> psi_some_seconds_total;   // memory.pressure "some" total
-  std::optional<double> psi_full_seconds_total;   // memory.pressure "full" total
+  std::string path;                              // the cgroup's directory, absolute: /sys/fs/cgroup/machine.slice/...
+  int version = 2;                               // 1 or 2; memory.reclaim exists only on 2
+  std::optional<uint64_t> current_bytes;         // memory.current (v1: memory.usage_in_bytes)
+  std::optional<uint64_t> anon_bytes;            // memory.stat anon (v1: rss)
+  std::optional<uint64_t> file_bytes;            // memory.stat file (v1: cache)
+  std::optional<uint64_t> swap_bytes;            // memory.swap.current (v1: swap)
+  std::optional<uint64_t> zswap_bytes;           // memory.stat zswap: compressed size in zswap
+  std::optional<uint64_t> zswapped_bytes;        // memory.stat zswapped: what it holds, uncompressed
+  std::optional<double> psi_some_seconds_total;  // memory.pressure "some" total
+  std::optional<double> psi_full_seconds_total;  // memory.pressure "full" total
   // Pages brought back from swap or zswap: zswpin + pswpin where memory.stat has them, else
   // workingset_refault_anon. The offload guard's refault rate.
   std::optional<uint64_t> refault_pages_total;
@@ -158,8 +158,8 @@ struct KsmObservation {
 
 // Host swap as the offload lever sees it.
 struct SwapObservation {
-  uint64_t total_bytes = 0;  // /proc/meminfo SwapTotal
-  uint64_t free_bytes = 0;   // SwapFree
+  uint64_t total_bytes = 0;    // /proc/meminfo SwapTotal
+  uint64_t free_bytes = 0;     // SwapFree
   bool zswap_enabled = false;  // /sys/module/zswap/parameters/enabled
   // Every active swap device is a zram device (/proc/swaps): swap is compressed memory.
   bool zram_only = false;
@@ -180,9 +180,9 @@ struct Observation {
   // which node, so the pool manager never releases free pages that could be these.
   std::map<uint64_t, uint64_t> hugepages_reserved_pages;  // page_bytes -> pages
   uint64_t default_hugepage_bytes = 0;                    // /proc/meminfo Hugepagesize; 0 unknown
-  std::optional<KsmObservation> ksm;    // unset without /sys/kernel/mm/ksm
-  std::optional<SwapObservation> swap;  // unset when /proc/meminfo could not be read
-  int cpus = 0;                         // online CPUs; 0 unknown
+  std::optional<KsmObservation> ksm;                      // unset without /sys/kernel/mm/ksm
+  std::optional<SwapObservation> swap;                    // unset when /proc/meminfo could not be read
+  int cpus = 0;                                           // online CPUs; 0 unknown
 
   const NodeObservation* FindNode(int id) const;
   const VmObservation* FindVm(std::string_view uuid) const;

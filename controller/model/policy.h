@@ -137,14 +137,14 @@ struct KsmPolicy {
 // memory PSI target per VM (tighten slowly, back off at once) and a refault guard.
 struct OffloadPolicy {
   bool enabled = true;
-  double psi_target = 0.001;          // share of wall time the VM's tasks stall on memory ("some")
-  double max_refault_ratio = 0.002;   // refaulted bytes per minute / resident bytes
-  double step_ratio = 0.01;           // bytes per step: this share of the VM's resident memory
+  double psi_target = 0.001;                          // share of wall time the VM's tasks stall on memory ("some")
+  double max_refault_ratio = 0.002;                   // refaulted bytes per minute / resident bytes
+  double step_ratio = 0.01;                           // bytes per step: this share of the VM's resident memory
   Duration step_interval = std::chrono::seconds{30};  // per VM, between two steps
   Duration backoff = std::chrono::seconds{300};       // no step after a guard tripped, per VM
-  double max_ratio = 0.5;            // never more than this share of the VM's memory offloaded
-  bool allow_disk_swap = false;      // offload onto swap that is neither zswap nor zram
-  std::vector<std::string> exclude;  // VMs (names or UUIDs) never offloaded
+  double max_ratio = 0.5;                             // never more than this share of the VM's memory offloaded
+  bool allow_disk_swap = false;                       // offload onto swap that is neither zswap nor zram
+  std::vector<std::string> exclude;                   // VMs (names or UUIDs) never offloaded
   bool operator==(const OffloadPolicy&) const = default;
 };
 

@@ -5,6 +5,7 @@
 // Not thread-safe (lives for one Decide call). Throws only std::bad_alloc.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -71,6 +72,17 @@ class Cycle {
   // The node of a compaction already planned this cycle (one per cycle, whichever rule asked).
   std::optional<int> PlannedCompaction() const;
   void AddPoolTarget(model::PoolTarget target) { plan_.pools.push_back(target); }
+  // The node's reclaim ladder stage this cycle (policy/ladder.h); calm before RecordStages.
+  model::Stage StageOf(int node) const {
+    auto it = plan_.stages.find(node);
+    return it == plan_.stages.end() ? model::Stage::kCalm : it->second;
+  }
+  // The deepest stage of any node.
+  model::Stage DeepestStage() const {
+    model::Stage s = model::Stage::kCalm;
+    for (const auto& [node, stage] : plan_.stages) s = std::max(s, stage);
+    return s;
+  }
 
  private:
   void Book(const model::VmObservation& vm, int64_t delta_bytes);

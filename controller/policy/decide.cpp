@@ -7,6 +7,7 @@
 #include "controller/policy/cycle.h"
 #include "controller/policy/hugepages.h"
 #include "controller/policy/judgements.h"
+#include "controller/policy/ladder.h"
 #include "controller/policy/placement.h"
 #include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
@@ -42,6 +43,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   plan.actions_per_cycle = ActionsPerCycle(policy, window.Latest());
   plan.bytes_per_minute = BytesPerMinute(policy, window.Latest());
   RecordBands(cycle, plan);
+  RecordStages(cycle, plan);
   PlanReclaim(cycle);
   PlanRelease(cycle);
   PlanRebalance(cycle);
@@ -50,6 +52,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   PlanHugepages(cycle);
   PlanCompaction(cycle);
   PlanPlacement(cycle);
+  StampStages(plan, window.Latest());
   return plan;
 }
 

@@ -20,7 +20,9 @@ namespace kvmem::policy {
 //   4. virtio_mem.grow      relieve guests already at their balloon maximum
 //   5. virtio_mem.shrink    return memory guests have left unused for long
 //   6. compaction           keep huge pages allocatable, only on a quiet host
-// Plan::bands holds every node's band; a node in the dead band gets a "dead band" skip.
+// Plan::bands holds every node's band and Plan::stages its reclaim ladder stage
+// (policy/ladder.h); every ladder lever's reason names its stage. A node in the dead band gets
+// a "dead band" skip.
 // An empty window gives an empty plan with one skip.
 model::Plan Decide(const Window& window, const ControllerState& state, const model::Policy& policy);
 
