@@ -31,6 +31,12 @@ const FamilyDesc kNodeState{"kvmem_controller_node_state",
                             "(above release_above); 1 for the current one.",
                             MetricType::Gauge,
                             {"node", "state"}};
+const FamilyDesc kNodeStage{"kvmem_controller_node_reclaim_stage",
+                            "The node's reclaim ladder stage: 0 calm, 1 ksm (below ksm.merge_below), 2 balloon "
+                            "(below balloon.reclaim_below), 3 offload (balloon exhausted, compressed offload), 4 swap "
+                            "(offload onto disk swap, only where the policy allows it).",
+                            MetricType::Gauge,
+                            {"node"}};
 const FamilyDesc kDuration{"kvmem_controller_reconcile_duration_seconds",
                            "Time the last cycle took: observe, decide and act.",
                            MetricType::Gauge,
@@ -169,6 +175,7 @@ void Controller::NoteSkipsAndBands(const model::Plan& plan) {
   for (const auto& s : plan.skips) ++skips_by_rule_[s.rule];
   bands_.clear();
   for (const auto& [node, band] : plan.bands) bands_[node] = std::string(model::BandName(band));
+  stages_ = plan.stages;
 }
 
 void Controller::Starting(const model::Action& action) {
@@ -217,9 +224,9 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
 
 std::vector<const FamilyDesc*> Controller::Families() {
   std::vector<const FamilyDesc*> all = {
-      &kActions,    &kSkips,           &kBalloonTarget,  &kVirtioTarget,    &kNodeState,        &kDuration,
-      &kCycles,     &kObserveFailures, &kDryRun,         &kActionsLimit,    &kBytesLimit,       &kLastRun,
-      &kLastAction, &kReloads,         &kSettleTimeouts, &kCompactionIndex, &kCompactionSeconds};
+      &kActions,  &kSkips,      &kBalloonTarget,   &kVirtioTarget,   &kNodeState,       &kNodeStage,
+      &kDuration, &kCycles,     &kObserveFailures, &kDryRun,         &kActionsLimit,    &kBytesLimit,
+      &kLastRun,  &kLastAction, &kReloads,         &kSettleTimeouts, &kCompactionIndex, &kCompactionSeconds};
   for (const auto* f : PoolPlacementMetrics::Families()) all.push_back(f);
   return all;
 }
@@ -240,6 +247,7 @@ void Controller::Collect(MetricSink& out) const {
     for (const char* s : {"reclaim", "steady", "release"})
       out.Add(kNodeState, {std::to_string(node), s}, band == s ? 1 : 0);
   }
+  for (const auto& [node, stage] : stages_) out.Add(kNodeStage, {std::to_string(node)}, static_cast<double>(stage));
   for (const auto& [node, idx] : compaction_index_) {
     out.Add(kCompactionIndex, {std::to_string(node), "before"}, idx.first);
     out.Add(kCompactionIndex, {std::to_string(node), "after"}, idx.second);

@@ -72,6 +72,7 @@ class Controller final : private CycleListener {
   std::map<std::pair<std::string, std::string>, uint64_t> balloon_targets_;  // {name, uuid}
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> virtio_targets_;
   std::map<int, std::string> bands_;
+  std::map<int, model::Stage> stages_;
   std::map<int, std::pair<double, double>> compaction_index_;  // before, after
   std::map<int, double> compaction_seconds_;
   uint64_t observe_failures_ = 0, cycles_ = 0, settle_timeouts_ = 0;
