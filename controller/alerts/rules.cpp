@@ -12,7 +12,7 @@
 namespace kvmem::alerts {
 
 std::vector<RuleGroup> BuildRules(const model::Policy& policy) {
-  return {HostGroup(policy), VmGroup(policy), ControllerGroup(policy), HostCheckGroup()};
+  return {HostGroup(policy), VmGroup(policy), DensityGroup(policy), ControllerGroup(policy), HostCheckGroup()};
 }
 
 std::string GenerateRules(const model::Policy& policy, const Options& options) {
