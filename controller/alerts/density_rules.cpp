@@ -31,12 +31,11 @@ AlertRule KsmUnprofitableAlert(const model::Policy& p) {
           std::max<Duration>(p.ksm.window * 6, minutes(15)),
           "ksmd spends CPU on merging that no longer saves memory.",
           "KSM on {{ $labels.instance }} saved {{ $value | humanize1024 }}B per second of ksmd CPU over " +
-              PromDuration(window) +
-              ", less than the break-even (the host's memory per CPU over ksm.payback, " +
+              PromDuration(window) + ", less than the break-even (the host's memory per CPU over ksm.payback, " +
               PromDuration(p.ksm.payback) + "), while ksmd used more than 1 % of a CPU." +
               ControllerNote(p.ksm.enabled, "The controller slows KSM down and stops it (ksm.slow, ksm.stop).",
                              "ksm.enabled"),
-          {"ksm.slow", "ksm.stop"},
+          {},  // people only: by then the controller has already slowed or stopped what it drives
           Subject::kHost};
 }
 

@@ -58,7 +58,7 @@ TEST(AlertRules, EveryAlertIsComplete) {
       }
     }
   }
-  EXPECT_EQ(count, 19u);
+  EXPECT_EQ(count, 20u);
 }
 
 TEST(AlertRules, DefaultPolicyThresholds) {
@@ -221,8 +221,8 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
-  EXPECT_EQ(alerts, 19u);
-  EXPECT_EQ(records, 6u);
+  EXPECT_EQ(alerts, 20u);
+  EXPECT_EQ(records, 9u);
 }
 
 TEST(AlertRules, WebhookHints) {
