@@ -67,6 +67,17 @@ def host():
                            (f"kvmem_ksm_pages_volatile{sel(I)}", "volatile")), "short"),
         timeseries("KSM profit", "Memory KSM saves net of its metadata (ksm/general_profit).",
                    targets((f"kvmem_ksm_general_profit_bytes{sel(I)}", "profit")), "bytes"),
+        timeseries("ksmd CPU", "Share of one CPU ksmd uses (its utime + stime). KvmemKsmUnprofitable fires when "
+                   "this buys less memory than the host's memory per CPU over ksm.payback.",
+                   targets((f"rate(kvmem_ksmd_cpu_seconds_total{sel(I)}{R})", "ksmd")), "percentunit", minimum=0),
+        timeseries("KSM saving per ksmd CPU-second", "Bytes KSM saved per second of ksmd CPU over 5m (general_profit, "
+                   "or pages_sharing x 4 KiB where the kernel lacks it), against the break-even the controller uses: "
+                   "the host's memory per CPU over ksm.payback (1h by default).",
+                   targets((f"delta(kvmem_ksm_pages_sharing{sel(I)}[5m]) * 4096 / "
+                            f"(increase(kvmem_ksmd_cpu_seconds_total{sel(I)}[5m]) > 0)", "saved per CPU-second"),
+                           (f"sum by (instance) (kvmem_node_memory_total_bytes{sel(I)}) / "
+                            f"sum by (instance) (kvmem_node_cpus{sel(I)}) / 3600", "break-even (payback 1h)")),
+                   "bytes"),
         row("Swap, zswap and zram"),
         timeseries("Swap traffic", "Swap and zswap in and out. Both directions at once is thrashing "
                    "(KvmemSwapThrashing, KvmemZswapThrashing).",
@@ -248,6 +259,12 @@ def controller():
         state_timeline("Node balloon band", "Per node: reclaim (available below balloon.reclaim_below), steady, or "
                        "release (above balloon.release_above).", targets((band, "{{instance}} node {{node}}")),
                        value_map({-1: ("reclaim", "red"), 0: ("steady", "green"), 1: ("release", "blue")})),
+        state_timeline("Node reclaim ladder stage", "Per node, the levers a shortage calls for, cheapest first: calm, "
+                       "ksm (below ksm.merge_below), balloon (below balloon.reclaim_below), offload (no balloon room "
+                       "left: compressed offload), swap (offload onto disk swap, only with offload.allow_disk_swap).",
+                       targets((f"kvmem_controller_node_reclaim_stage{sel(I, N)}", "{{instance}} node {{node}}")),
+                       value_map({0: ("calm", "green"), 1: ("ksm", "blue"), 2: ("balloon", "yellow"),
+                                  3: ("offload", "orange"), 4: ("swap", "red")})),
         row("Targets"),
         timeseries("Balloon targets", "The last balloon size the controller set (or would have set, in dry-run).",
                    targets((f"kvmem_controller_balloon_target_bytes{sel(I, D)}", "{{domain}}")), "bytes"),
