@@ -11,8 +11,8 @@ namespace kvmem::actuate {
 namespace {
 
 std::string Describe(const model::KsmSettings& k) {
-  return "run " + std::to_string(k.run) + ", pages_to_scan " + std::to_string(k.pages_to_scan) +
-         ", sleep_millisecs " + std::to_string(k.sleep_millisecs);
+  return "run " + std::to_string(k.run) + ", pages_to_scan " + std::to_string(k.pages_to_scan) + ", sleep_millisecs " +
+         std::to_string(k.sleep_millisecs);
 }
 
 }  // namespace

@@ -50,8 +50,8 @@ void NoteMergeAcrossNodes(Cycle& c, const model::KsmObservation& k) {
                 FormatBytes(available) + " available), then the write, then merging again");
 }
 
-model::Reason KsmReason(const char* rule, const char* threshold, double threshold_value,
-                        const model::KsmObservation& k, const std::optional<KsmPayment>& pay, std::string text) {
+model::Reason KsmReason(const char* rule, const char* threshold, double threshold_value, const model::KsmObservation& k,
+                        const std::optional<KsmPayment>& pay, std::string text) {
   std::vector<std::pair<std::string, double>> observed{{"saved_bytes", static_cast<double>(k.SavedBytes())}};
   if (pay) {
     observed.emplace_back("pay_rate_bytes_per_cpu_second", pay->pay_rate);
@@ -116,8 +116,8 @@ void PlanStopped(Cycle& c, const model::KsmObservation& k, bool wanted) {
 std::string PayText(const KsmPayment& pay) {
   return "merging saved " + FormatBytes(std::max(0.0, pay.saved_delta)) + " in " +
          FormatSeconds(model::Duration{static_cast<int64_t>(pay.span_seconds * 1000)}) + " for " +
-         FormatNumber(pay.cpu_seconds) + " s of ksmd CPU (" + FormatNumber(pay.CpuRatio() * 100) + "% of a CPU): " +
-         Rate(pay.pay_rate) + (pay.pays ? " >= " : " < ") + "break-even " + Rate(pay.break_even);
+         FormatNumber(pay.cpu_seconds) + " s of ksmd CPU (" + FormatNumber(pay.CpuRatio() * 100) +
+         "% of a CPU): " + Rate(pay.pay_rate) + (pay.pays ? " >= " : " < ") + "break-even " + Rate(pay.break_even);
 }
 
 void PlanRunning(Cycle& c, const model::KsmObservation& k, bool wanted) {
@@ -129,8 +129,9 @@ void PlanRunning(Cycle& c, const model::KsmObservation& k, bool wanted) {
   }
   auto pay = MeasureKsm(c.window(), p, last);
   if (!pay) {
-    c.AddSkip(kSubject, "ksm.merge", "measuring: no observation a full ksm.window (" + FormatSeconds(p.window) +
-                                         ") back at the current setting yet");
+    c.AddSkip(kSubject, "ksm.merge",
+              "measuring: no observation a full ksm.window (" + FormatSeconds(p.window) +
+                  ") back at the current setting yet");
     return;
   }
   const double be = pay->break_even;
@@ -206,7 +207,8 @@ void PlanKsm(Cycle& c) {
     return;
   }
   if (const auto* vm = NeverMergeBlocker(c.obs(), p)) {
-    const std::string why = "VM " + vm->name + " is in ksm.never_merge and runs without <nosharepages/>: add "
+    const std::string why = "VM " + vm->name +
+                            " is in ksm.never_merge and runs without <nosharepages/>: add "
                             "<memoryBacking><nosharepages/> to its domain XML";
     if (k.run == 1) {
       AddKsm(c, k, {0, k.pages_to_scan, k.sleep_millisecs},
@@ -218,8 +220,9 @@ void PlanKsm(Cycle& c) {
   }
   const auto& last = c.state().ksm.last_change;
   if (last && c.now() - *last < p.window) {
-    c.AddSkip(kSubject, "ksm.merge", "settling: " + FormatSeconds(p.window - (c.now() - *last)) +
-                                         " left of ksm.window at the current setting");
+    c.AddSkip(
+        kSubject, "ksm.merge",
+        "settling: " + FormatSeconds(p.window - (c.now() - *last)) + " left of ksm.window at the current setting");
     return;
   }
   const bool wanted = c.DeepestStage() >= model::Stage::kKsm;

@@ -17,13 +17,13 @@ namespace kvmem::policy {
 
 // What merging paid over the last ksm.window.
 struct KsmPayment {
-  int64_t saved_bytes = 0;      // SavedBytes() now
-  double saved_delta = 0;       // its change over the span (negative: pages unmerged)
-  double cpu_seconds = 0;       // ksmd CPU used over the span
-  double span_seconds = 0;      // wall time between the two observations
-  double pay_rate = 0;          // saved_delta / cpu_seconds, bytes per CPU-second
-  double break_even = 0;        // KsmBreakEven
-  bool pays = false;            // pay_rate >= break_even (no CPU used: pays when it saved)
+  int64_t saved_bytes = 0;  // SavedBytes() now
+  double saved_delta = 0;   // its change over the span (negative: pages unmerged)
+  double cpu_seconds = 0;   // ksmd CPU used over the span
+  double span_seconds = 0;  // wall time between the two observations
+  double pay_rate = 0;      // saved_delta / cpu_seconds, bytes per CPU-second
+  double break_even = 0;    // KsmBreakEven
+  bool pays = false;        // pay_rate >= break_even (no CPU used: pays when it saved)
   double CpuRatio() const { return span_seconds > 0 ? cpu_seconds / span_seconds : 0; }
 };
 

@@ -24,16 +24,15 @@ Result<ProcStatCpu> ParseProcStatCpu(std::string_view text, const std::string& f
   auto utime = ParseU64(rest[11]);
   auto stime = ParseU64(rest[12]);
   if (!utime || !stime) {
-    return ParseError(file, 1, "utime or stime is not a number: \"" + std::string(rest[11]) + "\" \"" +
-                                   std::string(rest[12]) + "\"");
+    return ParseError(
+        file, 1, "utime or stime is not a number: \"" + std::string(rest[11]) + "\" \"" + std::string(rest[12]) + "\"");
   }
   out.utime_ticks = *utime;
   out.stime_ticks = *stime;
   return out;
 }
 
-KsmdCpu::KsmdCpu(Root root, std::chrono::seconds rescan_after)
-    : root_(std::move(root)), rescan_after_(rescan_after) {}
+KsmdCpu::KsmdCpu(Root root, std::chrono::seconds rescan_after) : root_(std::move(root)), rescan_after_(rescan_after) {}
 
 std::optional<ProcStatCpu> KsmdCpu::ReadPid(int pid) const {
   const std::string path = root_.Proc(std::to_string(pid) + "/stat");

@@ -10,7 +10,8 @@ namespace {
 TEST(ConfigKsm, ParsesEveryKey) {
   auto p = ParsePolicy(
       "ksm:\n  enabled: false\n  merge_below: 16GiB\n  payback: 30m\n  window: 10s\n  min_pages_to_scan: 50\n"
-      "  max_pages_to_scan: 5000\n  sleep_millisecs: 10\n  never_merge: [secret, 1b4e28ba-2fa1-11d2-883f-0016d3cca427]\n",
+      "  max_pages_to_scan: 5000\n  sleep_millisecs: 10\n  never_merge: [secret, "
+      "1b4e28ba-2fa1-11d2-883f-0016d3cca427]\n",
       "p.yaml");
   ASSERT_TRUE(p) << p.error().ToString();
   EXPECT_FALSE(p->ksm.enabled);
@@ -66,8 +67,7 @@ TEST(ConfigKsm, ErrorsNameKeyPositionAndWhatIsAllowed) {
        "got \"2000\""},
       {"ksm:\n  sleep_millisecs: 0\n",
        "ksm.sleep_millisecs at line 2, column 20: must be from 1 to 60000 ms, got \"0\""},
-      {"ksm:\n  never_merge: secret\n",
-       "ksm.never_merge at line 2, column 16: expected a list, got a single value"},
+      {"ksm:\n  never_merge: secret\n", "ksm.never_merge at line 2, column 16: expected a list, got a single value"},
       {"ksm:\n  never_merge: [a, [b]]\n",
        "ksm.never_merge at line 2, column 20: expected a list of single values, got a list in it"},
       {"ksm:\n  never_merge: [a, a]\n",

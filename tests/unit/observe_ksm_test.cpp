@@ -70,8 +70,9 @@ TEST(ObserveKsm, NosharepagesReachesTheVm) {
       "<memoryBacking><nosharepages/></memoryBacking></domain>");
   ASSERT_TRUE(xml) << xml.error().ToString();
   EXPECT_TRUE(xml->nosharepages);
-  auto plain = virt::DecodeDomainXml("<domain type='kvm'><name>web</name><memoryBacking><hugepages/>"
-                                     "</memoryBacking></domain>");
+  auto plain = virt::DecodeDomainXml(
+      "<domain type='kvm'><name>web</name><memoryBacking><hugepages/>"
+      "</memoryBacking></domain>");
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->nosharepages);
   virt::Snapshot snap;

@@ -16,9 +16,9 @@ constexpr double kBreakEven = 64.0 * 1024 * 1024 * 1024 / 2 / 3600;
 struct K {
   int run = 1;
   uint64_t scan = 100;
-  uint64_t sharing = 0;               // pages; no general_profit, so saved = sharing * 4 KiB
-  std::optional<double> cpu = 0.0;    // ksmd CPU seconds
-  uint64_t available = GiB(9.6);      // 15%: below merge_below (20%), memory wanted
+  uint64_t sharing = 0;             // pages; no general_profit, so saved = sharing * 4 KiB
+  std::optional<double> cpu = 0.0;  // ksmd CPU seconds
+  uint64_t available = GiB(9.6);    // 15%: below merge_below (20%), memory wanted
   bool across = true;
   uint64_t nodes = 1;
 };
@@ -120,7 +120,12 @@ TEST(PolicyKsm, StartAndNotWanted) {
         "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 100 pages every 20 ms)"},
        {},
        StoppedFruitlessAt(700)},
-      {"disabled: nothing", {Obs(0, {.run = 0})}, {}, {}, {}, [] {
+      {"disabled: nothing",
+       {Obs(0, {.run = 0})},
+       {},
+       {},
+       {},
+       [] {
          model::Policy p;
          p.ksm.enabled = false;
          return p;
@@ -201,8 +206,10 @@ TEST(PolicyKsm, LeftAlone) {
        {Obs(0, {.run = 2})},
        {},
        {"ksm.merge: run=2: someone is unmerging every page; KSM is left alone"}},
-      {"ksmd not found", {Obs(0, {.run = 0, .cpu = std::nullopt})}, {}, {
-         "ksm.merge: ksmd not found: KSM is not steered without its CPU"}},
+      {"ksmd not found",
+       {Obs(0, {.run = 0, .cpu = std::nullopt})},
+       {},
+       {"ksm.merge: ksmd not found: KSM is not steered without its CPU"}},
       {"no KSM in the kernel: no data, no skip", {no_ksm}, {}, {}},
       {"online CPUs unknown",
        {no_cpus},
@@ -274,9 +281,9 @@ TEST(PolicyKsm, MergeAcrossNodesIsReportedNeverWritten) {
 
 TEST(PolicyKsm, MeasureKsm) {
   model::Policy p;
-  const auto w = WindowOf({Obs(0, {.sharing = 0, .cpu = 10}), Obs(30, {.sharing = 50, .cpu = 11}),
-                           Obs(60, {.sharing = 100000, .cpu = 16})},
-                          p);
+  const auto w = WindowOf(
+      {Obs(0, {.sharing = 0, .cpu = 10}), Obs(30, {.sharing = 50, .cpu = 11}), Obs(60, {.sharing = 100000, .cpu = 16})},
+      p);
   auto pay = policy::MeasureKsm(w, p.ksm, std::nullopt);
   ASSERT_TRUE(pay);
   EXPECT_EQ(pay->saved_bytes, 409600000);
@@ -296,8 +303,8 @@ TEST(PolicyKsm, MeasureKsm) {
 }
 
 TEST(PolicyKsm, ReasonCarriesObservedValues) {
-  const model::Plan plan = DecideOn(Span({.scan = 400, .sharing = 100000, .cpu = 6},
-                                         {.scan = 400, .sharing = 101000, .cpu = 12}));
+  const model::Plan plan =
+      DecideOn(Span({.scan = 400, .sharing = 100000, .cpu = 6}, {.scan = 400, .sharing = 101000, .cpu = 12}));
   ASSERT_EQ(plan.actions.size(), 1u);
   const model::Reason& r = model::ReasonOf(plan.actions[0]);
   EXPECT_EQ(r.threshold, "ksm.payback");
