@@ -116,6 +116,10 @@ for reason in merge slow stop; do
   n=$(metric_value "$E2E_TMP/ksm.prom" "kvmem_controller_actions_total{actuator=\"ksm\",reason=\"ksm.$reason\",outcome=\"applied\"}")
   (( ${n%.*} >= 1 )) || fail "no applied ksm.$reason action counted"
 done
+be=$(metric_value "$E2E_TMP/ksm.prom" kvmem_controller_ksm_break_even_bytes_per_cpu_second)
+metric_value "$E2E_TMP/ksm.prom" kvmem_controller_ksm_saved_bytes_per_cpu_second >/dev/null
+awk -v b="$be" 'BEGIN {exit !(b > 0)}' || fail "break-even gauge $be"
+promtool check metrics <"$E2E_TMP/ksm.prom" || fail "promtool findings on the controller's metrics"
 stop_daemon "$CTL_PID"
 echo "controller's KSM actions:"
 actions | sed 's/^/  /'
