@@ -8,7 +8,8 @@ namespace kvmem::daemon {
 Observer::Observer(const Config& cfg, procfs::Root root)
     : root_(std::move(root)),
       libvirt_timeout_(cfg.libvirt_timeout),
-      default_hugepage_bytes_(observe::DefaultHugepageBytes(root_)) {
+      default_hugepage_bytes_(observe::DefaultHugepageBytes(root_)),
+      ksmd_(root_) {
   if (cfg.libvirt_uri.empty()) return;
   virt::SourceOptions so;
   so.uri = cfg.libvirt_uri;
@@ -18,7 +19,7 @@ Observer::Observer(const Config& cfg, procfs::Root root)
 }
 
 Result<model::Observation> Observer::Observe(model::TimePoint now, loop::Controller& controller) {
-  auto obs = observe::ObserveHost(root_, now);
+  auto obs = observe::ObserveHost(root_, now, &ksmd_);
   if (!obs || !source_) return obs;
   auto snapshot = source_->Get(libvirt_timeout_);
   controller.NoteLibvirt(snapshot.up, snapshot.connection_errors);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "controller/model/action.h"
 
 namespace kvmem::model {
 
@@ -33,6 +34,9 @@ class ReadBack {
     std::string file;
   };
   virtual Result<CommandLineUuid> QemuUuid(int pid) = 0;
+  // KSM's run, pages_to_scan and sleep_millisecs as /sys/kernel/mm/ksm shows them now. Errors
+  // name the file.
+  virtual Result<KsmSettings> KsmKnobs() = 0;
 };
 
 }  // namespace kvmem::model

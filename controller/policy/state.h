@@ -72,6 +72,11 @@ struct PlacementState {
   uint64_t last_move_bytes = 0;               // bytes it copied (0 for vCPU pinning)
 };
 
+struct KsmState {
+  std::optional<model::TimePoint> last_change;     // last SetKsm attempt, applied or failed
+  std::optional<model::TimePoint> fruitless_stop;  // last stop because merging did not pay
+};
+
 struct ControllerState {
   std::map<std::string, VmMemoryState> vms;  // by uuid
   std::map<DeviceKey, DeviceState> devices;
@@ -85,6 +90,7 @@ struct ControllerState {
   std::map<std::string, model::TimePoint> placement_moves;  // by VM uuid: its last move
   uint64_t settle_timeouts_total = 0;                       // virtio-mem changes that did not settle in time
   uint64_t failures_total = 0;                              // outcomes with ok == false
+  KsmState ksm;
 };
 
 // Folds the newest observation into the state: tracks which virtio-mem changes are still
