@@ -145,13 +145,13 @@ const std::vector<Key> kKeys = {
      "The saving (`general_profit`, else `pages_sharing` pages) and ksmd's CPU are compared over this long, "
      "and each change is held this long before it is judged (at least `interval`)."},
     {"ksm.min_pages_to_scan", Count{F(ksm.min_pages_to_scan), 1, 100000, " pages"},
-     "KSM starts here; below it, merging that does not pay stops",
-     "`pages_to_scan` when KSM starts; halving stops here, and merging that still does not pay stops (run=0; "
-     "merged pages stay merged). Retried after 10 windows."},
+     "halving stops here; below it, merging that does not pay stops",
+     "Halving stops here, and merging that still does not pay stops (run=0; merged pages stay merged). "
+     "Retried after 10 windows."},
     {"ksm.max_pages_to_scan", Count{F(ksm.max_pages_to_scan), 1, 100000, " pages"},
-     "doubling while merging pays and memory is wanted stops here",
-     "While memory is wanted and merging pays, `pages_to_scan` doubles each window up to this (at least "
-     "`min_pages_to_scan`)."},
+     "KSM starts here when memory is wanted; doubling while merging pays stops here",
+     "`pages_to_scan` when KSM starts because memory is wanted; after a slow-down, while memory is wanted and "
+     "merging pays, `pages_to_scan` doubles each window back up to this (at least `min_pages_to_scan`)."},
     {"ksm.sleep_millisecs", Count{F(ksm.sleep_millisecs), 1, 60000, " ms"}, "ksmd's pause between two scans",
      "ksmd's pause between two batches of `pages_to_scan` pages, written with every change."},
     {"ksm.never_merge", StringList{F(ksm.never_merge)},

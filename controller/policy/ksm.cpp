@@ -107,9 +107,11 @@ void PlanStopped(Cycle& c, const model::KsmObservation& k, bool wanted) {
   }
   double threshold = 0;
   std::string why = WantedText(c, &threshold);
-  AddKsm(c, k, {1, p.min_pages_to_scan, p.sleep_millisecs},
+  // Start at the top: the probe costs at most one window of ksmd at max_pages_to_scan (a few
+  // percent of one CPU), and a node short of memory cannot wait for a doubling ramp.
+  AddKsm(c, k, {1, p.max_pages_to_scan, p.sleep_millisecs},
          KsmReason("ksm.merge", "ksm.merge_below", threshold, k, std::nullopt,
-                   why + ": start merging at " + std::to_string(p.min_pages_to_scan) + " pages every " +
+                   why + ": start merging at " + std::to_string(p.max_pages_to_scan) + " pages every " +
                        std::to_string(p.sleep_millisecs) + " ms"));
 }
 

@@ -89,15 +89,15 @@ model::Policy NeverMerge(std::vector<std::string> vms) {
 
 TEST(PolicyKsm, StartAndNotWanted) {
   RunKsmTable({
-      {"stopped, memory wanted: start at min_pages_to_scan",
+      {"stopped, memory wanted: start at max_pages_to_scan",
        {Obs(0, {.run = 0})},
-       {"ksm: run 0 -> 1, pages_to_scan 100 -> 100, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
-        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 100 pages every 20 ms)"},
+       {"ksm: run 0 -> 1, pages_to_scan 100 -> 1250, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
+        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 1250 pages every 20 ms)"},
        {}},
       {"stopped, a node short enough for the balloon, above merge_below: start",
        {Obs(0, {.run = 0, .available = GiB(5)})},
-       {"ksm: run 0 -> 1, pages_to_scan 100 -> 100, sleep_millisecs 20 -> 20 (stage balloon, ksm.merge: node 0 "
-        "available 5 GiB, short of memory (ladder stage balloon): start merging at 100 pages every 20 ms)"},
+       {"ksm: run 0 -> 1, pages_to_scan 100 -> 1250, sleep_millisecs 20 -> 20 (stage balloon, ksm.merge: node 0 "
+        "available 5 GiB, short of memory (ladder stage balloon): start merging at 1250 pages every 20 ms)"},
        {},
        {},
        [] {
@@ -116,8 +116,8 @@ TEST(PolicyKsm, StartAndNotWanted) {
        StoppedFruitlessAt(700)},
       {"stopped fruitless 600 s ago: tried again",
        {Obs(1300, {.run = 0})},
-       {"ksm: run 0 -> 1, pages_to_scan 100 -> 100, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
-        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 100 pages every 20 ms)"},
+       {"ksm: run 0 -> 1, pages_to_scan 100 -> 1250, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
+        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 1250 pages every 20 ms)"},
        {},
        StoppedFruitlessAt(700)},
       {"disabled: nothing",
@@ -243,15 +243,15 @@ TEST(PolicyKsm, NeverMerge) {
        NeverMerge({"other", "uuid-secret"})},
       {"listed but opted out with <nosharepages/>: KSM starts",
        {nosharepages(Obs(0, {.run = 0}, {secret}))},
-       {"ksm: run 0 -> 1, pages_to_scan 100 -> 100, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
-        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 100 pages every 20 ms)"},
+       {"ksm: run 0 -> 1, pages_to_scan 100 -> 1250, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
+        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 1250 pages every 20 ms)"},
        {},
        {},
        NeverMerge({"secret"})},
       {"listed but not running: KSM starts",
        {Obs(0, {.run = 0}, {VmBuilder("secret").NotRunning()})},
-       {"ksm: run 0 -> 1, pages_to_scan 100 -> 100, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
-        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 100 pages every 20 ms)"},
+       {"ksm: run 0 -> 1, pages_to_scan 100 -> 1250, sleep_millisecs 20 -> 20 (stage ksm, ksm.merge: node 0 "
+        "available 9.6 GiB < 12.8 GiB (ksm.merge_below): start merging at 1250 pages every 20 ms)"},
        {},
        {},
        NeverMerge({"secret"})},
