@@ -61,7 +61,12 @@ struct Integer {
   std::string_view unit;
 };
 
-using Kind = std::variant<Section, Bool, Size, NodeSize, Duration, Ratio, Rate, ByteRate, Integer>;
+// A list of names (YAML sequence of single values; `[]` empty). Each must be non-empty.
+struct StringList {
+  Field<std::vector<std::string>> field;
+};
+
+using Kind = std::variant<Section, Bool, Size, NodeSize, Duration, Ratio, Rate, ByteRate, Integer, StringList>;
 
 struct Key {
   std::string_view path;  // "balloon.pressure.rate_window"
@@ -90,9 +95,11 @@ std::string_view Name(std::string_view path);
 // The names a section may hold, in table order.
 std::vector<std::string_view> Children(std::string_view section);
 
-// Parses `text` as `key`'s kind into `policy`; the error is what to show after the key.
+// Parses `text` as `key`'s kind into `policy`; the error is what to show after the key. A
+// StringList is read from its sequence with ReadList instead.
 Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy);
-// The canonical text of `key`'s value ("" for a section).
+Parsed<bool> ReadList(const Key& key, std::vector<std::string> items, model::Policy& policy);
+// The canonical text of `key`'s value ("" for a section; "[a, b]" for a list).
 std::string Render(const Key& key, const model::Policy& policy);
 // The rule `key`'s value breaks ("at least 1MiB"), or "" when it is in range.
 std::string Broken(const Key& key, const model::Policy& policy);

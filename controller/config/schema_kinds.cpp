@@ -76,8 +76,16 @@ Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy) 
               return n;
             });
           },
+          [&](const StringList&) -> Parsed<bool> { return tl::unexpected(std::string("expected a list")); },
       },
       key.kind);
+}
+
+Parsed<bool> ReadList(const Key& key, std::vector<std::string> items, model::Policy& policy) {
+  const auto* list = std::get_if<StringList>(&key.kind);
+  if (!list) return tl::unexpected(std::string("expected a single value, got a list"));
+  list->field(policy) = std::move(items);
+  return true;
 }
 
 std::string Render(const Key& key, const model::Policy& p) {
@@ -91,6 +99,11 @@ std::string Render(const Key& key, const model::Policy& p) {
                         [&](const Rate& k) { return RenderNumber(Get(k.field, p)) + "/s"; },
                         [&](const ByteRate& k) { return RenderByteRate(Get(k.field, p)); },
                         [&](const Integer& k) { return std::to_string(Get(k.field, p)); },
+                        [&](const StringList& k) {
+                          std::string out;
+                          for (const auto& name : Get(k.field, p)) out += (out.empty() ? "" : ", ") + name;
+                          return "[" + out + "]";
+                        },
                     },
                     key.kind);
 }
@@ -99,7 +112,8 @@ std::string Broken(const Key& key, const model::Policy& p) {
   auto rule = [](bool ok, std::string text) { return ok ? std::string() : text; };
   return std::visit(
       Overloaded{
-          [](const Section&) { return std::string(); }, [](const Bool&) { return std::string(); },
+          [](const Section&) { return std::string(); },
+          [](const Bool&) { return std::string(); },
           [&](const Size& k) {
             return rule(Get(k.field, p) >= k.min, k.min == 1 ? "above 0" : "at least " + RenderSize(k.min));
           },
@@ -118,6 +132,11 @@ std::string Broken(const Key& key, const model::Policy& p) {
           [&](const Rate& k) { return rule(Get(k.field, p) >= 0, "at least 0"); },
           [&](const ByteRate& k) { return rule(Get(k.field, p) >= k.min, "at least " + RenderByteRate(k.min)); },
           [](const Integer&) { return std::string(); },  // checked as it is read
+          [&](const StringList& k) {
+            const auto& v = Get(k.field, p);
+            return rule(std::none_of(v.begin(), v.end(), [](const std::string& s) { return s.empty(); }),
+                        "a list of names that are not empty");
+          },
       },
       key.kind);
 }

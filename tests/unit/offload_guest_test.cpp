@@ -115,9 +115,10 @@ TEST(OffloadGuest, ReclaimsIntoZramThenTheRefaultGuardStopsIt) {
   const uint64_t zram1 = ZramOrigBytes();
   std::cout << "offload-guest: phase 1 " << phase1_s << " s, " << steps << " steps asking " << (asked >> 10)
             << " KiB, the kernel reclaimed " << (g.reclaimed.bytes >> 10) << " KiB (memory.current), "
-            << g.reclaimed.failed << " failed; anon " << (anon0 >> 10) << " -> " << (anon1 >> 10) << " KiB; memory.swap.current "
-            << (swap1 >> 10) << " KiB; zram orig_data_size " << (zram0 >> 10) << " -> " << (zram1 >> 10)
-            << " KiB, compressed to " << (Zram().compr_data_size >> 10) << " KiB; last skip: " << stop << std::endl;
+            << g.reclaimed.failed << " failed; anon " << (anon0 >> 10) << " -> " << (anon1 >> 10)
+            << " KiB; memory.swap.current " << (swap1 >> 10) << " KiB; zram orig_data_size " << (zram0 >> 10) << " -> "
+            << (zram1 >> 10) << " KiB, compressed to " << (Zram().compr_data_size >> 10) << " KiB; last skip: " << stop
+            << std::endl;
   EXPECT_NE(stop.find("reached max_ratio 50%"), std::string::npos) << stop;
   EXPECT_EQ(g.reclaimed.failed, 0);
   EXPECT_GE(g.reclaimed.bytes, asked * 9 / 10) << "memory.current fell by about what was asked, or more";
