@@ -28,15 +28,6 @@ model::VmCgroup ToVmCgroup(const procfs::CgroupLocation& where, const procfs::Cg
   return cg;
 }
 
-std::string NotOwnCgroup(const procfs::CgroupLocation& where, int vms_in_it) {
-  if (where.is_root) return "the QEMU process is in the root cgroup";
-  if (vms_in_it > 1) {
-    return "the cgroup is shared by " + std::to_string(vms_in_it) +
-           " VMs' QEMU processes (libvirt's cgroup_controllers=[]?)";
-  }
-  return {};
-}
-
 void CgroupObserver::NoteOnce(const model::VmObservation& vm, const std::string& why, const std::string& dir) {
   if (!logged_.insert(vm.uuid + '\n' + why).second) return;
   log::Info("no cgroup of the VM's own: no per-VM cgroup metrics, no compressed offload",
@@ -56,7 +47,7 @@ void CgroupObserver::Fill(std::vector<model::VmObservation>& vms) {
   }
   for (auto& [i, where] : located) {
     auto& vm = vms[i];
-    if (std::string why = NotOwnCgroup(where, users[where.dir]); !why.empty()) {
+    if (std::string why = procfs::NotOwnCgroup(where, users[where.dir]); !why.empty()) {
       NoteOnce(vm, why, where.dir);
       continue;
     }

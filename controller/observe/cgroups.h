@@ -17,11 +17,6 @@ namespace kvmem::observe {
 // The model's view of one cgroup. Pure.
 model::VmCgroup ToVmCgroup(const procfs::CgroupLocation& where, const procfs::CgroupMemory& memory);
 
-// Why a located cgroup is not the VM's own, or "" when it is: the hierarchy's root, or a
-// cgroup that another VM's QEMU is in too (libvirtd with cgroup_controllers=[] leaves QEMU in
-// libvirtd's cgroup). Pure.
-std::string NotOwnCgroup(const procfs::CgroupLocation& where, int vms_in_it);
-
 class CgroupObserver {
  public:
   explicit CgroupObserver(procfs::Root root) : root_(std::move(root)) {}

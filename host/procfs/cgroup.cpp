@@ -63,6 +63,15 @@ Result<CgroupLocation> LocateMemoryCgroup(const Root& root, int pid) {
   return Fail(ErrorKind::kNotFound, "process " + std::to_string(pid) + " has no memory cgroup");
 }
 
+std::string NotOwnCgroup(const CgroupLocation& where, int vms_in_it) {
+  if (where.is_root) return "the QEMU process is in the root cgroup";
+  if (vms_in_it > 1) {
+    return "the cgroup is shared by " + std::to_string(vms_in_it) +
+           " VMs' QEMU processes (libvirt's cgroup_controllers=[]?)";
+  }
+  return {};
+}
+
 void ApplyMemoryStat(const KeyValues& stat, int version, CgroupMemory& out) {
   if (version == 1) {
     out.anon_bytes = NonNegative(stat, "rss");

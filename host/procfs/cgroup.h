@@ -29,6 +29,11 @@ struct CgroupLocation {
 // (<sys>/fs/cgroup/memory/path). kNotFound when the process or both hierarchies are gone.
 Result<CgroupLocation> LocateMemoryCgroup(const Root& root, int pid);
 
+// Why a located cgroup is not a VM's own, or "" when it is: the hierarchy's root, or a cgroup
+// that `vms_in_it` VMs' QEMU processes share (libvirtd with cgroup_controllers=[] leaves QEMU in
+// libvirtd's cgroup). Pure.
+std::string NotOwnCgroup(const CgroupLocation& where, int vms_in_it);
+
 // The memory facts of one cgroup; what the kernel or the cgroup version lacks stays unset.
 struct CgroupMemory {
   std::optional<uint64_t> current_bytes;            // v2 memory.current; v1 memory.usage_in_bytes

@@ -161,9 +161,9 @@ TEST(CgroupObserve, OwnSharedAndGone) {
   EXPECT_FALSE(vms[1].cgroup);
   EXPECT_FALSE(vms[2].cgroup);
   EXPECT_FALSE(vms[3].cgroup);
-  EXPECT_EQ(observe::NotOwnCgroup({"/d", 2, false}, 2),
+  EXPECT_EQ(procfs::NotOwnCgroup({"/d", 2, false}, 2),
             "the cgroup is shared by 2 VMs' QEMU processes (libvirt's cgroup_controllers=[]?)");
-  EXPECT_EQ(observe::NotOwnCgroup({"/d", 2, true}, 1), "the QEMU process is in the root cgroup");
+  EXPECT_EQ(procfs::NotOwnCgroup({"/d", 2, true}, 1), "the QEMU process is in the root cgroup");
 }
 
 TEST(CgroupObserve, SwapZramAndZswap) {
