@@ -17,12 +17,15 @@ const Labels kVm{"domain", "uuid"};
 const FamilyDesc kPressure{"kvmem_domain_memory_pressure_stalled_seconds_total",
                            "Time some (kind=some) or all (kind=full) of the VM's tasks stalled on memory, from its "
                            "cgroup's memory.pressure (cgroup v2 only).",
-                           kCounter, {"domain", "uuid", "kind"}};
+                           kCounter,
+                           {"domain", "uuid", "kind"}};
 const FamilyDesc kMemory{"kvmem_domain_cgroup_memory_bytes",
                          "The VM's memory by type in its cgroup: anon and file (memory.stat anon/file; v1 rss/cache).",
-                         kGauge, {"domain", "uuid", "type"}};
+                         kGauge,
+                         {"domain", "uuid", "type"}};
 const FamilyDesc kUsage{"kvmem_domain_cgroup_usage_bytes",
-                        "All memory charged to the VM's cgroup (memory.current; v1 memory.usage_in_bytes).", kGauge, kVm};
+                        "All memory charged to the VM's cgroup (memory.current; v1 memory.usage_in_bytes).", kGauge,
+                        kVm};
 const FamilyDesc kSwap{"kvmem_domain_cgroup_swap_bytes",
                        "The VM's memory in swap, zswap and zram included (memory.swap.current; v1 memory.stat swap "
                        "with swap accounting).",
@@ -36,8 +39,10 @@ const FamilyDesc kRefaults{"kvmem_domain_cgroup_swap_refaults_total",
                            "Pages of the VM brought back from swap or zswap (memory.stat zswpin + pswpin on 6.3+, "
                            "else workingset_refault_anon); cgroup v2 only.",
                            kCounter, kVm};
-const FamilyDesc kInfo{"kvmem_domain_cgroup_info", "The VM's memory cgroup: its directory and cgroup version (1 or 2).",
-                       kGauge, {"domain", "uuid", "path", "version"}};
+const FamilyDesc kInfo{"kvmem_domain_cgroup_info",
+                       "The VM's memory cgroup: its directory and cgroup version (1 or 2).",
+                       kGauge,
+                       {"domain", "uuid", "path", "version"}};
 
 const FamilyDesc* const kAll[] = {&kPressure, &kMemory, &kUsage, &kSwap, &kZswap, &kZswapped, &kRefaults, &kInfo};
 

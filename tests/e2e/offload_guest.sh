@@ -134,7 +134,7 @@ section setup
 G=$E2E_TMP/gtest.txt
 section gtest >"$G"
 grep '^offload-guest: ' "$G"
-grep -q '^\[  PASSED  \] 1 test\.' "$G" || { cat "$G" >&2; fail "expected 1 passed test in the guest"; }
+grep -q '^\[  PASSED  \] 2 tests\.' "$G" || { cat "$G" >&2; fail "expected 2 passed tests in the guest"; }
 ! grep -q '^\[  SKIPPED \]' "$G" || { cat "$G" >&2; fail "OffloadGuest skipped in the guest"; }
 grep -q '^cgroup.controllers .*memory' "$R" || fail "no memory controller in the guest's cgroup2"
 grep -q '^/dev/zram0 ' "$R" || fail "zram0 is not the guest's swap"

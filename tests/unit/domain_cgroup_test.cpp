@@ -49,7 +49,8 @@ std::string Escaped(std::string s) {
 }
 
 void ExpectLines(const std::string& text, const std::vector<std::string>& lines) {
-  for (const auto& line : lines) EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
+  for (const auto& line : lines)
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
 }
 
 TEST(DomainCgroupMetrics, CgroupV2Host) {
@@ -63,19 +64,21 @@ TEST(DomainCgroupMetrics, CgroupV2Host) {
           "pswpin 3\nzswpin 40\n");
   h.Write(scope + "/memory.current", "1090519040\n");
   h.Write(scope + "/memory.swap.current", "6291456\n");
-  h.Write(scope + "/memory.pressure",
-          "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=500000\n");
+  h.Write(
+      scope + "/memory.pressure",
+      "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=500000\n");
   const std::string text = h.Scrape();
-  ExpectLines(text, {"kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"some\"} 2.5",
-                     "kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"full\"} 0.5",
-                     "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 1073741824",
-                     "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"file\"} 8388608",
-                     "kvmem_domain_cgroup_usage_bytes{" + kVm + "} 1090519040",
-                     "kvmem_domain_cgroup_swap_bytes{" + kVm + "} 6291456",
-                     "kvmem_domain_cgroup_zswap_bytes{" + kVm + "} 1048576",
-                     "kvmem_domain_cgroup_zswapped_bytes{" + kVm + "} 4194304",
-                     "kvmem_domain_cgroup_swap_refaults_total{" + kVm + "} 43",
-                     "kvmem_domain_cgroup_info{" + kVm + ",path=\"" + Escaped((h.dir / scope).string()) + "\",version=\"2\"} 1"});
+  ExpectLines(
+      text,
+      {"kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"some\"} 2.5",
+       "kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"full\"} 0.5",
+       "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 1073741824",
+       "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"file\"} 8388608",
+       "kvmem_domain_cgroup_usage_bytes{" + kVm + "} 1090519040", "kvmem_domain_cgroup_swap_bytes{" + kVm + "} 6291456",
+       "kvmem_domain_cgroup_zswap_bytes{" + kVm + "} 1048576",
+       "kvmem_domain_cgroup_zswapped_bytes{" + kVm + "} 4194304",
+       "kvmem_domain_cgroup_swap_refaults_total{" + kVm + "} 43",
+       "kvmem_domain_cgroup_info{" + kVm + ",path=\"" + Escaped((h.dir / scope).string()) + "\",version=\"2\"} 1"});
 }
 
 TEST(DomainCgroupMetrics, CgroupV1HostPublishesWhatV1Has) {
@@ -86,11 +89,11 @@ TEST(DomainCgroupMetrics, CgroupV1HostPublishesWhatV1Has) {
   h.Write(dir + "/memory.stat", "cache 4096\nrss 8192\nswap 12288\n");
   h.Write(dir + "/memory.usage_in_bytes", "16384\n");
   const std::string text = h.Scrape();
-  ExpectLines(text, {"kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 8192",
-                     "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"file\"} 4096",
-                     "kvmem_domain_cgroup_usage_bytes{" + kVm + "} 16384",
-                     "kvmem_domain_cgroup_swap_bytes{" + kVm + "} 12288",
-                     "kvmem_domain_cgroup_info{" + kVm + ",path=\"" + (h.dir / dir).string() + "\",version=\"1\"} 1"});
+  ExpectLines(
+      text, {"kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 8192",
+             "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"file\"} 4096",
+             "kvmem_domain_cgroup_usage_bytes{" + kVm + "} 16384", "kvmem_domain_cgroup_swap_bytes{" + kVm + "} 12288",
+             "kvmem_domain_cgroup_info{" + kVm + ",path=\"" + (h.dir / dir).string() + "\",version=\"1\"} 1"});
   for (const char* absent : {"kvmem_domain_memory_pressure_stalled_seconds_total{", "kvmem_domain_cgroup_zswap_bytes{",
                              "kvmem_domain_cgroup_zswapped_bytes{", "kvmem_domain_cgroup_swap_refaults_total{"}) {
     EXPECT_EQ(text.find(absent), std::string::npos) << absent << " on a v1 host";
