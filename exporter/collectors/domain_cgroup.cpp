@@ -39,10 +39,11 @@ const FamilyDesc kRefaults{"kvmem_domain_cgroup_swap_refaults_total",
                            "Pages of the VM brought back from swap or zswap (memory.stat zswpin + pswpin on 6.3+, "
                            "else workingset_refault_anon); cgroup v2 only.",
                            kCounter, kVm};
-const FamilyDesc kInfo{"kvmem_domain_cgroup_info",
-                       "The VM's memory cgroup: its directory and cgroup version (1 or 2).",
-                       kGauge,
-                       {"domain", "uuid", "path", "version"}};
+const FamilyDesc kInfo{
+    "kvmem_domain_cgroup_info",
+    "The VM's memory cgroup: its path in the hierarchy (as /proc/PID/cgroup names it) and the cgroup version (1 or 2).",
+    kGauge,
+    {"domain", "uuid", "path", "version"}};
 
 const FamilyDesc* const kAll[] = {&kPressure, &kMemory, &kUsage, &kSwap, &kZswap, &kZswapped, &kRefaults, &kInfo};
 
@@ -50,7 +51,7 @@ void Emit(MetricSink& out, const virt::DomainSample& d, const procfs::CgroupLoca
           const procfs::CgroupMemory& m) {
   const std::string& n = d.name;
   const std::string& u = d.uuid;
-  out.Add(kInfo, {n, u, where.dir, std::to_string(where.version)}, 1);
+  out.Add(kInfo, {n, u, where.path, std::to_string(where.version)}, 1);
   if (m.pressure && m.pressure->some)
     out.Add(kPressure, {n, u, "some"}, static_cast<double>(m.pressure->some->total_us) / 1e6);
   if (m.pressure && m.pressure->full)

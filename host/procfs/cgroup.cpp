@@ -50,7 +50,7 @@ Result<CgroupLocation> LocateMemoryCgroup(const Root& root, int pid) {
       while (dir.size() > base.size() && Trim(ReadUncached(dir + "/cgroup.type").value_or("")) == "threaded") {
         dir = dir.substr(0, dir.rfind('/'));
       }
-      return CgroupLocation{dir, 2, dir == base};
+      return CgroupLocation{dir, dir.size() > base.size() ? dir.substr(base.size()) : "/", 2, dir == base};
     }
   }
   if (cg->memory) {
@@ -58,7 +58,7 @@ Result<CgroupLocation> LocateMemoryCgroup(const Root& root, int pid) {
     if (!PathExists(base))
       return Fail(ErrorKind::kNotFound, "no memory cgroup hierarchy under " + root.Sys("fs/cgroup"));
     std::string dir = base + (*cg->memory == "/" ? "" : *cg->memory);
-    return CgroupLocation{dir, 1, dir == base};
+    return CgroupLocation{dir, *cg->memory, 1, dir == base};
   }
   return Fail(ErrorKind::kNotFound, "process " + std::to_string(pid) + " has no memory cgroup");
 }

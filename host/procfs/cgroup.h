@@ -19,6 +19,7 @@ namespace kvmem::procfs {
 
 struct CgroupLocation {
   std::string dir;       // absolute directory of the memory cgroup, under root.sys
+  std::string path;      // the cgroup within its hierarchy, as /proc/PID/cgroup names it: "/machine.slice/.."
   int version = 2;       // 2: the unified hierarchy has the memory controller; 1: the v1 memory hierarchy
   bool is_root = false;  // the process sits in the hierarchy's root cgroup: not a VM's own
 };

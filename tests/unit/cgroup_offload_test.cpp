@@ -62,6 +62,7 @@ TEST(CgroupLocate, V2WalksUpOutOfThreadedChildren) {
   auto where = procfs::LocateMemoryCgroup(t.root, 100);
   ASSERT_TRUE(where) << where.error().ToString();
   EXPECT_EQ(where->dir, t.Sys("fs/cgroup/machine.slice/vm1.scope/libvirt"));
+  EXPECT_EQ(where->path, "/machine.slice/vm1.scope/libvirt");
   EXPECT_EQ(where->version, 2);
   EXPECT_FALSE(where->is_root);
 }
@@ -74,6 +75,7 @@ TEST(CgroupLocate, HybridHostWithoutMemoryInUnifiedUsesV1) {
   auto where = procfs::LocateMemoryCgroup(t.root, 7);
   ASSERT_TRUE(where) << where.error().ToString();
   EXPECT_EQ(where->dir, t.Sys("fs/cgroup/memory/machine/vm1"));
+  EXPECT_EQ(where->path, "/machine/vm1");
   EXPECT_EQ(where->version, 1);
 }
 
@@ -92,7 +94,7 @@ TEST(CgroupLocate, RootGoneAndMalformed) {
 TEST(CgroupRead, V2AllFiles) {
   Tree t;
   V2Host(t);
-  auto m = procfs::ReadCgroupMemory({t.Sys("fs/cgroup/machine.slice/vm1.scope/libvirt"), 2, false});
+  auto m = procfs::ReadCgroupMemory({t.Sys("fs/cgroup/machine.slice/vm1.scope/libvirt"), "/", 2, false});
   ASSERT_TRUE(m) << m.error().ToString();
   EXPECT_EQ(m->current_bytes, 130023424U);
   EXPECT_EQ(m->anon_bytes, 104857600U);
@@ -102,7 +104,7 @@ TEST(CgroupRead, V2AllFiles) {
   EXPECT_EQ(m->RefaultPages(), 12U);  // zswpin + pswpin, not workingset_refault_anon
   ASSERT_TRUE(m->pressure && m->pressure->some && m->pressure->full);
   EXPECT_EQ(m->pressure->some->total_us, 1500000U);
-  const auto cg = observe::ToVmCgroup({"/x", 2, false}, *m);
+  const auto cg = observe::ToVmCgroup({"/x", "/", 2, false}, *m);
   EXPECT_DOUBLE_EQ(*cg.psi_some_seconds_total, 1.5);
   EXPECT_DOUBLE_EQ(*cg.psi_full_seconds_total, 0.25);
   EXPECT_EQ(cg.ResidentBytes(), 125829120U);
@@ -111,7 +113,7 @@ TEST(CgroupRead, V2AllFiles) {
 TEST(CgroupRead, Kernel61FallsBackToWorkingsetRefaultAnon) {
   Tree t;
   t.Write("cg/memory.stat", "anon 4096\nfile 0\nworkingset_refault_anon 42\n");
-  auto m = procfs::ReadCgroupMemory({(t.path / "cg").string(), 2, false});
+  auto m = procfs::ReadCgroupMemory({(t.path / "cg").string(), "/", 2, false});
   ASSERT_TRUE(m);
   EXPECT_EQ(m->RefaultPages(), 42U);
   EXPECT_FALSE(m->current_bytes);  // absent file: unset, not an error
@@ -122,7 +124,7 @@ TEST(CgroupRead, V1KeysAndWhatV1Lacks) {
   Tree t;
   t.Write("cg/memory.stat", "cache 8192\nrss 40960\nswap 4096\npgpgin 1\n");
   t.Write("cg/memory.usage_in_bytes", "53248\n");
-  auto m = procfs::ReadCgroupMemory({(t.path / "cg").string(), 1, false});
+  auto m = procfs::ReadCgroupMemory({(t.path / "cg").string(), "/", 1, false});
   ASSERT_TRUE(m);
   EXPECT_EQ(m->anon_bytes, 40960U);
   EXPECT_EQ(m->file_bytes, 8192U);
@@ -135,9 +137,9 @@ TEST(CgroupRead, V1KeysAndWhatV1Lacks) {
 
 TEST(CgroupRead, VanishedAndMalformed) {
   Tree t;
-  EXPECT_EQ(procfs::ReadCgroupMemory({(t.path / "gone").string(), 2, false}).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(procfs::ReadCgroupMemory({(t.path / "gone").string(), "/", 2, false}).error().kind, ErrorKind::kNotFound);
   t.Write("cg/memory.stat", "anon 1 2\n");
-  auto bad = procfs::ReadCgroupMemory({(t.path / "cg").string(), 2, false});
+  auto bad = procfs::ReadCgroupMemory({(t.path / "cg").string(), "/", 2, false});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::kParse);
   EXPECT_EQ(bad.error().file, (t.path / "cg/memory.stat").string());
@@ -161,9 +163,9 @@ TEST(CgroupObserve, OwnSharedAndGone) {
   EXPECT_FALSE(vms[1].cgroup);
   EXPECT_FALSE(vms[2].cgroup);
   EXPECT_FALSE(vms[3].cgroup);
-  EXPECT_EQ(procfs::NotOwnCgroup({"/d", 2, false}, 2),
+  EXPECT_EQ(procfs::NotOwnCgroup({"/d", "/d", 2, false}, 2),
             "the cgroup is shared by 2 VMs' QEMU processes (libvirt's cgroup_controllers=[]?)");
-  EXPECT_EQ(procfs::NotOwnCgroup({"/d", 2, true}, 1), "the QEMU process is in the root cgroup");
+  EXPECT_EQ(procfs::NotOwnCgroup({"/d", "/", 2, true}, 1), "the QEMU process is in the root cgroup");
 }
 
 TEST(CgroupObserve, SwapZramAndZswap) {
