@@ -1,11 +1,12 @@
 // Per-VM cgroup metrics: the libvirt collector on libvirt's test driver with a QEMU process and
-// its cgroup in a throwaway tree (a v2 host, and a v1 host with what v1 lacks absent), and the
-// root and shared-cgroup rules on hand-made samples.
+// its cgroup in fixture trees (tests/fixtures/vm-cgroups: a v2 host, and a v1 host with what v1
+// lacks absent), exact values and golden expositions, and the root and shared-cgroup rules on
+// hand-made samples.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/domain_cgroup.h"
@@ -14,33 +15,36 @@
 namespace kvmem::collectors {
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::string_literals;
-
 const std::string kUuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";  // test:///default's "test"
 const std::string kVm = R"(domain="test",uuid=")" + kUuid + "\"";
 
-struct Host {
-  fs::path dir = fs::temp_directory_path() / ("kvmem-domcg-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  Host() {
-    fs::remove_all(dir);
-    Write("proc/321/cmdline", "/usr/bin/qemu-system-x86_64\0-uuid\0"s + kUuid + "\0"s);
+// A fixture tree (tests/fixtures/vm-cgroups/<name>) scraped by the libvirt collector.
+std::string Scrape(const std::string& name) {
+  const std::string dir = std::string(KVMEM_FIXTURES) + "/vm-cgroups/" + name;
+  CollectorContext ctx;
+  ctx.libvirt_uri = "test:///default";
+  ctx.root = {dir + "/proc", dir + "/sys"};
+  std::vector<NamedCollector> collectors;
+  collectors.push_back({"libvirt", MakeLibvirtCollector(ctx)});
+  return Scraper(std::move(collectors), "kvmem_exporter", "test").ScrapeText();
+}
+
+// The per-VM cgroup lines of a scrape (HELP, TYPE and samples), compared with
+// tests/golden/vm-cgroups-<name>.prom; KVMEM_UPDATE_GOLDEN=1 rewrites it.
+void ExpectGolden(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string got;
+  for (std::string line; std::getline(in, line);) {
+    for (const char* family : {"kvmem_domain_cgroup_", "kvmem_domain_memory_pressure_"}) {
+      if (line.find(family) != std::string::npos) got += line + "\n";
+    }
   }
-  ~Host() { fs::remove_all(dir); }
-  void Write(const std::string& rel, const std::string& text) const {
-    fs::create_directories((dir / rel).parent_path());
-    std::ofstream(dir / rel, std::ios::binary) << text;
-  }
-  std::string Scrape() const {
-    CollectorContext ctx;
-    ctx.libvirt_uri = "test:///default";
-    ctx.root = {(dir / "proc").string(), (dir / "sys").string()};
-    std::vector<NamedCollector> collectors;
-    collectors.push_back({"libvirt", MakeLibvirtCollector(ctx)});
-    return Scraper(std::move(collectors), "kvmem_exporter", "test").ScrapeText();
-  }
-};
+  const std::string path = std::string(KVMEM_GOLDEN) + "/vm-cgroups-" + name + ".prom";
+  if (std::getenv("KVMEM_UPDATE_GOLDEN")) std::ofstream(path, std::ios::trunc) << got;
+  std::ifstream f(path);
+  const std::string want((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(got, want) << path << " differs; regenerate with KVMEM_UPDATE_GOLDEN=1 and review the diff";
+}
 
 void ExpectLines(const std::string& text, const std::vector<std::string>& lines) {
   for (const auto& line : lines)
@@ -48,20 +52,8 @@ void ExpectLines(const std::string& text, const std::vector<std::string>& lines)
 }
 
 TEST(DomainCgroupMetrics, CgroupV2Host) {
-  Host h;
-  h.Write("proc/321/cgroup", "0::/machine.slice/machine-qemu\\x2d1\\x2dtest.scope/libvirt/emulator\n");
-  h.Write("sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
-  const std::string scope = "sys/fs/cgroup/machine.slice/machine-qemu\\x2d1\\x2dtest.scope/libvirt";
-  h.Write(scope + "/emulator/cgroup.type", "threaded\n");
-  h.Write(scope + "/memory.stat",
-          "anon 1073741824\nfile 8388608\nzswap 1048576\nzswapped 4194304\nworkingset_refault_anon 9\n"
-          "pswpin 3\nzswpin 40\n");
-  h.Write(scope + "/memory.current", "1090519040\n");
-  h.Write(scope + "/memory.swap.current", "6291456\n");
-  h.Write(
-      scope + "/memory.pressure",
-      "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=500000\n");
-  const std::string text = h.Scrape();
+  const std::string text = Scrape("v2");
+  ExpectGolden(text, "v2");
   ExpectLines(text, {"kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"some\"} 2.5",
                      "kvmem_domain_memory_pressure_stalled_seconds_total{" + kVm + ",kind=\"full\"} 0.5",
                      "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 1073741824",
@@ -76,13 +68,8 @@ TEST(DomainCgroupMetrics, CgroupV2Host) {
 }
 
 TEST(DomainCgroupMetrics, CgroupV1HostPublishesWhatV1Has) {
-  Host h;
-  h.Write("proc/321/cgroup", "10:memory:/machine/qemu-1-test.libvirt-qemu\n0::/\n");
-  h.Write("sys/fs/cgroup/unified/cgroup.controllers", "\n");
-  const std::string dir = "sys/fs/cgroup/memory/machine/qemu-1-test.libvirt-qemu";
-  h.Write(dir + "/memory.stat", "cache 4096\nrss 8192\nswap 12288\n");
-  h.Write(dir + "/memory.usage_in_bytes", "16384\n");
-  const std::string text = h.Scrape();
+  const std::string text = Scrape("v1");
+  ExpectGolden(text, "v1");
   ExpectLines(
       text, {"kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"anon\"} 8192",
              "kvmem_domain_cgroup_memory_bytes{" + kVm + ",type=\"file\"} 4096",
