@@ -110,3 +110,24 @@ TEST(DomainCgroupMetrics, RootAndSharedCgroupsAreNotTheVms) {
 
 }  // namespace
 }  // namespace kvmem::collectors
+
+namespace kvmem::collectors {
+namespace {
+
+// kvmem_zswap_enabled on the vm-cgroups v2 fixture (Y), and absent on the v1 one (no zswap).
+TEST(SwapCollector, ZswapEnabledWhereTheKernelHasZswap) {
+  auto value = [](const std::string& name) -> std::optional<double> {
+    const std::string dir = std::string(KVMEM_FIXTURES) + "/vm-cgroups/" + name;
+    MetricSink sink;
+    MakeSwapCollector({dir + "/proc", dir + "/sys"})->Collect(sink);
+    for (const auto& f : sink.families()) {
+      if (f.name == "kvmem_zswap_enabled" && !f.metric.empty()) return f.metric[0].gauge.value;
+    }
+    return std::nullopt;
+  };
+  EXPECT_EQ(value("v2"), 1.0);
+  EXPECT_EQ(value("v1"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace kvmem::collectors
