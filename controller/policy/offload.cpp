@@ -48,14 +48,15 @@ std::string RatesText(const OffloadRates& r) {
   return "PSI some " + FormatPercent(r.psi_ratio) + ", refault " + FormatPercent(r.refault_ratio) + "/min";
 }
 
-// The step for a VM that passed every guard, or nullopt with a skip recorded.
+// Plans the step of a VM that passed every guard, or records why there is none.
 void PlanStep(Cycle& c, const model::VmObservation& vm, const OffloadRates& rates) {
   const model::OffloadPolicy& p = c.policy().offload;
   const model::VmCgroup& cg = *vm.cgroup;
   const uint64_t resident = cg.ResidentBytes();
   const uint64_t offloaded = OffloadedBytes(cg);
+  const uint64_t page = std::max<uint64_t>(cg.page_bytes, 1);
   const uint64_t cap = model::ToBytes(p.max_ratio * model::AsDouble(resident + offloaded));
-  if (offloaded + cg.page_bytes > cap) {
+  if (offloaded + page > cap) {
     c.AddSkip(VmSubject(vm), kProactive,
               "offloaded " + FormatBytes(offloaded) + " reached max_ratio " + FormatPercent(p.max_ratio) + " of " +
                   FormatBytes(resident + offloaded));
@@ -65,7 +66,7 @@ void PlanStep(Cycle& c, const model::VmObservation& vm, const OffloadRates& rate
   const bool ladder = stage >= model::Stage::kOffload;
   const double ratio = p.step_ratio * (ladder ? kLadderStepFactor : 1.0);
   uint64_t bytes = std::min(model::ToBytes(ratio * model::AsDouble(resident)), cap - offloaded);
-  bytes -= bytes % cg.page_bytes;
+  bytes -= bytes % page;
   if (bytes == 0) {
     c.AddSkip(VmSubject(vm), kProactive, "step below one page (resident " + FormatBytes(resident) + ")");
     return;

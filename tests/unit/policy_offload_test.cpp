@@ -149,6 +149,14 @@ TEST(PolicyOffload, Table) {
        Quiet(Cg(), Disk()),
        {},
        {"host: offload.proactive: swap is on disk, neither zswap nor zram, and offload.allow_disk_swap is false"}},
+      {"a page size of 0 (bad input) is taken as 1 byte, never a division by zero",
+       Quiet([] {
+         auto cg = Cg();
+         cg.page_bytes = 0;
+         return cg;
+       }()),
+       {"offload web: reclaim 10.24 MiB"},
+       {}},
       {"disk swap with allow_disk_swap", Quiet(Cg(), Disk()), {"offload web: reclaim 10.24 MiB"}, {}, disk_ok},
   });
 }
