@@ -152,12 +152,15 @@ TEST(CgroupObserve, OwnSharedAndGone) {
   t.Write("proc/200/cgroup", "0::/system.slice/libvirtd.service\n");
   t.Write("proc/201/cgroup", "0::/system.slice/libvirtd.service\n");
   t.Write("sys/fs/cgroup/system.slice/libvirtd.service/memory.stat", kStatV2);
-  std::vector<model::VmObservation> vms(4);
+  t.Write("proc/300/cgroup", "0::/machine.slice/vm3.scope\n");  // its cgroup removed: the VM stopping
+  std::vector<model::VmObservation> vms(5);
   vms[0].uuid = "a", vms[0].qemu_pid = 100;
   vms[1].uuid = "b", vms[1].qemu_pid = 200;
   vms[2].uuid = "c", vms[2].qemu_pid = 201;
   vms[3].uuid = "d", vms[3].qemu_pid = 999;  // exited
+  vms[4].uuid = "e", vms[4].qemu_pid = 300;
   observe::CgroupObserver(t.root).Fill(vms);
+  EXPECT_FALSE(vms[4].cgroup);
   ASSERT_TRUE(vms[0].cgroup);
   EXPECT_EQ(vms[0].cgroup->path, t.Sys("fs/cgroup/machine.slice/vm1.scope/libvirt"));
   EXPECT_FALSE(vms[1].cgroup);
