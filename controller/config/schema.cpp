@@ -158,6 +158,32 @@ const std::vector<Key> kKeys = {
      "VMs (names or UUIDs) never merged (KSM side channels): while one runs without <nosharepages/>, KSM stays off",
      "VMs (names or UUIDs) whose memory must never be merged (KSM timing side channels). While one of them runs "
      "without `<memoryBacking><nosharepages/>` in its domain XML, KSM is not started, and is stopped if running."},
+    {"offload", Section{}, "", ""},
+    {"offload.enabled", Bool{F(offload.enabled)}, "proactive memory.reclaim of cold VM memory (cgroup v2)",
+     "Turns compressed offload on or off: `memory.reclaim` on each running VM's own cgroup v2, in small steps, "
+     "onto zswap or zram swap. VMs on cgroup v1, backed by hugetlb pages, or without a cgroup of their own "
+     "(QEMU in libvirtd's cgroup) are skipped with that reason."},
+    {"offload.psi_target", Ratio{F(offload.psi_target)}, "share of time the VM's tasks may stall on memory",
+     "Guard: the VM's memory PSI (`some`, share of wall time over the last `step_interval`) above this stops "
+     "its steps for `backoff` (at least 0, below 1)."},
+    {"offload.max_refault_ratio", Ratio{F(offload.max_refault_ratio)}, "refaulted bytes per minute / resident bytes",
+     "Guard: pages the VM brings back from (z)swap per minute (`zswpin` + `pswpin`, else "
+     "`workingset_refault_anon`), as a share of its resident memory, above this stops its steps for "
+     "`backoff`."},
+    {"offload.step_ratio", Ratio{F(offload.step_ratio), true}, "bytes per step: this share of resident memory",
+     "One step asks `memory.reclaim` for this share of the VM's resident memory (4x at the ladder's offload and "
+     "swap stages); above 0, at most 1."},
+    {"offload.step_interval", Duration{F(offload.step_interval), true}, "per VM, between two steps",
+     "Per VM, between two steps; also the span the guards' rates are measured over."},
+    {"offload.backoff", Duration{F(offload.backoff), true}, "no step for this long after a guard tripped",
+     "After a guard tripped, no step for this long (a guard still tripping when it ends starts it again)."},
+    {"offload.max_ratio", Ratio{F(offload.max_ratio), true}, "most of a VM's memory that may be offloaded",
+     "Never more than this share of the VM's memory (resident + offloaded) offloaded; above 0, at most 1."},
+    {"offload.allow_disk_swap", Bool{F(offload.allow_disk_swap)}, "offload onto swap that is not compressed",
+     "Offload also where swap is neither zswap nor zram (disk): off, because a refault from disk costs the "
+     "VM milliseconds where one from compressed memory costs microseconds."},
+    {"offload.exclude", StringList{F(offload.exclude)}, "VMs (names or UUIDs) never offloaded",
+     "VMs, by name or UUID, never offloaded (e.g. latency-critical ones)."},
     {"limits", Section{}, "", ""},
     {"limits.max_actions_per_cycle", Integer{F(limits.max_actions_per_cycle), 0, 1000, ""},
      "cap on actions per cycle (0: none; the scaled limit applies)",
@@ -201,6 +227,8 @@ const std::vector<Relation> kRelations = {
      "at most"},
     {"ksm.min_pages_to_scan", "ksm.max_pages_to_scan",
      [](const model::Policy& p) { return p.ksm.max_pages_to_scan >= p.ksm.min_pages_to_scan; }, "at least", "at most"},
+    {"interval", "offload.step_interval", [](const model::Policy& p) { return p.offload.step_interval >= p.interval; },
+     "at least", "at most"},
 };
 
 }  // namespace

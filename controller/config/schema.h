@@ -101,7 +101,8 @@ std::string_view Name(std::string_view path);
 // The names a section may hold, in table order.
 std::vector<std::string_view> Children(std::string_view section);
 
-// Parses `text` as `key`'s kind into `policy`; the error is what to show after the key.
+// Parses `text` as `key`'s kind into `policy`; the error is what to show after the key. A
+// StringList is read from its sequence with ReadList instead.
 Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy);
 // Stores a list into a StringList key; false for any other kind.
 bool ReadList(const Key& key, std::vector<std::string> items, model::Policy& policy);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "controller/observe/cgroups.h"
 #include "controller/observe/ksm.h"
 #include "host/procfs/buddyinfo.h"
 #include "host/procfs/hugepages.h"
@@ -59,6 +60,7 @@ Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoin
   }
   obs.ksm = ObserveKsm(root, ksmd);
   obs.cpus = OnlineCpus(root);
+  obs.swap = ObserveSwap(root);
   return obs;
 }
 

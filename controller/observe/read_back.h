@@ -20,6 +20,7 @@ class HostReadBack final : public model::ReadBack {
   std::optional<int> QemuPid(const std::string& uuid) override;
   Result<CommandLineUuid> QemuUuid(int pid) override;
   Result<model::KsmSettings> KsmKnobs() override;
+  Result<uint64_t> CgroupMemoryBytes(const std::string& dir) override;
 
  private:
   procfs::Root root_;

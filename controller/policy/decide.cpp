@@ -9,6 +9,7 @@
 #include "controller/policy/judgements.h"
 #include "controller/policy/ksm.h"
 #include "controller/policy/ladder.h"
+#include "controller/policy/offload.h"
 #include "controller/policy/placement.h"
 #include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
@@ -51,6 +52,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   PlanRebalance(cycle);
   PlanVirtioMemGrow(cycle);
   PlanVirtioMemShrink(cycle);
+  PlanOffload(cycle);
   PlanHugepages(cycle);
   PlanCompaction(cycle);
   PlanPlacement(cycle);

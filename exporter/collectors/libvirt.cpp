@@ -4,8 +4,10 @@
 #include <iterator>
 
 #include <map>
+#include <set>
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
+#include "exporter/collectors/domain_cgroup.h"
 
 #include "host/procfs/meminfo.h"
 #include "host/procfs/tiering.h"
@@ -175,9 +177,14 @@ class LibvirtCollector final : public Collector {
       out.Add(kFreePages, {std::to_string(f.node), std::to_string(f.page_bytes)}, static_cast<double>(f.free_pages));
     }
     for (const auto& d : snap.domains) Domain(out, d, snap.as_of);
+    AddDomainCgroups(out, snap.domains, cgroup_logged_);
   }
 
-  std::vector<const FamilyDesc*> Families() const override { return {std::begin(kAll), std::end(kAll)}; }
+  std::vector<const FamilyDesc*> Families() const override {
+    std::vector<const FamilyDesc*> all(std::begin(kAll), std::end(kAll));
+    for (const FamilyDesc* f : DomainCgroupFamilies()) all.push_back(f);
+    return all;
+  }
 
  private:
   void Domain(MetricSink& out, const virt::DomainSample& d, std::chrono::system_clock::time_point as_of) {
@@ -248,6 +255,7 @@ class LibvirtCollector final : public Collector {
   std::optional<uint64_t> host_hugepage_bytes_;
   std::shared_ptr<checks::DomainBoard> board_;
   std::map<int, int> node_tier_;
+  std::set<std::string> cgroup_logged_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
+#include "host/procfs/cgroup.h"
 #include "host/procfs/keyvalue.h"
 #include "host/procfs/meminfo.h"
 #include "host/procfs/read.h"
@@ -95,6 +96,11 @@ const FamilyDesc kZramHugeSince{"kvmem_zram_huge_pages_since_total",
                                 "Incompressible pages stored since the device was set up (mm_stat huge_pages_since).",
                                 kCounter,
                                 {"device"}};
+const FamilyDesc kZswapEnabled{"kvmem_zswap_enabled",
+                               "Whether zswap compresses pages on their way to swap (1) or not (0) "
+                               "(/sys/module/zswap/parameters/enabled); absent on kernels without zswap.",
+                               kGauge,
+                               {}};
 const FamilyDesc kSwappiness{
     "kvmem_sysctl_vm_swappiness", "vm.swappiness: how readily the kernel swaps anonymous memory (0-200).", kGauge, {}};
 
@@ -125,6 +131,9 @@ class SwapCollector final : public Collector {
       out.Fail(swaps.error());
     }
     CollectZram(out);
+    if (procfs::PathExists(root_.Sys("module/zswap/parameters/enabled"))) {
+      out.Add(kZswapEnabled, {}, procfs::ZswapEnabled(root_) ? 1 : 0);
+    }
     if (auto v = procfs::ReadI64File(root_.Proc("sys/vm/swappiness"))) {
       out.Add(kSwappiness, {}, static_cast<double>(*v));
     } else {
@@ -136,8 +145,9 @@ class SwapCollector final : public Collector {
     std::vector<const FamilyDesc*> out;
     for (const auto& f : kMeminfo) out.push_back(&f.second);
     for (const auto& f : kVmstat) out.push_back(&f.second);
-    for (auto* d : {&kDeviceSize, &kDeviceUsed, &kDevicePriority, &kZramDisk, &kZramOrig, &kZramCompr, &kZramUsed,
-                    &kZramLimit, &kZramMax, &kZramSame, &kZramCompacted, &kZramHuge, &kZramHugeSince, &kSwappiness}) {
+    for (auto* d :
+         {&kDeviceSize, &kDeviceUsed, &kDevicePriority, &kZramDisk, &kZramOrig, &kZramCompr, &kZramUsed, &kZramLimit,
+          &kZramMax, &kZramSame, &kZramCompacted, &kZramHuge, &kZramHugeSince, &kZswapEnabled, &kSwappiness}) {
       out.push_back(d);
     }
     return out;

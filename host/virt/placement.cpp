@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "host/procfs/cgroup.h"
 #include "host/procfs/fields.h"
 #include "host/procfs/ksm_stat.h"
 #include "host/procfs/node.h"
@@ -225,6 +226,12 @@ Placement PlacementReader::Read(const std::string& uuid, const std::vector<int>&
   if (!smaps_text) NoteDenied("smaps_rollup", smaps_path, smaps_err);
   if (smaps_text) {
     if (auto r = procfs::ParseSmapsRollup(*smaps_text, smaps_path)) p.thp_anon_bytes = r->anon_huge_bytes;
+  }
+  if (auto where = procfs::LocateMemoryCgroup(root_, *p.qemu_pid)) {
+    if (!where->is_root) {
+      if (auto memory = procfs::ReadCgroupMemory(*where)) p.cgroup_memory = std::move(*memory);
+    }
+    p.cgroup = std::move(*where);
   }
   return p;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "host/procfs/cgroup.h"
+
 namespace kvmem::virt {
 
 // The balloon driver's view (virDomainMemoryStats / the bulk "balloon." group), converted
@@ -126,6 +128,9 @@ struct Placement {
   std::optional<uint64_t> ksm_merging_pages;  // /proc/PID/ksm_stat
   std::optional<int64_t> ksm_profit_bytes;
   std::optional<uint64_t> thp_anon_bytes;  // /proc/PID/smaps_rollup AnonHugePages
+  // The QEMU process's memory cgroup and what it says; unset when it cannot be located or read.
+  std::optional<procfs::CgroupLocation> cgroup;
+  std::optional<procfs::CgroupMemory> cgroup_memory;
   // Share of resident bytes on nodes that run at least one vCPU; absent without both.
   std::optional<double> LocalityRatio() const;
 };

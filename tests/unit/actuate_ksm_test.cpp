@@ -95,6 +95,7 @@ TEST_F(KsmSysfs, ReadBackDisagreementFails) {
     Result<model::NodeBytes> ResidentBytesPerNode(int) override { return model::NodeBytes{}; }
     std::optional<int> QemuPid(const std::string&) override { return std::nullopt; }
     Result<CommandLineUuid> QemuUuid(int) override { return CommandLineUuid{}; }
+    Result<uint64_t> CgroupMemoryBytes(const std::string&) override { return 0; }
     Result<model::KsmSettings> KsmKnobs() override {
       auto k = inner_->KsmKnobs();
       if (k) k->sleep_millisecs = 10;

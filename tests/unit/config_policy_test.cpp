@@ -108,6 +108,8 @@ TEST(ConfigPolicy, RendersEveryKeyAndRoundTrips) {
             "  cooldown: 30m\n"
             "ksm:\n  enabled: true\n  merge_below: 20%\n  payback: 1h\n  window: 1m\n  min_pages_to_scan: 100\n"
             "  max_pages_to_scan: 1250\n  sleep_millisecs: 20\n  never_merge: []\n"
+            "offload:\n  enabled: true\n  psi_target: 0.001\n  max_refault_ratio: 0.002\n  step_ratio: 0.01\n"
+            "  step_interval: 30s\n  backoff: 5m\n  max_ratio: 0.5\n  allow_disk_swap: false\n  exclude: []\n"
             "limits:\n  max_actions_per_cycle: 0\n  max_share_per_minute: 0.1\n  max_bytes_per_minute: 0\n");
   model::Policy odd;
   odd.interval = model::Duration{1500};
@@ -158,7 +160,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"intervall: 2s\n",
        "unknown key intervall at line 1, column 1; allowed: interval, stale_after, balloon, virtio_mem, "
-       "compaction, hugepages, placement, ksm, limits"},
+       "compaction, hugepages, placement, ksm, offload, limits"},
       {"balloon:\n  reclaim_belw: 10%\n",
        "unknown key balloon.reclaim_belw at line 2, column 3; allowed: enabled, reclaim_below, "
        "release_above, "
@@ -283,6 +285,49 @@ TEST(ConfigPolicy, HugepagesAndPlacementErrorsNameKeyPositionAndWhatIsAllowed) {
        "\"500ms\", \"10s\", \"2m\", got \"-1s\""},
   };
   ExpectConfigErrors(rows);
+}
+
+TEST(ConfigPolicy, OffloadErrorsNameKeyPositionAndWhatIsAllowed) {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"offload:\n  psi: 0.1\n",
+       "unknown key offload.psi at line 2, column 3; allowed: enabled, psi_target, max_refault_ratio, step_ratio, "
+       "step_interval, backoff, max_ratio, allow_disk_swap, exclude"},
+      {"offload:\n  psi_target: 1\n",
+       "offload.psi_target at line 2, column 15: must be at least 0 and below 1, got \"1\""},
+      {"offload:\n  max_refault_ratio: -0.1\n",
+       "offload.max_refault_ratio at line 2, column 22: must be at least 0 and below 1, got \"-0.1\""},
+      {"offload:\n  step_ratio: 0\n",
+       "offload.step_ratio at line 2, column 15: must be above 0 and at most 1, got \"0\""},
+      {"offload:\n  step_interval: 0s\n", "offload.step_interval at line 2, column 18: must be above 0s, got \"0s\""},
+      {"offload:\n  step_interval: 1s\n",
+       "offload.step_interval at line 2, column 18: must be at least interval (2s, the default), got \"1s\""},
+      {"offload:\n  backoff: soon\n",
+       "offload.backoff at line 2, column 12: expected a duration: a whole number with ms, s, m or h, e.g. "
+       "\"500ms\", \"10s\", \"2m\", got \"soon\""},
+      {"offload:\n  max_ratio: 2\n",
+       "offload.max_ratio at line 2, column 14: must be above 0 and at most 1, got \"2\""},
+      {"offload:\n  allow_disk_swap: yes\n",
+       "offload.allow_disk_swap at line 2, column 20: expected true or false, got \"yes\""},
+      {"offload:\n  exclude: web-1\n", "offload.exclude at line 2, column 12: expected a list, got a single value"},
+      {"offload:\n  exclude: [web-1, [db]]\n",
+       "offload.exclude at line 2, column 20: expected a list of single values, got a list in it"},
+      {"offload:\n  exclude: [web-1, \"\"]\n",
+       "offload.exclude at line 2, column 12: must be a list of distinct, non-empty names, got \"[\"web-1\", \"\"]\""},
+  };
+  ExpectConfigErrors(rows);
+}
+
+TEST(ConfigPolicy, OffloadExcludeReadsAListAndRendersIt) {
+  auto p = ParsePolicy("offload:\n  exclude: [web-1, 0f3e]\n  step_ratio: 0.02\n", "t.yaml");
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(p->offload.exclude, (std::vector<std::string>{"web-1", "0f3e"}));
+  EXPECT_DOUBLE_EQ(p->offload.step_ratio, 0.02);
+  auto block = ParsePolicy("offload:\n  exclude:\n    - web-1\n", "t.yaml");
+  ASSERT_TRUE(block) << block.error().ToString();
+  EXPECT_EQ(block->offload.exclude, std::vector<std::string>{"web-1"});
+  const std::string text = RenderPolicy(*p);
+  EXPECT_NE(text.find("  exclude: [\"web-1\", \"0f3e\"]\n"), std::string::npos) << text;
+  EXPECT_EQ(ParsePolicy(text, "rendered.yaml").value(), *p);
 }
 
 TEST(ConfigPolicy, UnreadableFileIsAConfigError) {
