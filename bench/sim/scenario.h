@@ -77,7 +77,7 @@ struct VmSpec {
   // Density (docs/simulator.md "KSM and compressed memory"): the image the VM was booted from
   // (VMs of one image have `shareable` of their memory identical), <nosharepages/>, and the
   // share of its memory that is cold (untouched for minutes).
-  std::string image;
+  std::string image{};  // empty: shares nothing
   double shareable = 0;
   bool nosharepages = false;
   double cold = 0;
