@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "bench/sim/controller.h"
+#include "bench/sim/metrics.h"
 #include "bench/sim/plant.h"
 #include "bench/sim/scenario.h"
 #include "tests/support/builders.h"
@@ -125,6 +126,28 @@ TEST(SimDensity, ReclaimTakesColdPagesFirstAndSavesAllButTheCompressedSize) {
   EXPECT_NEAR(p.vms()[0].psi_some_seconds, 0.5 * kGiB * 0.001 / 4096 * 10e-6, 1e-12);
   EXPECT_EQ(p.vms()[0].offloaded_cold, 1.0 * kGiB);
   EXPECT_FALSE(p.Submit(model::ReclaimVmMemory{{"uuid-x", "x"}, "", kGiB, {}}, milliseconds{100}));
+}
+
+TEST(SimDensity, RecorderMeasuresTheWorstRefaultMinuteAndTheSavingAtTheEnd) {
+  sim::Scenario sc;
+  sc.duration = seconds{150};
+  sc.nodes = {{0, 64 * kGiB, {}}};
+  sc.vms = {Vm("a", "", 0, 0)};
+  sc.offload = sim::OffloadSpec{4, 10e-6, 0.6, 0};
+  sim::Plant p(sc);
+  sim::Recorder rec(sc);
+  ASSERT_TRUE(p.Submit(model::ReclaimVmMemory{{"uuid-a", "a"}, "", kGiB, {}}, milliseconds{0}));
+  for (int64_t t = 0; t < 150'000; t += 100) {
+    p.Advance(milliseconds{t});
+    rec.Sample(p, milliseconds{100});
+  }
+  const sim::Metrics m = rec.Finish("x");
+  // The first whole minute is the worst: 1 GiB offloaded warm, 0.1 % of it back each tick.
+  const double left = std::pow(0.999, 600);
+  EXPECT_NEAR(m.refault_worst_ratio, (1 - left) * kGiB / (4 * kGiB - left * kGiB), 1e-9);
+  EXPECT_NEAR(m.offload_saved_ratio, p.vms()[0].Offloaded() * 0.75 / (4 * kGiB), 1e-12);
+  EXPECT_EQ(m.ksm_saved_mean_bytes, 0);
+  EXPECT_EQ(m.ksmd_cpu_seconds, 0);
 }
 
 TEST(SimDensity, WithoutKsmOrOffloadTheObservationHasNeither) {
