@@ -96,12 +96,18 @@ TEST(SimDensity, StoppedKsmCostsNothingAndCopyOnWriteUnmerges) {
   EXPECT_NEAR(p.vms()[0].merged_pages, merged * std::pow(1 - 0.001, 10), 1e-6);
 }
 
-TEST(SimDensity, ReclaimTakesColdPagesFirstAndSavesAllButTheCompressedSize) {
+// One VM of 4 GiB, `cold` of it cold; zswap at 4:1, warm pages touched 60 % a minute.
+sim::Scenario OffloadHost(double cold, int64_t seconds_long) {
   sim::Scenario sc;
-  sc.duration = seconds{60};
+  sc.duration = seconds{seconds_long};
   sc.nodes = {{0, 64 * kGiB, {}}};
-  sc.vms = {Vm("a", "", 0, 0.25)};
+  sc.vms = {Vm("a", "", 0, cold)};
   sc.offload = sim::OffloadSpec{4, 10e-6, 0.6, 0};
+  return sc;
+}
+
+TEST(SimDensity, ReclaimTakesColdPagesFirstAndSavesAllButTheCompressedSize) {
+  const sim::Scenario sc = OffloadHost(0.25, 60);
   sim::Plant p(sc);
   const int64_t free_before = p.nodes()[0].free;
   const model::ReclaimVmMemory reclaim{{"uuid-a", "a"}, "/sys/fs/cgroup/a", 3 * kGiB / 2, {}};
@@ -129,11 +135,7 @@ TEST(SimDensity, ReclaimTakesColdPagesFirstAndSavesAllButTheCompressedSize) {
 }
 
 TEST(SimDensity, RecorderMeasuresTheWorstRefaultMinuteAndTheSavingAtTheEnd) {
-  sim::Scenario sc;
-  sc.duration = seconds{150};
-  sc.nodes = {{0, 64 * kGiB, {}}};
-  sc.vms = {Vm("a", "", 0, 0)};
-  sc.offload = sim::OffloadSpec{4, 10e-6, 0.6, 0};
+  const sim::Scenario sc = OffloadHost(0, 150);
   sim::Plant p(sc);
   sim::Recorder rec(sc);
   ASSERT_TRUE(p.Submit(model::ReclaimVmMemory{{"uuid-a", "a"}, "", kGiB, {}}, milliseconds{0}));
