@@ -8,7 +8,8 @@ namespace kvmem::daemon {
 Observer::Observer(const Config& cfg, procfs::Root root)
     : root_(std::move(root)),
       libvirt_timeout_(cfg.libvirt_timeout),
-      default_hugepage_bytes_(observe::DefaultHugepageBytes(root_)) {
+      default_hugepage_bytes_(observe::DefaultHugepageBytes(root_)),
+      cgroups_(root_) {
   if (cfg.libvirt_uri.empty()) return;
   virt::SourceOptions so;
   so.uri = cfg.libvirt_uri;
@@ -24,6 +25,7 @@ Result<model::Observation> Observer::Observe(model::TimePoint now, loop::Control
   controller.NoteLibvirt(snapshot.up, snapshot.connection_errors);
   obs->vms = observe::VmsFromSnapshot(snapshot, now, std::chrono::system_clock::now(), controller.policy().stale_after,
                                       default_hugepage_bytes_);
+  cgroups_.Fill(obs->vms);
   return obs;
 }
 

@@ -8,6 +8,7 @@
 #include "common/result.h"
 #include "controller/daemon/flags.h"
 #include "controller/loop/controller.h"
+#include "controller/observe/cgroups.h"
 #include "host/procfs/root.h"
 #include "host/virt/source.h"
 
@@ -24,6 +25,7 @@ class Observer {
   std::chrono::milliseconds libvirt_timeout_;
   std::unique_ptr<virt::LibvirtSource> source_;  // null without --libvirt.uri
   uint64_t default_hugepage_bytes_;              // fixed at boot
+  observe::CgroupObserver cgroups_;
 };
 
 }  // namespace kvmem::daemon

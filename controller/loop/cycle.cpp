@@ -2,6 +2,7 @@
 #include "controller/loop/cycle.h"
 
 #include "controller/policy/decide.h"
+#include "controller/policy/offload.h"
 
 namespace kvmem::loop {
 
@@ -17,6 +18,7 @@ model::Plan ControlCycle::Step(model::Observation obs, actuate::Actuator& actuat
   if (!window_.Push(std::move(obs))) return {};
   const model::TimePoint now = window_.Latest().time;
   policy::Track(state_, window_.Latest(), policy_);
+  policy::TrackOffload(state_, window_, policy_);
   model::Plan plan = policy::Decide(window_, state_, policy_);
   bool donor_failed = false;
   for (const auto& action : plan.actions) {

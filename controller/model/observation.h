@@ -77,6 +77,7 @@ struct VmCgroup {
   // Pages brought back from swap or zswap: zswpin + pswpin where memory.stat has them, else
   // workingset_refault_anon. The offload guard's refault rate.
   std::optional<uint64_t> refault_pages_total;
+  uint64_t page_bytes = 4096;  // the unit of refault_pages_total
 
   // anon + file: the VM's resident memory as its cgroup counts it; 0 when unknown.
   uint64_t ResidentBytes() const { return anon_bytes.value_or(0) + file_bytes.value_or(0); }

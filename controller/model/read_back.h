@@ -33,6 +33,9 @@ class ReadBack {
     std::string file;
   };
   virtual Result<CommandLineUuid> QemuUuid(int pid) = 0;
+  // memory.current of the cgroup directory `dir` (v2). Errors name the file; kNotFound when the
+  // cgroup is gone.
+  virtual Result<uint64_t> CgroupMemoryBytes(const std::string& dir) = 0;
 };
 
 }  // namespace kvmem::model

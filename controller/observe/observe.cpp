@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "controller/observe/cgroups.h"
 #include "host/procfs/buddyinfo.h"
 #include "host/procfs/hugepages.h"
 #include "host/procfs/keyvalue.h"
@@ -56,6 +57,7 @@ Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoin
   if (auto vm = procfs::ReadVmstat(root)) {
     if (auto v = vm->Get("thp_fault_fallback"); v && *v >= 0) obs.thp_fault_fallback_total = static_cast<uint64_t>(*v);
   }
+  obs.swap = ObserveSwap(root);
   return obs;
 }
 

@@ -2,6 +2,7 @@
 #include "controller/observe/read_back.h"
 
 #include "host/procfs/buddyinfo.h"
+#include "host/procfs/fields.h"
 #include "host/procfs/numa_maps.h"
 #include "host/procfs/read.h"
 
@@ -38,6 +39,13 @@ Result<model::ReadBack::CommandLineUuid> HostReadBack::QemuUuid(int pid) {
   auto cmdline = procfs::ReadUncached(path);
   if (!cmdline) return tl::unexpected(cmdline.error());
   return CommandLineUuid{virt::UuidFromCmdline(*cmdline), path};
+}
+
+Result<uint64_t> HostReadBack::CgroupMemoryBytes(const std::string& dir) {
+  const std::string path = dir + "/memory.current";
+  auto text = procfs::ReadUncached(path);
+  if (!text) return tl::unexpected(text.error());
+  return procfs::ParseSingleU64(procfs::Trim(*text), path);
 }
 
 }  // namespace kvmem::observe

@@ -19,6 +19,7 @@ class HostReadBack final : public model::ReadBack {
   Result<model::NodeBytes> ResidentBytesPerNode(int pid) override;
   std::optional<int> QemuPid(const std::string& uuid) override;
   Result<CommandLineUuid> QemuUuid(int pid) override;
+  Result<uint64_t> CgroupMemoryBytes(const std::string& dir) override;
 
  private:
   procfs::Root root_;

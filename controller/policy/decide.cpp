@@ -8,6 +8,7 @@
 #include "controller/policy/hugepages.h"
 #include "controller/policy/judgements.h"
 #include "controller/policy/ladder.h"
+#include "controller/policy/offload.h"
 #include "controller/policy/placement.h"
 #include "controller/policy/rebalance.h"
 #include "controller/policy/virtio_mem.h"
@@ -49,6 +50,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   PlanRebalance(cycle);
   PlanVirtioMemGrow(cycle);
   PlanVirtioMemShrink(cycle);
+  PlanOffload(cycle);
   PlanHugepages(cycle);
   PlanCompaction(cycle);
   PlanPlacement(cycle);

@@ -56,6 +56,11 @@ void Track(ControllerState& state, const model::Observation& latest, const model
   });
   std::erase_if(state.placement_moves,
                 [&](const auto& kv) { return !present.contains(kv.first) && now - kv.second > kForgetVmAfter; });
+  std::erase_if(state.offload, [&](const auto& kv) {
+    const auto& o = kv.second;
+    return !present.contains(kv.first) && (!o.last_step || now - *o.last_step > kForgetVmAfter) &&
+           (!o.backoff_until || now > *o.backoff_until);
+  });
   std::erase_if(state.devices, [&](const auto& kv) {
     return !present.contains(kv.first.first) &&
            (!kv.second.last_change || now - *kv.second.last_change > kForgetVmAfter);
@@ -85,6 +90,8 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
       d.pending_since = now;
       d.timed_out = false;
     }
+  } else if (const auto* o = std::get_if<model::ReclaimVmMemory>(&action)) {
+    state.offload[o->vm.uuid].last_step = now;
   } else if (const auto* c = std::get_if<model::CompactNode>(&action)) {
     NodeCompactionState& n = state.compaction[c->node];
     if (state.compacting_node == c->node) state.compacting_node.reset();

@@ -72,6 +72,13 @@ struct PlacementState {
   uint64_t last_move_bytes = 0;               // bytes it copied (0 for vCPU pinning)
 };
 
+// Compressed offload of one VM (policy/offload.h): its last step and the back-off after a guard.
+struct OffloadState {
+  std::optional<model::TimePoint> last_step;      // last ReclaimVmMemory attempt, applied or failed
+  std::optional<model::TimePoint> backoff_until;  // no step before this: a guard tripped
+  std::string guard;                              // the guard that tripped, with its numbers
+};
+
 struct ControllerState {
   std::map<std::string, VmMemoryState> vms;  // by uuid
   std::map<DeviceKey, DeviceState> devices;
@@ -83,6 +90,7 @@ struct ControllerState {
   std::map<std::tuple<int, uint64_t, std::string>, uint64_t> pool_shortfalls_total;
   PlacementState placement;                                 // host-wide: one move at a time, rate-limited
   std::map<std::string, model::TimePoint> placement_moves;  // by VM uuid: its last move
+  std::map<std::string, OffloadState> offload;              // by VM uuid
   uint64_t settle_timeouts_total = 0;                       // virtio-mem changes that did not settle in time
   uint64_t failures_total = 0;                              // outcomes with ok == false
 };

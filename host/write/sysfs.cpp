@@ -18,7 +18,10 @@ Result<void> WriteKnob(const std::string& path, const std::string& text, const s
   } while (n < 0 && errno == EINTR);
   const int err = errno;
   ::close(fd);
-  if (n < 0) return Fail(ErrorKind::kIo, path + ": writing " + what + " failed: " + std::strerror(err));
+  // EAGAIN is the kernel's "did less than asked" (memory.reclaim): worth trying again later.
+  if (n < 0)
+    return Fail(err == EAGAIN ? ErrorKind::kTransient : ErrorKind::kIo,
+                path + ": writing " + what + " failed: " + std::strerror(err));
   if (static_cast<size_t>(n) != text.size()) return Fail(ErrorKind::kIo, path + ": short write of " + what);
   return {};
 }

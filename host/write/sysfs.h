@@ -12,6 +12,7 @@ namespace kvmem::hostwrite {
 // which sysfs ignores and fixture trees (plain files) need. Errors (kIo) read
 // "<path>: cannot open for writing: <errno text>", "<path>: writing <what> failed: <errno
 // text>" or "<path>: short write of <what>", where `what` names the value for people.
+// A write failing with EAGAIN is kTransient.
 Result<void> WriteKnob(const std::string& path, const std::string& text, const std::string& what, bool truncate);
 
 }  // namespace kvmem::hostwrite

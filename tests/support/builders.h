@@ -175,6 +175,10 @@ class VmBuilder {
     vm_.qemu_pid = pid;
     return *this;
   }
+  VmBuilder& Cgroup(model::VmCgroup cg) {
+    vm_.cgroup = std::move(cg);
+    return *this;
+  }
   VmBuilder& PlacementFixed() {
     vm_.placement_fixed = true;
     return *this;
@@ -237,6 +241,10 @@ class ObservationBuilder {
   }
   ObservationBuilder& DefaultHugepage(uint64_t page) {
     obs_.default_hugepage_bytes = page;
+    return *this;
+  }
+  ObservationBuilder& Swap(model::SwapObservation swap) {
+    obs_.swap = swap;
     return *this;
   }
   ObservationBuilder& ThpFallbacks(uint64_t total) {
