@@ -87,7 +87,19 @@ void Recorder::NoteDensity(const Plant& plant, Duration dt) {
     next_minute_ += std::chrono::minutes{1};
   }
   if (now < sc_.warmup) return;
-  if (ksmd_cpu_at_warmup_ < 0) ksmd_cpu_at_warmup_ = plant.ksm().cpu_seconds;
+  if (ksmd_cpu_at_warmup_ < 0) {
+    ksmd_cpu_at_warmup_ = plant.ksm().cpu_seconds;
+    for (const auto& vm : plant.vms()) refaults_at_warmup_.push_back(vm.refault_pages);
+    resident_minutes_.assign(plant.vms().size(), 0.0);
+  }
+  double worst_mean = 0;  // refaulted bytes since the warm-up / resident byte-minutes, worst VM
+  for (size_t i = 0; i < plant.vms().size(); ++i) {
+    const VmState& vm = plant.vms()[i];
+    resident_minutes_[i] += (AsDouble(vm.Memory()) - vm.Offloaded()) * model::Seconds(dt) / 60;
+    const double bytes = (vm.refault_pages - refaults_at_warmup_[i]) * 4096;
+    if (resident_minutes_[i] > 0) worst_mean = std::max(worst_mean, bytes / resident_minutes_[i]);
+  }
+  m_.refault_mean_ratio = worst_mean;
   m_.ksmd_cpu_seconds = plant.ksm().cpu_seconds - ksmd_cpu_at_warmup_;
   double ksm = 0, offload = 0, memory = 0;
   for (const auto& vm : plant.vms()) {

@@ -51,6 +51,7 @@ struct Metrics {
   double ksmd_cpu_seconds = 0;
   double offload_saved_ratio = 0;
   double refault_worst_ratio = 0;
+  double refault_mean_ratio = 0;  // the worst VM's refaults over the run / its mean resident, per minute
   uint64_t ksm_writes = 0;
   uint64_t reclaims = 0;
 };
@@ -82,6 +83,8 @@ class Recorder {
   double ksmd_cpu_at_warmup_ = -1;
   Duration next_minute_{0};
   std::vector<double> refaults_at_minute_;  // per VM, at the start of the current minute
+  std::vector<double> refaults_at_warmup_;  // per VM
+  std::vector<double> resident_minutes_;    // per VM, resident byte-minutes since the warm-up
   std::vector<double> before_;              // node free just before the disturbance
   // One "settled" criterion: whether it failed after the disturbance, whether it holds now,
   // and when it last failed.

@@ -82,6 +82,9 @@ std::vector<Row> Rows(const ScenarioResult& r) {
     rows.push_back({"worst refaults (VM-minute, of resident)",
                     [](const Metrics& m) { return m.refault_worst_ratio * 100; },
                     [](double v) { return Fmt(v, 3, " %"); }, true, 0.0005});
+    rows.push_back({"refaults over the run (worst VM, of resident per minute)",
+                    [](const Metrics& m) { return m.refault_mean_ratio * 100; },
+                    [](double v) { return Fmt(v, 3, " %"); }, true, 0.0005});
     rows.push_back({"offload steps", [](const Metrics& m) { return static_cast<double>(m.reclaims); },
                     [](double v) { return Fmt(v, 0); }, true, 0, false});
   }
@@ -119,8 +122,10 @@ void DensityTargets(const ScenarioResult& r, Line& line) {
          k.offload_saved_ratio >= *least, Fmt(k.offload_saved_ratio * 100, 1, " %"));
   }
   if (const auto most = t.refaults_at_most) {
-    line(r, "refaults within " + Fmt(*most * 100, 1, " %") + " of resident per minute (every VM-minute)",
-         k.refault_worst_ratio <= *most, "worst " + Fmt(k.refault_worst_ratio * 100, 3, " %"));
+    line(r, "refaults within " + Fmt(*most * 100, 1, " %") + " of resident per minute (each VM over the run)",
+         k.refault_mean_ratio <= *most,
+         "worst VM " + Fmt(k.refault_mean_ratio * 100, 3, " %") + "; worst single VM-minute " +
+             Fmt(k.refault_worst_ratio * 100, 3, " %"));
   }
   if (t.offload_saves_at_least || t.ksm_cpu_at_most) {
     line(r, "no guest OOM", k.oom_events == 0, std::to_string(k.oom_events) + " OOM events");

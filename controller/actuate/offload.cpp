@@ -54,7 +54,8 @@ model::Outcome OffloadActuator::Apply(const model::Action& action) noexcept {
       return out;
     }
     if (read_back_ && before) {
-      if (auto after = read_back_->CgroupMemoryBytes(r.cgroup)) out.bytes_reclaimed = *before > *after ? *before - *after : 0;
+      if (auto after = read_back_->CgroupMemoryBytes(r.cgroup))
+        out.bytes_reclaimed = *before > *after ? *before - *after : 0;
     }
   } catch (const std::exception& e) {
     out.ok = false;

@@ -113,8 +113,8 @@ void PlanVm(Cycle& c, const model::VmObservation& vm) {
   }
   if (s && s->last_step && c.now() - *s->last_step < p.step_interval) {
     c.AddSkip(VmSubject(vm), kProactive,
-              "next step in " + model::FormatSeconds(p.step_interval - (c.now() - *s->last_step)) +
-                  " (step_interval " + model::FormatSeconds(p.step_interval) + ")");
+              "next step in " + model::FormatSeconds(p.step_interval - (c.now() - *s->last_step)) + " (step_interval " +
+                  model::FormatSeconds(p.step_interval) + ")");
     return;
   }
   PlanStep(c, vm, *rates);

@@ -55,7 +55,8 @@ Result<CgroupLocation> LocateMemoryCgroup(const Root& root, int pid) {
   }
   if (cg->memory) {
     const std::string base = root.Sys("fs/cgroup/memory");
-    if (!PathExists(base)) return Fail(ErrorKind::kNotFound, "no memory cgroup hierarchy under " + root.Sys("fs/cgroup"));
+    if (!PathExists(base))
+      return Fail(ErrorKind::kNotFound, "no memory cgroup hierarchy under " + root.Sys("fs/cgroup"));
     std::string dir = base + (*cg->memory == "/" ? "" : *cg->memory);
     return CgroupLocation{dir, 1, dir == base};
   }

@@ -25,8 +25,12 @@ model::VmCgroup Cg(double psi_s = 0, uint64_t refaults = 0, uint64_t swap = 0) {
   return cg;
 }
 
-model::SwapObservation Zram() { return {.total_bytes = kGiB, .free_bytes = kGiB, .zswap_enabled = false, .zram_only = true}; }
-model::SwapObservation Disk() { return {.total_bytes = kGiB, .free_bytes = kGiB, .zswap_enabled = false, .zram_only = false}; }
+model::SwapObservation Zram() {
+  return {.total_bytes = kGiB, .free_bytes = kGiB, .zswap_enabled = false, .zram_only = true};
+}
+model::SwapObservation Disk() {
+  return {.total_bytes = kGiB, .free_bytes = kGiB, .zswap_enabled = false, .zram_only = false};
+}
 
 // Two observations 30 s apart (one step_interval): the counters move from `from` to `to`.
 std::vector<model::Observation> Span(const VmBuilder& from, const VmBuilder& to,
@@ -63,7 +67,11 @@ TEST(PolicyOffload, Table) {
   RunTable({
       {"quiet VM: a 1% step of resident, page-aligned", Quiet(Cg()), {"offload web: reclaim 10.24 MiB"}, {}},
       {"one observation does not cover step_interval",
-       {ObservationBuilder(At(0)).Node(NodeBuilder().Available(20 * kGiB)).Swap(Zram()).Vm(VmBuilder().Cgroup(Cg())).Build()},
+       {ObservationBuilder(At(0))
+            .Node(NodeBuilder().Available(20 * kGiB))
+            .Swap(Zram())
+            .Vm(VmBuilder().Cgroup(Cg()))
+            .Build()},
        {},
        {kWeb + "cgroup stats do not cover step_interval 30 s yet"}},
       {"the cgroup changed (VM restarted): its counters start again",
@@ -97,9 +105,17 @@ TEST(PolicyOffload, Table) {
        {kWeb + "backoff 70 s left after guard: refault 1%/min of resident > max_refault_ratio 0.2%/min"},
        {},
        backing_off},
-      {"step_interval not over since the last step", Quiet(Cg()), {}, {kWeb + "next step in 10 s (step_interval 30 s)"},
-       {}, stepped},
-      {"step_interval over since the last step", Quiet(Cg()), {"offload web: reclaim 10.24 MiB"}, {}, {},
+      {"step_interval not over since the last step",
+       Quiet(Cg()),
+       {},
+       {kWeb + "next step in 10 s (step_interval 30 s)"},
+       {},
+       stepped},
+      {"step_interval over since the last step",
+       Quiet(Cg()),
+       {"offload web: reclaim 10.24 MiB"},
+       {},
+       {},
        stepped_long_ago},
       {"max_ratio reached: 1 GiB offloaded of 2 GiB",
        Quiet(Cg(0, 0, kGiB)),
@@ -111,14 +127,17 @@ TEST(PolicyOffload, Table) {
        {}},
       {"cgroup v1", Quiet(v1), {}, {kWeb + "cgroup v1 has no memory.reclaim"}},
       {"hugetlb-backed",
-       Span(VmBuilder().Cgroup(Cg()).Hugepages(0, 2 * kMiB, kGiB), VmBuilder().Cgroup(Cg()).Hugepages(0, 2 * kMiB, kGiB)),
+       Span(VmBuilder().Cgroup(Cg()).Hugepages(0, 2 * kMiB, kGiB),
+            VmBuilder().Cgroup(Cg()).Hugepages(0, 2 * kMiB, kGiB)),
        {},
        {kWeb + "hugetlb pages are never swapped"}},
       {"no cgroup known",
        Span(VmBuilder(), VmBuilder()),
        {},
        {kWeb + "no cgroup of its own known (QEMU not found, its cgroup shared or gone: VM stopped?)"}},
-      {"not running: nothing", Span(VmBuilder().Cgroup(Cg()).NotRunning(), VmBuilder().Cgroup(Cg()).NotRunning()), {},
+      {"not running: nothing",
+       Span(VmBuilder().Cgroup(Cg()).NotRunning(), VmBuilder().Cgroup(Cg()).NotRunning()),
+       {},
        {}},
       {"excluded by name", Quiet(Cg()), {}, {kWeb + "excluded by offload.exclude"}, excluded},
       {"disabled", Quiet(Cg()), {}, {"host: offload.proactive: offload disabled (offload.enabled false)"}, off},
@@ -148,9 +167,8 @@ TEST(PolicyOffload, ReasonCarriesRatesAndStage) {
 TEST(PolicyOffload, LadderStageTakesFourTimesTheStep) {
   Policy p;
   p.balloon.enabled = false;  // no balloon room: a node in the reclaim band is at stage offload
-  const auto plan = DecideOn(Span(VmBuilder().Cgroup(Cg()), VmBuilder().Cgroup(Cg()), Zram(),
-                                  NodeBuilder().Available(kGiB)),
-                             {}, p);
+  const auto plan =
+      DecideOn(Span(VmBuilder().Cgroup(Cg()), VmBuilder().Cgroup(Cg()), Zram(), NodeBuilder().Available(kGiB)), {}, p);
   ASSERT_EQ(plan.actions.size(), 1U) << model::ToString(plan);
   const auto& r = std::get<model::ReclaimVmMemory>(plan.actions[0]);
   EXPECT_EQ(r.bytes, 42946560U);  // 4% of 1 GiB, whole pages
@@ -170,11 +188,14 @@ TEST(PolicyOffload, TrackOffloadStartsTheBackoffOnceAndKeepsItsClock) {
   policy::TrackOffload(s, w, p);
   EXPECT_EQ(*s.offload["uuid-web"].backoff_until, At(330));  // still tripped: the clock runs on
   // Quiet from now on: no step until 330 s, then one.
-  const auto quiet = [&](double t) { return ObservationBuilder(At(t)).Swap(Zram()).Vm(VmBuilder().Cgroup(Cg(0.12))).Build(); };
+  const auto quiet = [&](double t) {
+    return ObservationBuilder(At(t)).Swap(Zram()).Vm(VmBuilder().Cgroup(Cg(0.12))).Build();
+  };
   w.Push(quiet(298));
   w.Push(quiet(329));
-  EXPECT_EQ(SkipsFor(policy::Decide(w, s, p), "vm web"),
-            std::vector<std::string>{"offload.proactive: backoff 1 s left after guard: PSI some 0.2% > psi_target 0.1%"});
+  EXPECT_EQ(
+      SkipsFor(policy::Decide(w, s, p), "vm web"),
+      std::vector<std::string>{"offload.proactive: backoff 1 s left after guard: PSI some 0.2% > psi_target 0.1%"});
   w.Push(quiet(330));
   EXPECT_EQ(Actions(policy::Decide(w, s, p)), std::vector<std::string>{"offload web: reclaim 10.24 MiB"});
 }

@@ -148,6 +148,10 @@ TEST(SimDensity, RecorderMeasuresTheWorstRefaultMinuteAndTheSavingAtTheEnd) {
   const double left = std::pow(0.999, 600);
   EXPECT_NEAR(m.refault_worst_ratio, (1 - left) * kGiB / (4 * kGiB - left * kGiB), 1e-9);
   EXPECT_NEAR(m.offload_saved_ratio, p.vms()[0].Offloaded() * 0.75 / (4 * kGiB), 1e-12);
+  // Over the run: everything that came back / the resident byte-minutes, sampled every tick.
+  double resident_minutes = 0;
+  for (int k = 0; k < 1500; ++k) resident_minutes += (4 - std::pow(0.999, k)) * kGiB * 0.1 / 60;
+  EXPECT_NEAR(m.refault_mean_ratio, (1 - std::pow(0.999, 1499)) * kGiB / resident_minutes, 1e-9);
   EXPECT_EQ(m.ksm_saved_mean_bytes, 0);
   EXPECT_EQ(m.ksmd_cpu_seconds, 0);
 }
