@@ -31,6 +31,11 @@ void ReadSection(Sources& src, const YAML::Node& node, std::string_view section,
     const YAML::Node value = e == entries->end() ? YAML::Node() : e->value;
     if (std::holds_alternative<schema::Section>(key.kind)) {
       ReadSection(src, value, key.path, p);
+    } else if (e != entries->end() && std::holds_alternative<schema::StringList>(key.kind)) {
+      auto items = yaml_map::ScalarList(*e, kStyle);
+      if (!items) return src.Fail(items.error().message);
+      schema::ReadList(key, *items, p);
+      src.Note(e->path, e->value_mark(), schema::Render(key, p));
     } else if (e != entries->end()) {
       auto text = yaml_map::Scalar(*e, kStyle);
       if (!text) return src.Fail(text.error().message);

@@ -130,6 +130,34 @@ const std::vector<Key> kKeys = {
      "After a migration of N bytes, the next move waits N / this (at least `1MiB/s`). One VM per cycle."},
     {"placement.cooldown", Duration{F(placement.cooldown), true}, "per VM, between two moves",
      "Per VM, between two moves."},
+    {"ksm", Section{}, "", ""},
+    {"ksm.enabled", Bool{F(ksm.enabled)}, "",
+     "Turns KSM control on or off (off: /sys/kernel/mm/ksm is never written)."},
+    {"ksm.merge_below", NodeSize{F(ksm.merge_below)},
+     "any node's available memory below this: memory is wanted, KSM scans (ladder stage ksm)",
+     "Memory is wanted when any node's available memory is below this (a size or a percentage of the node): "
+     "KSM starts, and scans harder while merging pays. The ladder's first stage."},
+    {"ksm.payback", Duration{F(ksm.payback), true},
+     "merging must pay back ksmd's CPU within this long, a CPU priced at the host's memory per CPU",
+     "Break-even: merging pays when it saves at least (host MemTotal / online CPUs) / `payback` bytes per "
+     "second of ksmd CPU, i.e. a CPU is worth its share of the host's memory over this long."},
+    {"ksm.window", Duration{F(ksm.window), true}, "the saving and ksmd's CPU are measured over this long",
+     "The saving (`general_profit`, else `pages_sharing` pages) and ksmd's CPU are compared over this long, "
+     "and each change is held this long before it is judged (at least `interval`)."},
+    {"ksm.min_pages_to_scan", Count{F(ksm.min_pages_to_scan), 1, 100000, " pages"},
+     "KSM starts here; below it, merging that does not pay stops",
+     "`pages_to_scan` when KSM starts; halving stops here, and merging that still does not pay stops (run=0; "
+     "merged pages stay merged). Retried after 10 windows."},
+    {"ksm.max_pages_to_scan", Count{F(ksm.max_pages_to_scan), 1, 100000, " pages"},
+     "doubling while merging pays and memory is wanted stops here",
+     "While memory is wanted and merging pays, `pages_to_scan` doubles each window up to this (at least "
+     "`min_pages_to_scan`)."},
+    {"ksm.sleep_millisecs", Count{F(ksm.sleep_millisecs), 1, 60000, " ms"}, "ksmd's pause between two scans",
+     "ksmd's pause between two batches of `pages_to_scan` pages, written with every change."},
+    {"ksm.never_merge", StringList{F(ksm.never_merge)},
+     "VMs (names or UUIDs) never merged (KSM side channels): while one runs without <nosharepages/>, KSM stays off",
+     "VMs (names or UUIDs) whose memory must never be merged (KSM timing side channels). While one of them runs "
+     "without `<memoryBacking><nosharepages/>` in its domain XML, KSM is not started, and is stopped if running."},
     {"limits", Section{}, "", ""},
     {"limits.max_actions_per_cycle", Integer{F(limits.max_actions_per_cycle), 0, 1000, ""},
      "cap on actions per cycle (0: none; the scaled limit applies)",
@@ -169,6 +197,10 @@ const std::vector<Relation> kRelations = {
      [](const model::Policy& p) { return p.balloon.pressure.rate_window >= p.interval; }, "at least", "at most"},
     {"compaction.cooldown", "compaction.max_backoff",
      [](const model::Policy& p) { return p.compaction.max_backoff >= p.compaction.cooldown; }, "at least", "at most"},
+    {"interval", "ksm.window", [](const model::Policy& p) { return p.ksm.window >= p.interval; }, "at least",
+     "at most"},
+    {"ksm.min_pages_to_scan", "ksm.max_pages_to_scan",
+     [](const model::Policy& p) { return p.ksm.max_pages_to_scan >= p.ksm.min_pages_to_scan; }, "at least", "at most"},
 };
 
 }  // namespace

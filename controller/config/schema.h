@@ -61,7 +61,18 @@ struct Integer {
   std::string_view unit;
 };
 
-using Kind = std::variant<Section, Bool, Size, NodeSize, Duration, Ratio, Rate, ByteRate, Integer>;
+// A whole number from min to max held in a uint64_t (page counts, the kernel's milliseconds).
+struct Count {
+  Field<uint64_t> field;
+  uint64_t min = 0, max = 0;
+  std::string_view unit;
+};
+// A YAML list of names (VM names or UUIDs); each must be non-empty and appear once.
+struct StringList {
+  Field<std::vector<std::string>> field;
+};
+
+using Kind = std::variant<Section, Bool, Size, NodeSize, Duration, Ratio, Rate, ByteRate, Integer, Count, StringList>;
 
 struct Key {
   std::string_view path;  // "balloon.pressure.rate_window"
@@ -92,6 +103,8 @@ std::vector<std::string_view> Children(std::string_view section);
 
 // Parses `text` as `key`'s kind into `policy`; the error is what to show after the key.
 Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy);
+// Stores a list into a StringList key; false for any other kind.
+bool ReadList(const Key& key, std::vector<std::string> items, model::Policy& policy);
 // The canonical text of `key`'s value ("" for a section).
 std::string Render(const Key& key, const model::Policy& policy);
 // The rule `key`'s value breaks ("at least 1MiB"), or "" when it is in range.

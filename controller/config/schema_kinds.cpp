@@ -30,6 +30,41 @@ Parsed<bool> Store(Field<T> field, model::Policy& policy, std::string_view text,
   return true;
 }
 
+// A whole number checked against its range as it is read.
+Parsed<int64_t> InRange(std::string_view t, int64_t min, int64_t max, std::string_view unit) {
+  auto n = ParseInteger(t);
+  if (n && (*n < min || *n > max)) {
+    return tl::unexpected("must be from " + std::to_string(min) + " to " + std::to_string(max) + std::string(unit) +
+                          ", got \"" + std::string(t) + "\"");
+  }
+  return n;
+}
+
+// ["a", "b"]: a YAML flow list, every item double-quoted.
+std::string RenderList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ", ";
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
+bool NamesOk(const std::vector<std::string>& items) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].empty() || std::find(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(i), items[i]) !=
+                                items.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 const Key* Find(std::string_view path) {
@@ -67,17 +102,23 @@ Parsed<bool> Read(const Key& key, std::string_view text, model::Policy& policy) 
           [&](const Rate& k) { return Store(k.field, policy, text, ParseRate); },
           [&](const ByteRate& k) { return Store(k.field, policy, text, ParseByteRate); },
           [&](const Integer& k) {
-            return Store(k.field, policy, text, [&](std::string_view t) -> Parsed<int64_t> {
-              auto n = ParseInteger(t);
-              if (n && (*n < k.min || *n > k.max)) {
-                return tl::unexpected("must be from " + std::to_string(k.min) + " to " + std::to_string(k.max) +
-                                      std::string(k.unit) + ", got \"" + std::string(t) + "\"");
-              }
-              return n;
+            return Store(k.field, policy, text, [&](std::string_view t) { return InRange(t, k.min, k.max, k.unit); });
+          },
+          [&](const Count& k) {
+            return Store(k.field, policy, text, [&](std::string_view t) {
+              return InRange(t, static_cast<int64_t>(k.min), static_cast<int64_t>(k.max), k.unit);
             });
           },
+          [&](const StringList&) -> Parsed<bool> { return tl::unexpected(std::string("expected a list")); },
       },
       key.kind);
+}
+
+bool ReadList(const Key& key, std::vector<std::string> items, model::Policy& policy) {
+  const auto* list = std::get_if<StringList>(&key.kind);
+  if (!list) return false;
+  list->field(policy) = std::move(items);
+  return true;
 }
 
 std::string Render(const Key& key, const model::Policy& p) {
@@ -91,6 +132,8 @@ std::string Render(const Key& key, const model::Policy& p) {
                         [&](const Rate& k) { return RenderNumber(Get(k.field, p)) + "/s"; },
                         [&](const ByteRate& k) { return RenderByteRate(Get(k.field, p)); },
                         [&](const Integer& k) { return std::to_string(Get(k.field, p)); },
+                        [&](const Count& k) { return std::to_string(Get(k.field, p)); },
+                        [&](const StringList& k) { return RenderList(Get(k.field, p)); },
                     },
                     key.kind);
 }
@@ -99,7 +142,8 @@ std::string Broken(const Key& key, const model::Policy& p) {
   auto rule = [](bool ok, std::string text) { return ok ? std::string() : text; };
   return std::visit(
       Overloaded{
-          [](const Section&) { return std::string(); }, [](const Bool&) { return std::string(); },
+          [](const Section&) { return std::string(); },
+          [](const Bool&) { return std::string(); },
           [&](const Size& k) {
             return rule(Get(k.field, p) >= k.min, k.min == 1 ? "above 0" : "at least " + RenderSize(k.min));
           },
@@ -118,6 +162,8 @@ std::string Broken(const Key& key, const model::Policy& p) {
           [&](const Rate& k) { return rule(Get(k.field, p) >= 0, "at least 0"); },
           [&](const ByteRate& k) { return rule(Get(k.field, p) >= k.min, "at least " + RenderByteRate(k.min)); },
           [](const Integer&) { return std::string(); },  // checked as it is read
+          [](const Count&) { return std::string(); },    // checked as it is read
+          [&](const StringList& k) { return rule(NamesOk(Get(k.field, p)), "a list of distinct, non-empty names"); },
       },
       key.kind);
 }

@@ -19,7 +19,8 @@ ActuatorStack::ActuatorStack(const Config& cfg, const procfs::Root& root)
       hugepages_(root, libvirt_.get(), &read_back_),
       placement_({.read_back = &read_back_, .libvirt = libvirt_.get()}),
       offload_(&read_back_),
-      router_(libvirt_actuator_.get(), &compaction_, &hugepages_, &placement_, /*ksm=*/nullptr, &offload_),
+      ksm_(root, &read_back_),
+      router_(libvirt_actuator_.get(), &compaction_, &hugepages_, &placement_, &ksm_, &offload_),
       dry_run_(&router_),
       deadline_(cfg.apply ? static_cast<actuate::Actuator*>(&router_) : &dry_run_, cfg.actuate_timeout),
       backoff_(&deadline_, cfg.backoff_initial, cfg.backoff_max, [] { return std::chrono::steady_clock::now(); }) {}

@@ -1,6 +1,6 @@
 // The actuator stack the control loop applies through, built from the flags:
-//   Backoff(Deadline(Router{libvirt, compaction, hugepages, placement, offload}))          with --apply
-//   Backoff(Deadline(DryRun(Router{libvirt, compaction, hugepages, placement, offload})))  without
+//   Backoff(Deadline(Router{libvirt, compaction, hugepages, placement, ksm, offload}))          with --apply
+//   Backoff(Deadline(DryRun(Router{libvirt, compaction, hugepages, placement, ksm, offload})))  without
 // Every actuator reads back through one observe::HostReadBack and writes libvirt through one
 // shared read-write connection. Not thread-safe: the control loop is the one caller.
 #pragma once
@@ -11,6 +11,7 @@
 #include "controller/actuate/compaction.h"
 #include "controller/actuate/deadline.h"
 #include "controller/actuate/hugepages.h"
+#include "controller/actuate/ksm.h"
 #include "controller/actuate/libvirt.h"
 #include "controller/actuate/offload.h"
 #include "controller/actuate/placement.h"
@@ -34,6 +35,7 @@ class ActuatorStack {
   actuate::HugepagePoolActuator hugepages_;  // virNodeAllocPages, else sysfs
   actuate::PlacementActuator placement_;     // libvirt pinning, libnuma migration
   actuate::OffloadActuator offload_;         // cgroup v2 memory.reclaim
+  actuate::KsmActuator ksm_;                 // /sys/kernel/mm/ksm
   actuate::Router router_;
   actuate::DryRun dry_run_;
   actuate::Deadline deadline_;  // a hung call cannot hold the loop

@@ -9,7 +9,8 @@ Observer::Observer(const Config& cfg, procfs::Root root)
     : root_(std::move(root)),
       libvirt_timeout_(cfg.libvirt_timeout),
       default_hugepage_bytes_(observe::DefaultHugepageBytes(root_)),
-      cgroups_(root_) {
+      cgroups_(root_),
+      ksmd_(root_) {
   if (cfg.libvirt_uri.empty()) return;
   virt::SourceOptions so;
   so.uri = cfg.libvirt_uri;
@@ -19,7 +20,7 @@ Observer::Observer(const Config& cfg, procfs::Root root)
 }
 
 Result<model::Observation> Observer::Observe(model::TimePoint now, loop::Controller& controller) {
-  auto obs = observe::ObserveHost(root_, now);
+  auto obs = observe::ObserveHost(root_, now, &ksmd_);
   if (!obs || !source_) return obs;
   auto snapshot = source_->Get(libvirt_timeout_);
   controller.NoteLibvirt(snapshot.up, snapshot.connection_errors);

@@ -9,6 +9,7 @@
 #include "controller/daemon/flags.h"
 #include "controller/loop/controller.h"
 #include "controller/observe/cgroups.h"
+#include "host/procfs/ksmd.h"
 #include "host/procfs/root.h"
 #include "host/virt/source.h"
 
@@ -26,6 +27,7 @@ class Observer {
   std::unique_ptr<virt::LibvirtSource> source_;  // null without --libvirt.uri
   uint64_t default_hugepage_bytes_;              // fixed at boot
   observe::CgroupObserver cgroups_;
+  procfs::KsmdCpu ksmd_;  // ksmd's PID, found once and again when it changes
 };
 
 }  // namespace kvmem::daemon

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "controller/model/action.h"
 
 namespace kvmem::model {
 
@@ -36,6 +37,9 @@ class ReadBack {
   // memory.current of the cgroup directory `dir` (v2). Errors name the file; kNotFound when the
   // cgroup is gone.
   virtual Result<uint64_t> CgroupMemoryBytes(const std::string& dir) = 0;
+  // KSM's run, pages_to_scan and sleep_millisecs as /sys/kernel/mm/ksm shows them now. Errors
+  // name the file.
+  virtual Result<KsmSettings> KsmKnobs() = 0;
 };
 
 }  // namespace kvmem::model

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "controller/observe/cgroups.h"
+#include "controller/observe/ksm.h"
 #include "host/procfs/buddyinfo.h"
 #include "host/procfs/hugepages.h"
 #include "host/procfs/keyvalue.h"
@@ -14,7 +15,7 @@
 
 namespace kvmem::observe {
 
-Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoint now) {
+Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoint now, procfs::KsmdCpu* ksmd) {
   procfs::ReadScope scope;
   model::Observation obs;
   obs.time = now;
@@ -58,6 +59,8 @@ Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoin
     if (auto v = vm->Get("thp_fault_fallback"); v && *v >= 0) obs.thp_fault_fallback_total = static_cast<uint64_t>(*v);
   }
   obs.swap = ObserveSwap(root);
+  obs.ksm = ObserveKsm(root, ksmd);
+  obs.cpus = OnlineCpus(root);
   return obs;
 }
 
@@ -140,6 +143,7 @@ std::vector<model::VmObservation> VmsFromSnapshot(const virt::Snapshot& snapshot
     vm.qemu_pid = d.placement.qemu_pid;
     vm.placement_fixed = PlacementFixed(d.xml);
     vm.priority = d.xml.kvmem_priority.value_or(0);
+    vm.nosharepages = d.xml.nosharepages;
     out.push_back(std::move(vm));
   }
   return out;

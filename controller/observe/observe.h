@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "controller/model/observation.h"
 #include "controller/observe/hugepage_demand.h"
+#include "host/procfs/ksmd.h"
 #include "host/procfs/root.h"
 #include "host/virt/types.h"
 
@@ -20,7 +21,8 @@ namespace kvmem::observe {
 // host-wide reserved hugepages per size. Fails when the node list or any node's meminfo or
 // hugepage pools cannot be read: the controller then skips the cycle rather than deciding on
 // partial host data. A node whose cpulist is missing or malformed counts as having CPUs.
-Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoint now);
+// Also KSM (observe/ksm.h; ksmd's CPU through `ksmd`, none when null) and the online CPUs.
+Result<model::Observation> ObserveHost(const procfs::Root& root, model::TimePoint now, procfs::KsmdCpu* ksmd = nullptr);
 
 // /proc/meminfo Hugepagesize in bytes; kFallbackHugepageBytes when it cannot be read.
 uint64_t DefaultHugepageBytes(const procfs::Root& root);

@@ -1,4 +1,4 @@
-// Fresh reads of buddyinfo, hugepage pools, numa_maps and QEMU command lines.
+// Fresh reads of buddyinfo, hugepage pools, numa_maps, QEMU command lines and KSM knobs.
 #include "controller/observe/read_back.h"
 
 #include "host/procfs/buddyinfo.h"
@@ -16,6 +16,17 @@ std::optional<double> HostReadBack::FragmentationIndex(int node) {
   auto it = per_node.find(node);
   if (it == per_node.end()) return std::nullopt;
   return procfs::FragmentationIndex(it->second, order);
+}
+
+Result<model::KsmSettings> HostReadBack::KsmKnobs() {
+  const std::string dir = root_.Sys("kernel/mm/ksm/");
+  auto run = procfs::ReadU64File(dir + "run");
+  if (!run) return tl::unexpected(run.error());
+  auto scan = procfs::ReadU64File(dir + "pages_to_scan");
+  if (!scan) return tl::unexpected(scan.error());
+  auto sleep = procfs::ReadU64File(dir + "sleep_millisecs");
+  if (!sleep) return tl::unexpected(sleep.error());
+  return model::KsmSettings{static_cast<int>(*run), *scan, *sleep};
 }
 
 Result<uint64_t> HostReadBack::PoolPages(int node, uint64_t page_bytes) {

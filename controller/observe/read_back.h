@@ -1,6 +1,6 @@
 // HostReadBack: model::ReadBack over this host's /proc and /sys, for the actuators' checks
 // and read-backs (fragmentation after compaction, pool size after a resize, where a QEMU
-// process's memory sits before and after a move). Reads are fresh, never cached.
+// process's memory sits before and after a move, KSM's knobs after a change). Reads are fresh, never cached.
 // Not thread-safe (the control loop is the one caller). Throws only std::bad_alloc.
 #pragma once
 
@@ -20,6 +20,7 @@ class HostReadBack final : public model::ReadBack {
   std::optional<int> QemuPid(const std::string& uuid) override;
   Result<CommandLineUuid> QemuUuid(int pid) override;
   Result<uint64_t> CgroupMemoryBytes(const std::string& dir) override;
+  Result<model::KsmSettings> KsmKnobs() override;
 
  private:
   procfs::Root root_;

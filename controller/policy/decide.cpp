@@ -7,6 +7,7 @@
 #include "controller/policy/cycle.h"
 #include "controller/policy/hugepages.h"
 #include "controller/policy/judgements.h"
+#include "controller/policy/ksm.h"
 #include "controller/policy/ladder.h"
 #include "controller/policy/offload.h"
 #include "controller/policy/placement.h"
@@ -45,6 +46,7 @@ model::Plan Decide(const Window& window, const ControllerState& state, const mod
   plan.bytes_per_minute = BytesPerMinute(policy, window.Latest());
   RecordBands(cycle, plan);
   RecordStages(cycle, plan);
+  PlanKsm(cycle);  // the ladder's cheapest lever first
   PlanReclaim(cycle);
   PlanRelease(cycle);
   PlanRebalance(cycle);

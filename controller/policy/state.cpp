@@ -121,6 +121,9 @@ void ApplyOutcome(ControllerState& state, const model::Action& action, const mod
     state.placement.last_move = now;
     state.placement.last_move_bytes = m ? outcome.bytes_migrated.value_or(outcome.ok ? m->bytes : 0) : 0;
     state.placement_moves[vm.uuid] = now;
+  } else if (const auto* k = std::get_if<model::SetKsm>(&action)) {
+    state.ksm.last_change = now;
+    if (outcome.ok && k->to.run == 0 && k->reason.threshold == "ksm.payback") state.ksm.fruitless_stop = now;
   }
 }
 

@@ -79,6 +79,11 @@ struct OffloadState {
   std::string guard;                              // the guard that tripped, with its numbers
 };
 
+struct KsmState {
+  std::optional<model::TimePoint> last_change;     // last SetKsm attempt, applied or failed
+  std::optional<model::TimePoint> fruitless_stop;  // last stop because merging did not pay
+};
+
 struct ControllerState {
   std::map<std::string, VmMemoryState> vms;  // by uuid
   std::map<DeviceKey, DeviceState> devices;
@@ -93,6 +98,7 @@ struct ControllerState {
   std::map<std::string, OffloadState> offload;              // by VM uuid
   uint64_t settle_timeouts_total = 0;                       // virtio-mem changes that did not settle in time
   uint64_t failures_total = 0;                              // outcomes with ok == false
+  KsmState ksm;
 };
 
 // Folds the newest observation into the state: tracks which virtio-mem changes are still

@@ -78,7 +78,8 @@ model::Duration RequiredKeep(const model::Policy& p) {
        p.balloon.pressure.rate_window, p.balloon.trend_window + p.balloon.trend_window / 10,
        p.interval * (p.virtio_mem.sustain + 1), p.hugepages.reclaim ? p.hugepages.reclaim_after : model::Duration{0},
        p.placement.enabled ? p.placement.sustain_for : model::Duration{0},
-       p.offload.enabled ? p.offload.step_interval + p.interval : model::Duration{0}});
+       p.offload.enabled ? p.offload.step_interval + p.interval : model::Duration{0},
+       p.ksm.enabled ? p.ksm.window : model::Duration{0}});
   return longest + 2 * p.interval;
 }
 

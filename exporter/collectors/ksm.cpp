@@ -1,8 +1,9 @@
-// The ksm collector: every counter and knob in /sys/kernel/mm/ksm.
+// The ksm collector: every counter and knob in /sys/kernel/mm/ksm, and ksmd's CPU time.
 #include <array>
 
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
+#include "host/procfs/ksmd.h"
 #include "host/procfs/read.h"
 
 namespace kvmem::collectors {
@@ -57,9 +58,15 @@ const std::array kFiles = {
 const FamilyDesc kAdvisorMode{
     "kvmem_ksm_advisor_mode", "KSM advisor mode (ksm/advisor_mode); 1 for the selected mode.", kGauge, {"mode"}};
 
+const FamilyDesc kKsmdCpu{"kvmem_ksmd_cpu_seconds_total",
+                          "CPU time ksmd has used, user plus system (/proc/PID/stat utime + stime of the ksmd "
+                          "kernel thread); absent when no ksmd is found.",
+                          kCounter,
+                          {}};
+
 class KsmCollector final : public Collector {
  public:
-  explicit KsmCollector(procfs::Root root) : dir_(root.Sys("kernel/mm/ksm/")) {}
+  explicit KsmCollector(const procfs::Root& root) : dir_(root.Sys("kernel/mm/ksm/")), ksmd_(root) {}
 
   void Collect(MetricSink& out) override {
     for (const auto& f : kFiles) {
@@ -77,16 +84,20 @@ class KsmCollector final : public Collector {
     } else {
       out.Fail(mode.error());
     }
+    if (procfs::PathExists(dir_ + "run")) {
+      if (auto cpu = ksmd_.CpuSeconds()) out.Add(kKsmdCpu, {}, *cpu);
+    }
   }
 
   std::vector<const FamilyDesc*> Families() const override {
-    std::vector<const FamilyDesc*> out{&kAdvisorMode};
+    std::vector<const FamilyDesc*> out{&kAdvisorMode, &kKsmdCpu};
     for (const auto& f : kFiles) out.push_back(&f.desc);
     return out;
   }
 
  private:
   std::string dir_;
+  procfs::KsmdCpu ksmd_;
 };
 
 }  // namespace

@@ -188,6 +188,7 @@ Result<DomainXml> DecodeDomainXml(std::string_view xml) {
     out.max_memory_slots = U64(Attr(max, "slots"));
   }
   out.vcpus_max = U64(Text(Child(dom, "vcpu")));
+  out.nosharepages = Child(Child(dom, "memoryBacking"), "nosharepages") != nullptr;
   if (const xmlNode* huge = Child(Child(dom, "memoryBacking"), "hugepages")) {
     out.hugepages = true;
     ForChildren(huge, "page", [&](const xmlNode* page) {

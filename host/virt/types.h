@@ -83,6 +83,7 @@ struct DomainXml {
   std::optional<uint64_t> vcpus_max;             // <vcpu>: vCPUs the domain may have
   bool hugepages = false;                        // <memoryBacking><hugepages>
   std::vector<uint64_t> hugepage_sizes_bytes;    // explicit <page size>, ascending, unique
+  bool nosharepages = false;                     // <memoryBacking><nosharepages/>: never offered to KSM
   std::string numatune_mode;                     // strict|preferred|interleave|restrictive; "" none
   std::string numatune_nodeset;                  // "" with placement='auto' or no numatune
   std::string balloon_model;                     // virtio, virtio-transitional, ...; "" none

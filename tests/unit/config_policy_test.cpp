@@ -106,6 +106,8 @@ TEST(ConfigPolicy, RendersEveryKeyAndRoundTrips) {
             "  min_normal_memory: 10%\n  max_step: 8GiB\n  retry_after: 1m\n"
             "placement:\n  enabled: true\n  locality_below: 0.8\n  for: 5m\n  max_bytes_per_second: 64MiB/s\n"
             "  cooldown: 30m\n"
+            "ksm:\n  enabled: true\n  merge_below: 20%\n  payback: 1h\n  window: 1m\n  min_pages_to_scan: 100\n"
+            "  max_pages_to_scan: 1250\n  sleep_millisecs: 20\n  never_merge: []\n"
             "limits:\n  max_actions_per_cycle: 0\n  max_share_per_minute: 0.1\n  max_bytes_per_minute: 0\n");
   model::Policy odd;
   odd.interval = model::Duration{1500};
@@ -156,7 +158,7 @@ TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"intervall: 2s\n",
        "unknown key intervall at line 1, column 1; allowed: interval, stale_after, balloon, virtio_mem, "
-       "compaction, hugepages, placement, limits"},
+       "compaction, hugepages, placement, ksm, limits"},
       {"balloon:\n  reclaim_belw: 10%\n",
        "unknown key balloon.reclaim_belw at line 2, column 3; allowed: enabled, reclaim_below, "
        "release_above, "
