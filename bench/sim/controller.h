@@ -50,8 +50,8 @@ struct KsmRuleParams {
   uint64_t sleep_min_ms = 0;  // ksmtuned: 10; MOM has none
 };
 // The knobs the rule wants given `free` bytes (the caller's own measure of free memory) and
-// `npages`, the pages_to_scan it adds to; nullopt without KSM on the host or when nothing
-// changes. The baseline then submits SetKsm.
+// `npages`, the pages_to_scan it adds to; nullopt without KSM on the host. KsmAction makes the
+// SetKsm, or nothing when the knobs are already so.
 std::optional<model::KsmSettings> KsmRule(const KsmRuleParams& p, const model::Observation& obs, double free,
                                           uint64_t npages);
 std::optional<model::Action> KsmAction(const model::Observation& obs, const model::KsmSettings& to,

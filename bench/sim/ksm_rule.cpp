@@ -28,14 +28,15 @@ std::optional<model::KsmSettings> KsmRule(const KsmRuleParams& p, const model::O
     to.pages_to_scan = static_cast<uint64_t>(
         std::clamp<int64_t>(next, static_cast<int64_t>(p.npages_min), static_cast<int64_t>(p.npages_max)));
   }
-  if (to == model::KsmSettings{obs.ksm->run, obs.ksm->pages_to_scan, obs.ksm->sleep_millisecs}) return std::nullopt;
   return to;
 }
 
 std::optional<model::Action> KsmAction(const model::Observation& obs, const model::KsmSettings& to,
                                        const std::string& rule) {
   if (!obs.ksm) return std::nullopt;
-  model::SetKsm a{{obs.ksm->run, obs.ksm->pages_to_scan, obs.ksm->sleep_millisecs}, to, {}};
+  const model::KsmSettings from{obs.ksm->run, obs.ksm->pages_to_scan, obs.ksm->sleep_millisecs};
+  if (to == from) return std::nullopt;  // the write would change nothing: not counted as one
+  model::SetKsm a{from, to, {}};
   a.reason.rule = rule;
   a.reason.text = rule;
   return a;
