@@ -108,8 +108,10 @@ void Recorder::NoteDensity(const Plant& plant, Duration dt) {
     memory += AsDouble(vm.Memory());
   }
   ksm_saved_sum_ += ksm * model::Seconds(dt);
+  saved_sum_ += (ksm + offload) * model::Seconds(dt);
   measured_seconds_ += model::Seconds(dt);
   m_.ksm_saved_mean_bytes = ksm_saved_sum_ / measured_seconds_;
+  m_.saved_mean_bytes = saved_sum_ / measured_seconds_;
   m_.offload_saved_ratio = memory > 0 ? offload / memory : 0;
 }
 

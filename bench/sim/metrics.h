@@ -48,6 +48,7 @@ struct Metrics {
   // share of VM memory compressed offload saves at the end, the worst VM-minute of refaults
   // (refaulted bytes in a minute / the VM's resident bytes), KSM knob writes and reclaims.
   double ksm_saved_mean_bytes = 0;
+  double saved_mean_bytes = 0;  // KSM and compressed offload together, time mean
   double ksmd_cpu_seconds = 0;
   double offload_saved_ratio = 0;
   double refault_worst_ratio = 0;
@@ -79,6 +80,7 @@ class Recorder {
   void NoteOom(const VmState& vm, Duration now, Duration dt);
   void NoteDensity(const Plant& plant, Duration dt);
   double ksm_saved_sum_ = 0;  // byte-seconds since the warm-up
+  double saved_sum_ = 0;      // the same, KSM and offload
   double measured_seconds_ = 0;
   double ksmd_cpu_at_warmup_ = -1;
   Duration next_minute_{0};

@@ -73,6 +73,8 @@ std::vector<Row> Rows(const ScenarioResult& r) {
     auto pct = [](double v) { return Fmt(v, 1, " %"); };
     rows.push_back(
         {"KSM saved (mean)", [](const Metrics& m) { return m.ksm_saved_mean_bytes / kGiB; }, gib, false, 0.005});
+    rows.push_back({"KSM and offload saved (mean)", [](const Metrics& m) { return m.saved_mean_bytes / kGiB; }, gib,
+                    false, 0.005});
     rows.push_back({"ksmd CPU", [](const Metrics& m) { return m.ksmd_cpu_seconds; },
                     [](double v) { return Fmt(v, 0, " CPU-s"); }, true, 0.5});
     rows.push_back({"KSM knob writes", [](const Metrics& m) { return static_cast<double>(m.ksm_writes); },
