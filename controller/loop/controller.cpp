@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "controller/policy/decide.h"
+#include "controller/policy/ksm.h"
 
 namespace kvmem::loop {
 namespace {
@@ -54,6 +55,15 @@ const FamilyDesc kBytesLimit{"kvmem_controller_move_budget_bytes",
                              "limits.max_share_per_minute of the host's memory (limits.max_bytes_per_minute caps it).",
                              MetricType::Gauge,
                              {}};
+const FamilyDesc kKsmPayRate{"kvmem_controller_ksm_saved_bytes_per_cpu_second",
+                             "What KSM merging paid over the last ksm.window: the saving's growth per second of ksmd "
+                             "CPU (negative when pages were unmerged); absent until a window is measured.",
+                             MetricType::Gauge,
+                             {}};
+const FamilyDesc kKsmBreakEven{"kvmem_controller_ksm_break_even_bytes_per_cpu_second",
+                               "The pay rate at which merging pays: (host memory / online CPUs) / ksm.payback.",
+                               MetricType::Gauge,
+                               {}};
 const FamilyDesc kLastRun{
     "kvmem_controller_last_run_timestamp_seconds", "When the last cycle finished.", MetricType::Gauge, {}};
 const FamilyDesc kLastAction{"kvmem_controller_last_action_timestamp_seconds",
@@ -142,8 +152,12 @@ model::Plan Controller::RunOnce(model::TimePoint now, std::chrono::system_clock:
       limits_ = {plan.actions_per_cycle, plan.bytes_per_minute};
     }
     pool_metrics_.Update(plan, cycle_.state());
+    const auto& ksm = cycle_.policy().ksm;
+    auto pay = policy::MeasureKsm(cycle_.window(), ksm, std::nullopt);
     std::lock_guard lock(mutex_);
     settle_timeouts_ = cycle_.state().settle_timeouts_total;
+    ksm_break_even_ = policy::KsmBreakEven(cycle_.window().Latest(), ksm);
+    ksm_pay_rate_ = pay ? std::optional(pay->pay_rate) : std::nullopt;
   } catch (const std::exception& e) {
     log::Error("reconcile cycle failed", {{"err", e.what()}});
   } catch (...) {
@@ -217,9 +231,9 @@ void Controller::Record(const model::Action& action, const model::Outcome& outco
 
 std::vector<const FamilyDesc*> Controller::Families() {
   std::vector<const FamilyDesc*> all = {
-      &kActions,    &kSkips,           &kBalloonTarget,  &kVirtioTarget,    &kNodeState,        &kDuration,
-      &kCycles,     &kObserveFailures, &kDryRun,         &kActionsLimit,    &kBytesLimit,       &kLastRun,
-      &kLastAction, &kReloads,         &kSettleTimeouts, &kCompactionIndex, &kCompactionSeconds};
+      &kActions,         &kSkips,           &kBalloonTarget,     &kVirtioTarget, &kNodeState,   &kDuration,   &kCycles,
+      &kObserveFailures, &kDryRun,          &kActionsLimit,      &kBytesLimit,   &kLastRun,     &kLastAction, &kReloads,
+      &kSettleTimeouts,  &kCompactionIndex, &kCompactionSeconds, &kKsmPayRate,   &kKsmBreakEven};
   for (const auto* f : PoolPlacementMetrics::Families()) all.push_back(f);
   return all;
 }
@@ -253,6 +267,8 @@ void Controller::Collect(MetricSink& out) const {
     out.Add(kActionsLimit, {}, limits_->first);
     out.Add(kBytesLimit, {}, static_cast<double>(limits_->second));
   }
+  if (ksm_pay_rate_) out.Add(kKsmPayRate, {}, *ksm_pay_rate_);
+  if (ksm_break_even_) out.Add(kKsmBreakEven, {}, *ksm_break_even_);
   out.Add(kLastRun, {}, last_run_);
   out.Add(kLastAction, {}, last_action_);
   out.Add(kReloads, {"ok"}, static_cast<double>(reloads_ok_));

@@ -78,8 +78,9 @@ class Controller final : private CycleListener {
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
   double last_run_ = 0, last_action_ = 0, last_duration_ = 0;
   std::optional<std::string> last_observe_error_;
-  std::optional<std::pair<bool, uint64_t>> libvirt_;  // up, connection errors
-  std::optional<std::pair<int, uint64_t>> limits_;    // actions per cycle, bytes per minute
+  std::optional<std::pair<bool, uint64_t>> libvirt_;     // up, connection errors
+  std::optional<std::pair<int, uint64_t>> limits_;       // actions per cycle, bytes per minute
+  std::optional<double> ksm_pay_rate_, ksm_break_even_;  // bytes per ksmd CPU-second
 };
 
 }  // namespace kvmem::loop

@@ -33,6 +33,7 @@ class ControlCycle {
   void SetPolicy(model::Policy policy);
   const model::Policy& policy() const { return policy_; }
   const policy::ControllerState& state() const { return state_; }
+  const policy::Window& window() const { return window_; }
 
   // One cycle on `obs`. An observation not newer than the last one gives an empty plan.
   // `listener` may be null; once *stop is true (SIGTERM) no further action starts.

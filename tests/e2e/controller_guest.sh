@@ -31,6 +31,8 @@ virtio_mem:
   enabled: false
 compaction:
   enabled: false
+ksm:
+  enabled: false  # this test is not about KSM: the host's knobs stay untouched
 YAML
 start=$(current_kib)
 assert_eq "$start" 655360 "initial balloon (512 MiB base + 128 MiB virtio-mem)"
@@ -78,6 +80,8 @@ virtio_mem:
   shrink_after: 1h
 compaction:
   enabled: false
+ksm:
+  enabled: false  # this test is not about KSM: the host's knobs stay untouched
 YAML
 kill -HUP "$CTL_PID"
 "$SRC/tests/e2e/vm/guest-ctl.sh" hog 250 || fail "guest did not start the hog"

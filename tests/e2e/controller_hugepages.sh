@@ -56,7 +56,7 @@ virsh -c "$uri" define "$E2E_TMP/dom.xml" >/dev/null || fail "define"
 virsh -c "$uri" autostart kvmem-hugepages >/dev/null || fail "autostart"
 
 # Compaction first would depend on this host's fragmentation: keep the run exact.
-printf 'interval: 500ms\ncompaction:\n  enabled: false\n' >"$E2E_TMP/policy.yaml"
+printf 'interval: 500ms\ncompaction:\n  enabled: false\nksm:\n  enabled: false\n' >"$E2E_TMP/policy.yaml"
 "$CTL" --policy "$E2E_TMP/policy.yaml" --apply --once --libvirt.uri="$uri" --web.listen-address=127.0.0.1:0 \
   >"$E2E_TMP/once.log" 2>&1 || { cat "$E2E_TMP/once.log" >&2; fail "controller --once exited $?"; }
 grep -q "action=\"hugepages node 0 2 MiB: $orig -> $((orig + 4)) pages\".*outcome=applied" "$E2E_TMP/once.log" ||
@@ -69,7 +69,7 @@ pass "autostart VM's pages reserved ahead on node 0: $orig -> $((orig + 4)) page
 # was usable before the test, so only our 4 pages are excess: the others are not ours to take.
 virsh -c "$uri" undefine kvmem-hugepages >/dev/null || fail "undefine"
 keep=$((orig_free - orig_resv))
-printf 'interval: 500ms\ncompaction:\n  enabled: false\nhugepages:\n  reclaim: true\n  reclaim_after: 1s\n  headroom: %dMiB\n' \
+printf 'interval: 500ms\ncompaction:\n  enabled: false\nksm:\n  enabled: false\nhugepages:\n  reclaim: true\n  reclaim_after: 1s\n  headroom: %dMiB\n' \
   $((keep * 2)) >"$E2E_TMP/reclaim.yaml"
 start_daemon CTL "$CTL" --policy "$E2E_TMP/reclaim.yaml" --apply --libvirt.uri="$uri" --web.listen-address=127.0.0.1:0
 deadline=$((SECONDS + 60))

@@ -35,6 +35,8 @@ virtio_mem:
   enabled: false
 compaction:
   enabled: false
+ksm:
+  enabled: false  # this test is not about KSM: the host's knobs stay untouched
 YAML
 start_daemon EXP "$EXPORTER" --web.listen-address=127.0.0.1:0 --libvirt.uri="$KVMEM_TEST_URI_RO"
 start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/policy.yaml" --libvirt.uri="$U" --log.level=debug \

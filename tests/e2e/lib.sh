@@ -116,5 +116,7 @@ compaction:
   quiet_below: 0.5
   cooldown: 100ms
   max_backoff: 100ms
+ksm:
+  enabled: false  # this test is not about KSM: the host's knobs stay untouched
 YAML
 }
