@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,6 +35,28 @@ class Controller {
 // each cycle's skips that were not in the previous cycle are written there, one per line.
 std::unique_ptr<Controller> MakeKvmem(const model::Policy& policy, std::ostream* skips = nullptr);
 
+// The KSM rule MOM's ksm policy and ksmtuned share (docs/simulator.md): KSM stops while the
+// guests' committed memory plus the threshold fits MemTotal and free memory is above the
+// threshold; otherwise it runs, pages_to_scan grows by `boost` while free memory is below the
+// threshold and shrinks by `decay` above it (within [npages_min, npages_max]), and
+// sleep_millisecs is sleep_baseline_ms scaled by 16 GiB / MemTotal (at least sleep_min_ms).
+struct KsmRuleParams {
+  double threshold = 0.20;  // of MemTotal
+  int64_t boost = 300;
+  int64_t decay = -50;
+  uint64_t npages_min = 64;
+  uint64_t npages_max = 1250;
+  uint64_t sleep_baseline_ms = 10;
+  uint64_t sleep_min_ms = 0;  // ksmtuned: 10; MOM has none
+};
+// The knobs the rule wants given `free` bytes (the caller's own measure of free memory) and
+// `npages`, the pages_to_scan it adds to; nullopt without KSM on the host. KsmAction makes the
+// SetKsm, or nothing when the knobs are already so.
+std::optional<model::KsmSettings> KsmRule(const KsmRuleParams& p, const model::Observation& obs, double free,
+                                          uint64_t npages);
+std::optional<model::Action> KsmAction(const model::Observation& obs, const model::KsmSettings& to,
+                                       const std::string& rule);
+
 // oVirt MOM's balloon rules (vdsm's policy), docs/simulator.md lists the constants.
 struct MomParams {
   model::Duration period = std::chrono::seconds{15};
@@ -43,6 +66,7 @@ struct MomParams {
   double min_guest_free = 0.20;      // free share a guest keeps (scaled down under pressure)
   double max_change = 0.05;          // per guest per cycle, of its current balloon
   double min_change = 0.0025;        // smaller changes are not made
+  KsmRuleParams ksm;                 // its ksm policy, in the same 15 s cycle
 };
 std::unique_ptr<Controller> MakeMom(const MomParams& params = {});
 
@@ -54,6 +78,8 @@ struct ProxmoxParams {
   uint64_t dead_band = 10ULL << 20;    // |goal| up to this: do nothing
   uint64_t default_shares = 1000;
   double idle_free_ratio = 0.25;  // guest free > this share of its minimum: "has enough free memory"
+  KsmRuleParams ksm{0.20, 300, -50, 64, 1250, 10, 10};    // ksmtuned, Proxmox's KSM daemon
+  model::Duration ksm_period = std::chrono::seconds{60};  // KSM_MONITOR_INTERVAL
 };
 // `shares` by VM uuid; VMs not listed get default_shares.
 std::unique_ptr<Controller> MakeProxmox(const ProxmoxParams& params = {}, std::map<std::string, uint64_t> shares = {});

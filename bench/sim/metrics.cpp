@@ -40,6 +40,7 @@ void Recorder::Sample(const Plant& plant, Duration dt) {
     const double above = free - std::max(sc_.band_high * total, before_[i]);
     m_.overshoot_bytes = std::max(m_.overshoot_bytes, std::min(above, held));
   }
+  NoteDensity(plant, dt);
   if (now < sc_.warmup) return;
   if (pressure) m_.pressure_seconds += model::Seconds(dt);
   if (now < sc_.disturbance) return;
@@ -69,6 +70,51 @@ void Recorder::NoteOom(const VmState& vm, Duration now, Duration dt) {
   if (!unpreventable_[vm.uuid]) m_.oom_caused_vm_seconds += model::Seconds(dt);
 }
 
+void Recorder::NoteDensity(const Plant& plant, Duration dt) {
+  const Duration now = plant.now();
+  if (!sc_.ksm && !sc_.offload) return;
+  if (refaults_at_minute_.empty()) refaults_at_minute_.assign(plant.vms().size(), 0.0);
+  if (now >= next_minute_) {  // one whole minute of refaults per VM, against its resident bytes
+    for (size_t i = 0; i < plant.vms().size(); ++i) {
+      const VmState& vm = plant.vms()[i];
+      const double resident = AsDouble(vm.Memory()) - vm.Offloaded();
+      const double bytes = (vm.refault_pages - refaults_at_minute_[i]) * 4096;
+      if (now >= sc_.warmup + std::chrono::minutes{1} && resident > 0) {
+        m_.refault_worst_ratio = std::max(m_.refault_worst_ratio, bytes / resident);
+      }
+      refaults_at_minute_[i] = vm.refault_pages;
+    }
+    next_minute_ += std::chrono::minutes{1};
+  }
+  if (now < sc_.warmup) return;
+  if (ksmd_cpu_at_warmup_ < 0) {
+    ksmd_cpu_at_warmup_ = plant.ksm().cpu_seconds;
+    for (const auto& vm : plant.vms()) refaults_at_warmup_.push_back(vm.refault_pages);
+    resident_minutes_.assign(plant.vms().size(), 0.0);
+  }
+  double worst_mean = 0;  // refaulted bytes since the warm-up / resident byte-minutes, worst VM
+  for (size_t i = 0; i < plant.vms().size(); ++i) {
+    const VmState& vm = plant.vms()[i];
+    resident_minutes_[i] += (AsDouble(vm.Memory()) - vm.Offloaded()) * model::Seconds(dt) / 60;
+    const double bytes = (vm.refault_pages - refaults_at_warmup_[i]) * 4096;
+    if (resident_minutes_[i] > 0) worst_mean = std::max(worst_mean, bytes / resident_minutes_[i]);
+  }
+  m_.refault_mean_ratio = worst_mean;
+  m_.ksmd_cpu_seconds = plant.ksm().cpu_seconds - ksmd_cpu_at_warmup_;
+  double ksm = 0, offload = 0, memory = 0;
+  for (const auto& vm : plant.vms()) {
+    ksm += plant.KsmSavedBytes(vm);
+    offload += plant.OffloadSavedBytes(vm);
+    memory += AsDouble(vm.Memory());
+  }
+  ksm_saved_sum_ += ksm * model::Seconds(dt);
+  saved_sum_ += (ksm + offload) * model::Seconds(dt);
+  measured_seconds_ += model::Seconds(dt);
+  m_.ksm_saved_mean_bytes = ksm_saved_sum_ / measured_seconds_;
+  m_.saved_mean_bytes = saved_sum_ / measured_seconds_;
+  m_.offload_saved_ratio = memory > 0 ? offload / memory : 0;
+}
+
 void Recorder::Settle::Note(bool ok, Duration t, Duration dt) {
   if (!ok) {
     failed = true;
@@ -84,6 +130,14 @@ std::optional<double> Recorder::Settle::Seconds(Duration disturbance) const {
 
 void Recorder::Action(Duration now, const model::Action& action) {
   if (now < sc_.warmup || std::holds_alternative<model::CompactNode>(action)) return;
+  if (std::holds_alternative<model::SetKsm>(action)) {
+    ++m_.ksm_writes;
+    return;
+  }
+  if (std::holds_alternative<model::ReclaimVmMemory>(action)) {
+    ++m_.reclaims;
+    return;
+  }
   ++m_.actions;
   m_.bytes_moved += AsDouble(model::BytesMoved(action));
   const int dir = model::Direction(action);

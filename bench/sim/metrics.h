@@ -44,6 +44,17 @@ struct Metrics {
   uint64_t blind_shrinks = 0;        // shrinks of a VM inside one of its stats outages
   double priority_bytes_taken = 0;   // bytes shrunk from VMs of priority above 0
   double min_free_ratio = 1;         // lowest node free / total
+  // Density (scenarios with ksm / offload): the KSM saving's mean, ksmd's CPU seconds, the
+  // share of VM memory compressed offload saves at the end, the worst VM-minute of refaults
+  // (refaulted bytes in a minute / the VM's resident bytes), KSM knob writes and reclaims.
+  double ksm_saved_mean_bytes = 0;
+  double saved_mean_bytes = 0;  // KSM and compressed offload together, time mean
+  double ksmd_cpu_seconds = 0;
+  double offload_saved_ratio = 0;
+  double refault_worst_ratio = 0;
+  double refault_mean_ratio = 0;  // the worst VM's refaults over the run / its mean resident, per minute
+  uint64_t ksm_writes = 0;
+  uint64_t reclaims = 0;
 };
 
 // A guest with at least this share of its memory free shows no pressure (kvmem's default
@@ -67,7 +78,16 @@ class Recorder {
   std::map<std::string, bool> unpreventable_;  // the kind of the OOM each VM is in now
   std::map<std::string, uint64_t> last_memory_;
   void NoteOom(const VmState& vm, Duration now, Duration dt);
-  std::vector<double> before_;  // node free just before the disturbance
+  void NoteDensity(const Plant& plant, Duration dt);
+  double ksm_saved_sum_ = 0;  // byte-seconds since the warm-up
+  double saved_sum_ = 0;      // the same, KSM and offload
+  double measured_seconds_ = 0;
+  double ksmd_cpu_at_warmup_ = -1;
+  Duration next_minute_{0};
+  std::vector<double> refaults_at_minute_;  // per VM, at the start of the current minute
+  std::vector<double> refaults_at_warmup_;  // per VM
+  std::vector<double> resident_minutes_;    // per VM, resident byte-minutes since the warm-up
+  std::vector<double> before_;              // node free just before the disturbance
   // One "settled" criterion: whether it failed after the disturbance, whether it holds now,
   // and when it last failed.
   struct Settle {

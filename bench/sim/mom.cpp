@@ -5,7 +5,9 @@
 //     used + guest_free% x balloon, where guest_free% = 20 % x host free% / 20 %, and at or
 //     below 5 % host free guest_free% = host free% - 5 % (negative: a target below usage);
 //   otherwise: grow every ballooned guest by 5 % (at least to used + 20 % of its maximum);
-//   changes under 0.25 % of the balloon are not made.
+//   changes under 0.25 % of the balloon are not made;
+//   KSM (its ksm policy, same cycle): KsmRule on the same 10-sample mean of free memory, adding
+//   to the pages_to_scan it reads from the host; sleep 10 ms x 16 GiB / MemTotal, no floor.
 // "used" is the 10-sample mean of balloon - guest unused. Data age is not looked at: stale
 // statistics are used as if fresh; a guest with no statistics is left out.
 #include <algorithm>
@@ -49,6 +51,11 @@ class Mom : public Controller {
       const double used = Mean(s.balloon) - Mean(s.unused);
       const auto target = pressure ? Shrink(vm, used, host_free) : Grow(vm, used);
       if (target) out.push_back(*target);
+    }
+    if (obs.ksm) {
+      if (auto to = KsmRule(p_.ksm, obs, Mean(host_free_), obs.ksm->pages_to_scan)) {
+        if (auto a = KsmAction(obs, *to, "mom.ksm")) out.push_back(*a);
+      }
     }
     return out;
   }

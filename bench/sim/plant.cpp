@@ -59,6 +59,9 @@ Plant::Plant(const Scenario& scenario) : scenario_(scenario) {
     vm.next_stats = spec.stats_phase.count() > 0 ? spec.stats_phase : spec.stats_period;
     vms_.push_back(std::move(vm));
   }
+  if (scenario_.ksm) {
+    ksm_.knobs = {scenario_.ksm->run, scenario_.ksm->pages_to_scan, scenario_.ksm->sleep_millisecs};
+  }
 }
 
 uint64_t Plant::Resident(size_t n) const {
@@ -96,6 +99,7 @@ void Plant::RefreshStats(VmState& vm) {
 }
 
 void Plant::Advance(Duration now) {
+  const Duration dt = std::max(now, now_) - now_;
   now_ = std::max(now_, now);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const uint64_t host = Bytes(scenario_.nodes[i].host.At(now_));
@@ -119,6 +123,7 @@ void Plant::Advance(Duration now) {
       while (vm.next_stats <= now_) vm.next_stats += vm.spec->stats_period;
     }
   }
+  AdvanceDensity(dt);
 }
 
 bool Plant::Submit(const model::Action& action, Duration due) {
@@ -145,7 +150,7 @@ bool Plant::Submit(const model::Action& action, Duration due) {
     vm->pending_vmem_due = due;
     return true;
   }
-  return std::holds_alternative<model::CompactNode>(action);
+  return std::holds_alternative<model::CompactNode>(action) || SubmitDensity(action);
 }
 
 model::Observation Plant::Observe() const {
@@ -180,8 +185,11 @@ model::Observation Plant::Observe() const {
     if (const auto& d = vm.spec->virtio_mem) {
       v.virtio_mem.push_back({kDeviceAlias, d->node, d->size, d->block, vm.vmem_requested, vm.vmem_plugged});
     }
+    v.nosharepages = vm.spec->nosharepages;
     obs.vms.push_back(std::move(v));
   }
+  obs.cpus = scenario_.cpus;
+  ObserveDensity(obs);
   return obs;
 }
 

@@ -11,6 +11,9 @@
 //   (the guest survives with its demand capped at its memory).
 // A balloon target or virtio-mem size takes effect `delay` after it is submitted; until then
 // the memory stays where it was. Free memory may go negative: the host is then overcommitted.
+// KSM and compressed memory (bench/sim/density.cpp, when the scenario has `ksm` / `offload`)
+// save host memory without moving it: node free = ... + the bytes they save on the node.
+// KSM knobs and memory.reclaim take effect when submitted (sysfs and cgroup writes are synchronous).
 // Not thread-safe. Throws only std::bad_alloc.
 #pragma once
 
@@ -28,8 +31,9 @@ namespace kvmem::sim {
 struct NodeState {
   int id = 0;
   uint64_t total = 0;
-  uint64_t host = 0;  // host usage now
-  int64_t free = 0;   // ledger: total - host - resident VM bytes
+  uint64_t host = 0;   // host usage now
+  int64_t free = 0;    // ledger: total - host - resident VM bytes + saved
+  uint64_t saved = 0;  // bytes KSM and compressed memory save on this node now
 };
 
 struct GuestStats {
@@ -55,8 +59,25 @@ struct VmState {
   std::optional<uint64_t> pending_vmem;
   Duration pending_vmem_due{0};
   Duration next_stats{0};
+  // Density (bench/sim/density.cpp): pages of this VM merged by KSM, bytes (uncompressed) of
+  // its cold and warm memory in zswap, and its cgroup's cumulative refaults and memory stall.
+  double merged_pages = 0;
+  double offloaded_cold = 0;
+  double offloaded_warm = 0;
+  double refault_pages = 0;
+  double psi_some_seconds = 0;
 
   uint64_t Memory() const { return balloon + vmem_plugged; }
+  double Offloaded() const { return offloaded_cold + offloaded_warm; }
+};
+
+// KSM's host-wide state: the knobs, and what ksmd has done so far.
+struct KsmState {
+  model::KsmSettings knobs;
+  double pages_scanned = 0;  // cumulative
+  double cpu_seconds = 0;    // ksmd's, cumulative
+  double full_scans = 0;     // passes over all mergeable pages (fractional while one is under way)
+  double rmap_items = 0;     // pages ksmd tracks (64 bytes each: general_profit subtracts them)
 };
 
 class Plant {
@@ -79,16 +100,31 @@ class Plant {
   const Scenario& scenario() const { return scenario_; }
   // Bytes of all VMs on node index n.
   uint64_t Resident(size_t n) const;
+  const KsmState& ksm() const { return ksm_; }
+  // Bytes a VM's memory is saved now: by KSM (its merged pages, less the one copy its image's
+  // VMs keep between them) and by compressed offload (offloaded less its compressed size).
+  double KsmSavedBytes(const VmState& vm) const;
+  double OffloadSavedBytes(const VmState& vm) const;
 
  private:
   void Place(VmState& vm);  // recomputes vm.resident from its memory and moves the difference
   void UpdateDemand(VmState& vm);
   void RefreshStats(VmState& vm);
+  // Density (density.cpp): advance KSM and offload by dt, then move node free by the saving.
+  void AdvanceDensity(Duration dt);
+  void AdvanceKsm(double seconds);
+  void AdvanceOffload(double seconds);
+  void UpdateSaved();
+  bool SubmitDensity(const model::Action& action);
+  void ObserveDensity(model::Observation& obs) const;
+  double MergeablePages() const;
+  size_t ImagePeers(const VmState& vm) const;  // mergeable VMs of vm's image, itself included
 
   const Scenario& scenario_;
   Duration now_{0};
   std::vector<NodeState> nodes_;
   std::vector<VmState> vms_;
+  KsmState ksm_;
 };
 
 }  // namespace kvmem::sim

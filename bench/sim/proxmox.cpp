@@ -7,6 +7,9 @@
 //   the share of each VM is min + (the group's memory above its minimums + goal) x
 //   shares / total shares, clamped to [min, max]; each VM moves at most 100 MiB per cycle
 //   toward its share, and the sharing repeats while some VM hit a clamp and progress is made.
+// KSM is ksmtuned's (KSM_MONITOR_INTERVAL 60 s): KsmRule on MemFree + Buffers + Cached (the
+// plant's available memory) as sampled then, adding to its own npages (starting at 0), sleep
+// 10 ms x 16 GiB / MemTotal, at least 10 ms.
 // A VM without a minimum (balloon unset) or with shares 0 is left alone; guest statistics are
 // used whatever their age.
 #include <algorithm>
@@ -63,6 +66,7 @@ class Proxmox : public Controller {
       if (rest <= goal) Distribute(res, all, rest);
     }
     std::vector<model::Action> out;
+    Ksmtuned(obs, available, out);
     for (const Vm& v : all) {
       auto it = res.find(v.obs->uuid);
       if (it == res.end() || it->second == v.cur) continue;
@@ -77,6 +81,15 @@ class Proxmox : public Controller {
   }
 
  private:
+  void Ksmtuned(const model::Observation& obs, double available, std::vector<model::Action>& out) {
+    if (!obs.ksm || obs.time.time_since_epoch() < next_ksm_) return;
+    next_ksm_ = obs.time.time_since_epoch() + p_.ksm_period;
+    auto to = KsmRule(p_.ksm, obs, available, npages_);
+    if (!to) return;
+    if (to->run == 1) npages_ = to->pages_to_scan;
+    if (auto a = KsmAction(obs, *to, "ksmtuned")) out.push_back(*a);
+  }
+
   static int64_t Signed(uint64_t v) { return static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX)); }
 
   // Shares `bytes` (negative: takes) out among `vms`; returns what is left over.
@@ -130,6 +143,8 @@ class Proxmox : public Controller {
 
   ProxmoxParams p_;
   std::map<std::string, uint64_t> shares_;
+  model::Duration next_ksm_{0};
+  uint64_t npages_ = 0;  // ksmtuned's own pages_to_scan
 };
 
 }  // namespace

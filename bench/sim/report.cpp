@@ -68,6 +68,28 @@ std::vector<Row> Rows(const ScenarioResult& r) {
     rows.push_back({"taken from priority VMs", [](const Metrics& m) { return m.priority_bytes_taken / kGiB; },
                     [](double v) { return Fmt(v, 2, " GiB"); }, true, 0.005});
   }
+  if (r.scenario.ksm || r.scenario.offload) {
+    auto gib = [](double v) { return Fmt(v, 2, " GiB"); };
+    auto pct = [](double v) { return Fmt(v, 1, " %"); };
+    rows.push_back(
+        {"KSM saved (mean)", [](const Metrics& m) { return m.ksm_saved_mean_bytes / kGiB; }, gib, false, 0.005});
+    rows.push_back({"KSM and offload saved (mean)", [](const Metrics& m) { return m.saved_mean_bytes / kGiB; }, gib,
+                    false, 0.005});
+    rows.push_back({"ksmd CPU", [](const Metrics& m) { return m.ksmd_cpu_seconds; },
+                    [](double v) { return Fmt(v, 0, " CPU-s"); }, true, 0.5});
+    rows.push_back({"KSM knob writes", [](const Metrics& m) { return static_cast<double>(m.ksm_writes); },
+                    [](double v) { return Fmt(v, 0); }, true, 0, false});
+    rows.push_back({"offload saved (end, of VM memory)", [](const Metrics& m) { return m.offload_saved_ratio * 100; },
+                    pct, false, 0.05});
+    rows.push_back({"worst refaults (VM-minute, of resident)",
+                    [](const Metrics& m) { return m.refault_worst_ratio * 100; },
+                    [](double v) { return Fmt(v, 3, " %"); }, true, 0.0005});
+    rows.push_back({"refaults over the run (worst VM, of resident per minute)",
+                    [](const Metrics& m) { return m.refault_mean_ratio * 100; },
+                    [](double v) { return Fmt(v, 3, " %"); }, true, 0.0005});
+    rows.push_back({"offload steps", [](const Metrics& m) { return static_cast<double>(m.reclaims); },
+                    [](double v) { return Fmt(v, 0); }, true, 0, false});
+  }
   if (!r.scenario.outages.empty()) {
     rows.push_back({"shrinks during the outage", [](const Metrics& m) { return static_cast<double>(m.blind_shrinks); },
                     [](double v) { return Fmt(v, 0); }});
@@ -76,6 +98,41 @@ std::vector<Row> Rows(const ScenarioResult& r) {
 }
 
 std::string Secs(Duration d) { return model::FormatSeconds(d); }
+
+// The density targets: KSM saving and ksmd CPU against each baseline, offload saving,
+// refaults within the guard, no guest OOM.
+template <class Line>
+void DensityTargets(const ScenarioResult& r, Line& line) {
+  const Targets& t = r.scenario.targets;
+  const Metrics& k = r.runs[0];
+  if (const auto share = t.ksm_cpu_at_most) {
+    bool saves = true, cheap = true;
+    std::string saved = "kvmem " + Fmt(k.ksm_saved_mean_bytes / kGiB, 2, " GiB");
+    std::string cpu = "kvmem " + Fmt(k.ksmd_cpu_seconds, 0, " CPU-s");
+    for (size_t i = 1; i < r.runs.size(); ++i) {
+      const Metrics& b = r.runs[i];
+      saves = saves && k.ksm_saved_mean_bytes >= b.ksm_saved_mean_bytes;
+      cheap = cheap && k.ksmd_cpu_seconds <= *share * b.ksmd_cpu_seconds;
+      saved += ", " + b.controller + " " + Fmt(b.ksm_saved_mean_bytes / kGiB, 2, " GiB");
+      cpu += ", " + b.controller + " " + Fmt(b.ksmd_cpu_seconds, 0, " CPU-s");
+    }
+    line(r, "KSM saves at least what each baseline saves (mean)", saves, saved);
+    line(r, "ksmd CPU at most " + Fmt(*share * 100, 0, " %") + " of each baseline's", cheap, cpu);
+  }
+  if (const auto least = t.offload_saves_at_least) {
+    line(r, "compressed offload saves at least " + Fmt(*least * 100, 0, " %") + " of VM memory",
+         k.offload_saved_ratio >= *least, Fmt(k.offload_saved_ratio * 100, 1, " %"));
+  }
+  if (const auto most = t.refaults_at_most) {
+    line(r, "refaults within " + Fmt(*most * 100, 1, " %") + " of resident per minute (each VM over the run)",
+         k.refault_mean_ratio <= *most,
+         "worst VM " + Fmt(k.refault_mean_ratio * 100, 3, " %") + "; worst single VM-minute " +
+             Fmt(k.refault_worst_ratio * 100, 3, " %"));
+  }
+  if (t.offload_saves_at_least || t.ksm_cpu_at_most) {
+    line(r, "no guest OOM", k.oom_events == 0, std::to_string(k.oom_events) + " OOM events");
+  }
+}
 
 }  // namespace
 
@@ -152,6 +209,7 @@ std::string RenderTargets(const std::vector<ScenarioResult>& results) {
     if (r.scenario.targets.no_blind_shrinks) {
       line(r, "no shrink during the stats outage", k.blind_shrinks == 0, std::to_string(k.blind_shrinks) + " shrinks");
     }
+    DensityTargets(r, line);
     if (const auto most = r.scenario.targets.direction_changes_at_most) {
       line(r, "at most " + std::to_string(*most) + " direction change(s)",
            k.direction_changes <= static_cast<uint64_t>(*most), std::to_string(k.direction_changes) + " changes");

@@ -27,6 +27,7 @@ Metrics Run(const Scenario& sc, Controller& controller, const RunOptions& option
     for (const auto& n : plant.nodes()) *options.csv << ",node" << n.id << "_free_gib";
     for (const auto& vm : plant.vms())
       *options.csv << "," << vm.spec->name << "_mem_gib," << vm.spec->name << "_demand_gib";
+    if (sc.ksm || sc.offload) *options.csv << ",ksm_saved_gib,offload_saved_gib,ksmd_cpu_seconds";
     *options.csv << "\n";
   }
   for (Duration t{0}; t < sc.duration; t += sc.tick) {
@@ -48,6 +49,14 @@ Metrics Run(const Scenario& sc, Controller& controller, const RunOptions& option
       for (const auto& n : plant.nodes()) *options.csv << "," << static_cast<double>(n.free) / kG;
       for (const auto& vm : plant.vms())
         *options.csv << "," << model::AsDouble(vm.Memory()) / kG << "," << vm.demand / kG;
+      if (sc.ksm || sc.offload) {
+        double ksm = 0, offload = 0;
+        for (const auto& vm : plant.vms()) {
+          ksm += plant.KsmSavedBytes(vm);
+          offload += plant.OffloadSavedBytes(vm);
+        }
+        *options.csv << "," << ksm / kG << "," << offload / kG << "," << plant.ksm().cpu_seconds;
+      }
       *options.csv << "\n";
       next_csv += options.csv_every;
     }

@@ -74,6 +74,32 @@ struct VmSpec {
   Duration stats_period{5000};  // how often the guest refreshes its balloon statistics
   Duration stats_phase{0};      // first refresh, within the first period
   int priority = 0;             // kvmem's VM priority (domain metadata): higher gives last, gets first
+  // Density (docs/simulator.md "KSM and compressed memory"): the image the VM was booted from
+  // (VMs of one image have `shareable` of their memory identical), <nosharepages/>, and the
+  // share of its memory that is cold (untouched for minutes).
+  std::string image{};  // empty: shares nothing
+  double shareable = 0;
+  bool nosharepages = false;
+  double cold = 0;
+};
+
+// KSM on the simulated host: the knobs at the start, what scanning a page costs ksmd, and how
+// fast guests write to merged pages (copy on write, which unmerges them).
+struct KsmSpec {
+  int run = 0;
+  uint64_t pages_to_scan = 100;  // the kernel's defaults
+  uint64_t sleep_millisecs = 20;
+  double cpu_per_page = 0.7e-6;  // ksmd CPU seconds per page scanned
+  double cow_per_minute = 0.01;  // share of the merged pages written (unmerged) per minute
+};
+
+// Compressed memory (zswap): how well pages compress, what a refault costs the vCPU, and how
+// often offloaded pages are touched again, warm and cold ones (share per minute).
+struct OffloadSpec {
+  double compression_ratio = 3.0;
+  double refault_stall = 6e-6;           // seconds a task stalls per page brought back
+  double warm_touch_per_minute = 0.5;    // warm pages: touched within two minutes
+  double cold_touch_per_minute = 0.005;  // cold pages: rarely
 };
 
 // The guest stops refreshing its statistics: kept with their old time (stale) or gone (missing).
@@ -91,6 +117,12 @@ struct Targets {
   std::optional<int> direction_changes_at_most;
   bool no_blind_shrinks = false;  // kvmem never shrinks a VM during its outage
   bool priority_spared = false;   // kvmem takes nothing from VMs of priority above 0
+  // Density: kvmem's KSM saving >= each baseline's, with ksmd CPU <= this share of each one's.
+  std::optional<double> ksm_cpu_at_most;
+  // Compressed offload saves at least this share of VM memory, with refaults within
+  // refaults_at_most (bytes per minute / resident bytes, each VM), and no guest OOM.
+  std::optional<double> offload_saves_at_least;
+  std::optional<double> refaults_at_most;
 };
 
 struct Scenario {
@@ -111,6 +143,9 @@ struct Scenario {
   std::vector<VmSpec> vms;
   std::vector<Outage> outages;
   Targets targets;
+  int cpus = 0;                        // host CPUs, for the observation; 0 unknown
+  std::optional<KsmSpec> ksm;          // unset: no KSM on this host (no /sys/kernel/mm/ksm)
+  std::optional<OffloadSpec> offload;  // unset: no zswap, no VM cgroups
 
   const VmSpec* FindVm(std::string_view name) const;
   // True when `vm` is inside one of its outages at `t`; `missing` tells which kind.

@@ -143,7 +143,7 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
   for (const auto& v : list) {
     Map m(v, "vms",
           {"name", "count", "max", "balloon", "min", "shares", "node", "residency", "demand", "jitter", "phase_spread",
-           "virtio_mem", "stats_period", "priority"});
+           "virtio_mem", "stats_period", "priority", "image", "shareable", "nosharepages", "cold"});
     const std::string name = m.Read("name", std::string(), AnyText);
     if (name.empty()) throw LoadError{"vms at " + Where(v) + ": every VM needs a name"};
     const int64_t count = m.Read("count", int64_t{0}, config::ParseInteger);
@@ -156,6 +156,14 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
     base.shares = static_cast<uint64_t>(m.Read("shares", int64_t{1000}, config::ParseInteger));
     base.priority = static_cast<int>(m.Read("priority", int64_t{0}, config::ParseInteger));
     base.stats_period = m.Read("stats_period", stats_default, config::ParseDuration);
+    base.image = m.Read("image", std::string(), AnyText);
+    base.shareable = m.Read("shareable", 0.0, config::ParseRatio);
+    base.nosharepages = m.Read("nosharepages", false, yaml_map::ParseBool);
+    base.cold = m.Read("cold", 0.0, config::ParseRatio);
+    if (base.shareable > 1 || base.cold > 1 || (base.shareable > 0 && base.image.empty())) {
+      throw LoadError{"vm " + name + " at " + Where(v) +
+                      ": shareable and cold are at most 100 %; shareable needs an image"};
+    }
     if (count < 0 || base.max == 0 || base.balloon > base.max || base.min > base.max ||
         base.stats_period.count() <= 0) {
       throw LoadError{"vm " + name + " at " + Where(v) +
@@ -202,10 +210,42 @@ void ReadVms(const Scenario& sc, const YAML::Node& list, Duration stats_default,
   }
 }
 
+// `ksm:` and `offload:`, the density model's host parameters (docs/simulator.md).
+void ReadDensity(const Map& top, Scenario& sc) {
+  sc.cpus = static_cast<int>(top.Read("cpus", int64_t{0}, config::ParseInteger));
+  if (sc.cpus < 0) throw LoadError{"cpus: must be >= 0"};
+  if (top.Has("ksm")) {
+    Map m(top.Get("ksm"), "ksm", {"run", "pages_to_scan", "sleep_millisecs", "cpu_per_page", "cow_per_minute"});
+    KsmSpec k;
+    k.run = static_cast<int>(m.Read("run", int64_t{k.run}, config::ParseInteger));
+    k.pages_to_scan = static_cast<uint64_t>(m.Read("pages_to_scan", int64_t{100}, config::ParseInteger));
+    k.sleep_millisecs = static_cast<uint64_t>(m.Read("sleep_millisecs", int64_t{20}, config::ParseInteger));
+    k.cpu_per_page = m.Read("cpu_per_page", k.cpu_per_page, ParseNumber);
+    k.cow_per_minute = m.Read("cow_per_minute", k.cow_per_minute, config::ParseRatio);
+    if (k.run < 0 || k.run > 1 || k.cpu_per_page <= 0 || k.cow_per_minute > 1) {
+      throw LoadError{"ksm: needs run 0 or 1, cpu_per_page > 0 and cow_per_minute <= 100%"};
+    }
+    sc.ksm = k;
+  }
+  if (top.Has("offload")) {
+    Map m(top.Get("offload"), "offload",
+          {"compression_ratio", "refault_stall", "warm_touch_per_minute", "cold_touch_per_minute"});
+    OffloadSpec o;
+    o.compression_ratio = m.Read("compression_ratio", o.compression_ratio, ParseNumber);
+    o.refault_stall = m.Read("refault_stall", o.refault_stall, ParseNumber);
+    o.warm_touch_per_minute = m.Read("warm_touch_per_minute", o.warm_touch_per_minute, config::ParseRatio);
+    o.cold_touch_per_minute = m.Read("cold_touch_per_minute", o.cold_touch_per_minute, config::ParseRatio);
+    if (o.compression_ratio < 1 || o.refault_stall < 0 || o.warm_touch_per_minute > 1 || o.cold_touch_per_minute > 1) {
+      throw LoadError{"offload: needs compression_ratio >= 1, refault_stall >= 0, touch rates <= 100%"};
+    }
+    sc.offload = o;
+  }
+}
+
 Scenario Read(const YAML::Node& root, std::string name) {
   Map top(root, "",
           {"title", "description", "duration", "warmup", "disturbance", "settling", "seed", "band", "actuation_delay",
-           "tick", "stats_period", "nodes", "vms", "outages", "targets"});
+           "tick", "stats_period", "nodes", "vms", "outages", "targets", "cpus", "ksm", "offload"});
   Scenario sc;
   sc.name = std::move(name);
   sc.title = top.Read("title", sc.name, AnyText);
@@ -240,6 +280,7 @@ Scenario Read(const YAML::Node& root, std::string name) {
     if (node.total == 0) throw LoadError{"nodes at " + Where(n) + ": total must be positive"};
     sc.nodes.push_back(std::move(node));
   }
+  ReadDensity(top, sc);
   if (top.Has("vms")) ReadVms(sc, top.Get("vms"), stats_default, sc.vms);
   if (top.Has("outages")) {
     for (const auto& o : top.Get("outages")) {
@@ -255,7 +296,8 @@ Scenario Read(const YAML::Node& root, std::string name) {
   }
   if (top.Has("targets")) {
     Map t(top.Get("targets"), "targets",
-          {"settle_faster", "direction_changes_at_most", "no_blind_shrinks", "priority_spared"});
+          {"settle_faster", "direction_changes_at_most", "no_blind_shrinks", "priority_spared", "ksm_cpu_at_most",
+           "offload_saves_at_least", "refaults_at_most"});
     if (t.Has("settle_faster")) sc.targets.settle_faster = t.Read("settle_faster", 0.0, ParseNumber);
     if (t.Has("direction_changes_at_most")) {
       sc.targets.direction_changes_at_most =
@@ -263,6 +305,11 @@ Scenario Read(const YAML::Node& root, std::string name) {
     }
     sc.targets.no_blind_shrinks = t.Read("no_blind_shrinks", false, yaml_map::ParseBool);
     sc.targets.priority_spared = t.Read("priority_spared", false, yaml_map::ParseBool);
+    if (t.Has("ksm_cpu_at_most")) sc.targets.ksm_cpu_at_most = t.Read("ksm_cpu_at_most", 0.0, config::ParseRatio);
+    if (t.Has("offload_saves_at_least")) {
+      sc.targets.offload_saves_at_least = t.Read("offload_saves_at_least", 0.0, config::ParseRatio);
+    }
+    if (t.Has("refaults_at_most")) sc.targets.refaults_at_most = t.Read("refaults_at_most", 0.0, config::ParseRatio);
   }
   if (sc.duration.count() <= 0 || sc.warmup > sc.disturbance || sc.disturbance >= sc.duration) {
     throw LoadError{"timing: needs 0 <= warmup <= disturbance < duration"};
