@@ -99,24 +99,26 @@ std::vector<Row> Rows(const ScenarioResult& r) {
 
 std::string Secs(Duration d) { return model::FormatSeconds(d); }
 
-// The density targets: KSM saving and ksmd CPU against each baseline, offload saving,
-// refaults within the guard, no guest OOM.
+// The density targets, as the issue states them: kvmem saves at least as much memory as each
+// baseline (KSM and compressed offload together, time mean; the table shows KSM alone too) with
+// at most a share of its ksmd CPU; offload saving, refaults within the guard, no guest OOM.
 template <class Line>
 void DensityTargets(const ScenarioResult& r, Line& line) {
   const Targets& t = r.scenario.targets;
   const Metrics& k = r.runs[0];
   if (const auto share = t.ksm_cpu_at_most) {
     bool saves = true, cheap = true;
-    std::string saved = "kvmem " + Fmt(k.ksm_saved_mean_bytes / kGiB, 2, " GiB");
+    std::string saved = "kvmem " + Fmt(k.saved_mean_bytes / kGiB, 2, " GiB") + " (KSM alone " +
+                        Fmt(k.ksm_saved_mean_bytes / kGiB, 2, " GiB") + ")";
     std::string cpu = "kvmem " + Fmt(k.ksmd_cpu_seconds, 0, " CPU-s");
     for (size_t i = 1; i < r.runs.size(); ++i) {
       const Metrics& b = r.runs[i];
-      saves = saves && k.ksm_saved_mean_bytes >= b.ksm_saved_mean_bytes;
+      saves = saves && k.saved_mean_bytes >= b.saved_mean_bytes;
       cheap = cheap && k.ksmd_cpu_seconds <= *share * b.ksmd_cpu_seconds;
-      saved += ", " + b.controller + " " + Fmt(b.ksm_saved_mean_bytes / kGiB, 2, " GiB");
+      saved += ", " + b.controller + " " + Fmt(b.saved_mean_bytes / kGiB, 2, " GiB");
       cpu += ", " + b.controller + " " + Fmt(b.ksmd_cpu_seconds, 0, " CPU-s");
     }
-    line(r, "KSM saves at least what each baseline saves (mean)", saves, saved);
+    line(r, "saves at least as much memory as each baseline (KSM and offload, mean)", saves, saved);
     line(r, "ksmd CPU at most " + Fmt(*share * 100, 0, " %") + " of each baseline's", cheap, cpu);
   }
   if (const auto least = t.offload_saves_at_least) {
