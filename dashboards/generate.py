@@ -19,6 +19,7 @@ def sel(*parts):
 
 
 I, N, D = 'instance=~"$instance"', 'node=~"$node"', 'domain=~"$domain"'
+SOME = 'kind="some"'
 
 
 def host():
@@ -72,9 +73,9 @@ def host():
                    targets((f"rate(kvmem_ksmd_cpu_seconds_total{sel(I)}{R})", "ksmd")), "percentunit", minimum=0),
         timeseries("KSM saving per ksmd CPU-second", "Bytes KSM saved per second of ksmd CPU over 5m (general_profit, "
                    "or pages_sharing x 4 KiB where the kernel lacks it), against the break-even the controller uses: "
-                   "the host's memory per CPU over ksm.payback (1h by default).",
+                   "the host's memory per CPU over ksm.payback (1h by default). A gap: ksmd used no CPU.",
                    targets((f"delta(kvmem_ksm_pages_sharing{sel(I)}[5m]) * 4096 / "
-                            f"(increase(kvmem_ksmd_cpu_seconds_total{sel(I)}[5m]) > 0)", "saved per CPU-second"),
+                            f"increase(kvmem_ksmd_cpu_seconds_total{sel(I)}[5m])", "saved per CPU-second"),
                            (f"sum by (instance) (kvmem_node_memory_total_bytes{sel(I)}) / "
                             f"sum by (instance) (kvmem_node_cpus{sel(I)}) / 3600", "break-even (payback 1h)")),
                    "bytes"),
@@ -207,6 +208,22 @@ def vms():
                    "(0 unless libvirt was slow).",
                    targets((f"time() - kvmem_domain_guest_stats_last_update_timestamp_seconds{d}", "{{domain}} guest report"),
                            (f"kvmem_domain_stats_age_seconds{d}", "{{domain}} exporter cache")), "s", w=24),
+        row("Cgroup: pressure and compressed offload"),
+        timeseries("Memory stall per VM", "Share of time some of the VM's tasks stalled on memory (its cgroup's "
+                   "memory.pressure, cgroup v2). Above offload.psi_target with memory offloaded fires "
+                   "KvmemVmStalledByOffload; the controller's offload backs off at once.",
+                   targets((f"rate(kvmem_domain_memory_pressure_stalled_seconds_total{sel(I, D, SOME)}{R})",
+                            "{{domain}}")), "percentunit", minimum=0),
+        timeseries("Offloaded memory per VM", "The VM's memory in swap, zswap or zram (memory.swap.current).",
+                   targets((f"kvmem_domain_cgroup_swap_bytes{d}", "{{domain}}")), "bytes", minimum=0),
+        timeseries("Resident memory per VM", "anon and file bytes of the VM's cgroup.",
+                   targets((f"kvmem_domain_cgroup_memory_bytes{d}", "{{domain}} {{type}}")), "bytes", minimum=0),
+        timeseries("Refaults per VM", "Pages brought back from swap, zswap or zram per minute, as a share of "
+                   "resident memory; the offload guard (offload.max_refault_ratio, 0.2 %) and KvmemVmRefaultStorm "
+                   "use this.",
+                   targets((f"rate(kvmem_domain_cgroup_swap_refaults_total{d}[5m]) * 4096 * 60 / on(instance, "
+                            f"domain, uuid) sum by (instance, domain, uuid) (kvmem_domain_cgroup_memory_bytes{d})",
+                            "{{domain}}")), "percentunit", minimum=0),
         row("KSM and facts"),
         timeseries("KSM saving per VM", "Memory KSM saves for each VM, net of its metadata.",
                    targets((f"kvmem_domain_ksm_profit_bytes{d}", "{{domain}}")), "bytes"),

@@ -127,5 +127,5 @@ cpu() { awk -v a="$ticks0" -v b="$1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) /
 echo "measured: the two guests' saving (ksm_process_profit) $profit bytes when merged, after $((t1 - t0)) s" \
   "and $(cpu "$ticks") s of ksmd CPU; $profit2 bytes ($merged2 pages merged) at the stop, after $((t2 - t0)) s" \
   "and $(cpu "$ticks2") s of ksmd CPU; break-even $(grep -o 'break_even_bytes_per_cpu_second=[0-9.e+]*' "$CTL_LOG" | head -n1 | cut -d= -f2) B/CPU-s"
-pass "KSM started, scanned harder, merged, slowed and stopped when merging no longer paid"
+pass "KSM started at the maximum, merged, slowed and stopped when merging no longer paid"
 echo "ksm_guest: all passed"

@@ -43,13 +43,14 @@ prom_has_data() {
 }
 
 # make_fixture_root DEST : tests/fixtures/hosts/two-node plus fake QEMU processes for two of
-# the libvirt test driver's domains (tests/fixtures/libvirt/host.xml), so that per-VM
-# placement, locality and KSM families have data too.
+# the libvirt test driver's domains (tests/fixtures/libvirt/host.xml), each in a cgroup v2 of its
+# own, so that per-VM placement, locality, KSM and cgroup families have data too.
 make_fixture_root() {
   local dest=$1 src=${KVMEM_SOURCE_DIR:?}/tests/fixtures/hosts/two-node
   mkdir -p "$dest"
   cp -a "$src/proc" "$src/sys" "$dest/"
-  local pid uuid n0 n1
+  local pid uuid n0 n1 cg_root=${KVMEM_SOURCE_DIR:?}/tests/fixtures/vm-cgroups/v2/sys/fs/cgroup
+  local cg="$cg_root/machine.slice/machine-qemu\\x2d1\\x2dtest.scope"
   for spec in "4101 a0000000-0000-4000-8000-000000000002 786432 262144" \
               "4102 a0000000-0000-4000-8000-000000000004 131072 1179648"; do
     read -r pid uuid n0 n1 <<<"$spec"
@@ -59,7 +60,13 @@ make_fixture_root() {
       $((n0 + n1)) $((n0 + n1)) "$n0" "$n1" >"$dest/proc/$pid/numa_maps"
     printf 'ksm_rmap_items 4096\nksm_zero_pages 12\nksm_merging_pages 2048\nksm_process_profit 8126464\n' \
       >"$dest/proc/$pid/ksm_stat"
+    # A cgroup v2 of its own, as libvirt's systemd layout makes it (tests/fixtures/vm-cgroups/v2).
+    local scope="machine.slice/machine-qemu\\x2d$pid\\x2dguest.scope/libvirt"
+    mkdir -p "$dest/sys/fs/cgroup/$scope"
+    cp -a "$cg/libvirt/." "$dest/sys/fs/cgroup/$scope/"
+    echo "0::/$scope/emulator" >"$dest/proc/$pid/cgroup"
   done
+  cp "$cg_root/cgroup.controllers" "$dest/sys/fs/cgroup/"
   # Both nodes in the DRAM tier, so the tier panels have data (two-node predates tiering).
   mkdir -p "$dest/sys/devices/virtual/memory_tiering/memory_tier4"
   echo 0-1 >"$dest/sys/devices/virtual/memory_tiering/memory_tier4/nodelist"

@@ -58,7 +58,7 @@ TEST(AlertRules, EveryAlertIsComplete) {
       }
     }
   }
-  EXPECT_EQ(count, 20u);
+  EXPECT_EQ(count, 22u);
 }
 
 TEST(AlertRules, DefaultPolicyThresholds) {
@@ -221,8 +221,8 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
       EXPECT_EQ(r["for"].as<std::string>(), PromDuration(a.for_duration));
     }
   }
-  EXPECT_EQ(alerts, 20u);
-  EXPECT_EQ(records, 9u);
+  EXPECT_EQ(alerts, 22u);
+  EXPECT_EQ(records, 10u);
 }
 
 TEST(AlertRules, WebhookHints) {
