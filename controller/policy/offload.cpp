@@ -179,7 +179,6 @@ void TrackOffload(ControllerState& state, const Window& window, const model::Pol
 // Why no VM on this host can be offloaded, or "" when some may be.
 std::string HostIneligible(const Cycle& c) {
   const auto& swap = c.obs().swap;
-  if (!c.policy().offload.enabled) return "offload disabled (offload.enabled false)";
   if (swap->total_bytes == 0) return "no swap device (zswap and zram both need one)";
   if (!swap->Compressed() && !c.policy().offload.allow_disk_swap) {
     return "swap is on disk, neither zswap nor zram, and offload.allow_disk_swap is false";
@@ -188,6 +187,7 @@ std::string HostIneligible(const Cycle& c) {
 }
 
 void PlanOffload(Cycle& c) {
+  if (!c.policy().offload.enabled) return;  // like every rule that is switched off: no skip
   // No swap facts at all (an observation made without /proc/meminfo, the simulator's): the
   // lever does not exist there, so it says nothing.
   if (!c.obs().swap) return;

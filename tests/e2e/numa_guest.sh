@@ -68,6 +68,13 @@ POOL0=10
 POOL1=12
 FRAG_KEEP=2
 COMPACT_HEADROOM=256MiB
+# KSM and offload have their own tests (ksm_guest.sh, offload_guest.sh); here they would only add
+# skips (pages merged across the two nodes, no swap) to plans that must hold exactly the pools'.
+NO_DENSITY='ksm:
+  enabled: false
+offload:
+  enabled: false
+'
 EOF
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -130,7 +137,7 @@ exporter() {
 # shellcheck disable=SC2086 # word splitting wanted
 bench() { /kvmem/kvmem_hugepage_ab $BENCH_FLAGS; }
 controller() {
-  printf 'interval: 500ms\ncompaction:\n  enabled: false\nhugepages:\n  headroom: 32MiB\n' >/tmp/policy.yaml
+  printf 'interval: 500ms\ncompaction:\n  enabled: false\nhugepages:\n  headroom: 32MiB\n%s' "$NO_DENSITY" >/tmp/policy.yaml
   /kvmem/kvmem_controller --policy /tmp/policy.yaml --apply --once --libvirt.uri= --web.listen-address=127.0.0.1:0
   crc=$?
   pools_show
@@ -168,8 +175,8 @@ fragment() {
   pools_show
 }
 compaction() {
-  printf 'interval: 500ms\ncompaction:\n  compact_above: 0.25\n  quiet_below: 0.9\nhugepages:\n  headroom: %s\n' \
-    "$COMPACT_HEADROOM" >/tmp/policy-compact.yaml
+  printf 'interval: 500ms\ncompaction:\n  compact_above: 0.25\n  quiet_below: 0.9\nhugepages:\n  headroom: %s\n%s' \
+    "$COMPACT_HEADROOM" "$NO_DENSITY" >/tmp/policy-compact.yaml
   echo "psi $(head -n 1 /proc/pressure/memory)"
   # The big blocks left above the floor go into node 1's pool, so none stays free, right
   # before the controller looks. Written from CPU 1: the allocator keeps a spare order-9

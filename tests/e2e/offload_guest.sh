@@ -91,6 +91,14 @@ setup() {
 }
 gtest() { KVMEM_OFFLOAD_GUEST_PID=$WORKLOAD /kvmem/kvmem_unit_tests --gtest_color=no --gtest_filter='OffloadGuest.*'; }
 after() {
+  # The last gtest case has just pushed out what it could: give the re-touching workload up to
+  # 30 s to fault its memory back before the snapshot.
+  i=0
+  while [ "$(sed -n 's/^anon //p' /sys/fs/cgroup/vm/memory.stat)" -lt $((90 * 1048576)) ] && [ "$i" -lt 30 ]; do
+    sleep 1
+    i=$((i + 1))
+  done
+  echo "waited ${i} s for the workload's memory"
   grep -E '^(anon|file|workingset_refault_anon) ' /sys/fs/cgroup/vm/memory.stat
   echo "memory.swap.current $(cat /sys/fs/cgroup/vm/memory.swap.current)"
   echo "mm_stat $(cat /sys/block/zram0/mm_stat)"

@@ -140,7 +140,7 @@ TEST(PolicyOffload, Table) {
        {},
        {}},
       {"excluded by name", Quiet(Cg()), {}, {kWeb + "excluded by offload.exclude"}, excluded},
-      {"disabled", Quiet(Cg()), {}, {"host: offload.proactive: offload disabled (offload.enabled false)"}, off},
+      {"disabled: silent, like every rule switched off", Quiet(Cg()), {}, {}, off},
       {"no swap device",
        Quiet(Cg(), no_swap),
        {},
