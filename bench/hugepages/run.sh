@@ -104,7 +104,8 @@ reserve_pool() {
   log "node$node: pool before the run: $nr pages, $free free; the buffer needs $pages free"
   ((free >= pages)) && return 0
   policy=$(mktemp)
-  printf 'hugepages:\n  headroom: %dMiB\n' $((pages * 2)) >"$policy"
+  # Only the pool manager: the host's KSM and the VMs' cgroups are not this benchmark's to touch.
+  printf 'hugepages:\n  headroom: %dMiB\nksm:\n  enabled: false\noffload:\n  enabled: false\n' $((pages * 2)) >"$policy"
   "$CTL" --once --apply --policy "$policy" --libvirt.uri= --web.listen-address=127.0.0.1:0 >"$policy.log" 2>&1 ||
     { cat "$policy.log" >&2; rm -f "$policy" "$policy.log"; die "kvmem_controller could not run its pool manager"; }
   grep -o 'action="[^"]*"' "$policy.log" | sed 's/^/  kvmem_controller: /' >&2 || true

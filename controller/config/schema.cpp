@@ -145,9 +145,9 @@ const std::vector<Key> kKeys = {
      "The saving (`general_profit`, else `pages_sharing` pages) and ksmd's CPU are compared over this long, "
      "and each change is held this long before it is judged (at least `interval`)."},
     {"ksm.min_pages_to_scan", Count{F(ksm.min_pages_to_scan), 1, 100000, " pages"},
-     "KSM starts here when memory is not wanted; below it, merging that does not pay stops",
-     "`pages_to_scan` of a start while memory is not wanted (a gentle probe); halving stops here, and merging "
-     "that still does not pay stops (run=0; merged pages stay merged). Retried after 10 windows."},
+     "halving stops here; below it, merging that does not pay stops",
+     "Halving stops here, and merging that still does not pay stops (run=0; merged pages stay merged). "
+     "Retried after 10 windows."},
     {"ksm.max_pages_to_scan", Count{F(ksm.max_pages_to_scan), 1, 100000, " pages"},
      "KSM starts here when memory is wanted; doubling while merging pays stops here",
      "`pages_to_scan` when KSM starts because memory is wanted; after a slow-down, while memory is wanted and "

@@ -91,10 +91,15 @@ std::string WantedText(const Cycle& c, double* threshold) {
   return node + ", short of memory (ladder stage " + std::string(model::StageName(c.StageOf(worst->id))) + ")";
 }
 
-// KSM runs while merging pays; whether memory is wanted decides how hard it starts. A start is
-// a probe judged after one window; one that did not pay is not repeated for kRetryWindows.
+// A start is a probe judged after one window, and only when memory is wanted: KSM merges
+// pages across VMs (a side channel between them, copy-on-write faults for the guests), so it is
+// never started on a host that does not need the memory. Running, it keeps going while it pays.
 void PlanStopped(Cycle& c, const model::KsmObservation& k, bool wanted) {
   const auto& p = c.policy().ksm;
+  if (!wanted) {
+    c.AddSkip(kSubject, "ksm.merge", "memory not wanted: every node at or above ksm.merge_below; KSM stays off");
+    return;
+  }
   const auto& stopped = c.state().ksm.fruitless_stop;
   const model::Duration retry = p.window * kRetryWindows;
   if (stopped && c.now() - *stopped < retry) {
@@ -104,15 +109,12 @@ void PlanStopped(Cycle& c, const model::KsmObservation& k, bool wanted) {
     return;
   }
   double threshold = 0;
-  std::string why = wanted ? WantedText(c, &threshold)
-                           : "memory not wanted (every node at or above ksm.merge_below), but merging may pay";
-  // Wanted: start at the top. The probe costs at most one window of ksmd at max_pages_to_scan (a
-  // few percent of one CPU), and a node short of memory cannot wait for a doubling ramp. Not
-  // wanted: the gentlest probe, held while it pays.
-  const uint64_t pages = wanted ? p.max_pages_to_scan : p.min_pages_to_scan;
-  AddKsm(c, k, {1, pages, p.sleep_millisecs},
-         KsmReason("ksm.merge", wanted ? "ksm.merge_below" : "ksm.payback", threshold, k, std::nullopt,
-                   why + ": start merging at " + std::to_string(pages) + " pages every " +
+  std::string why = WantedText(c, &threshold);
+  // Start at the top: the probe costs at most one window of ksmd at max_pages_to_scan (a few
+  // percent of one CPU), and a node short of memory cannot wait for a doubling ramp.
+  AddKsm(c, k, {1, p.max_pages_to_scan, p.sleep_millisecs},
+         KsmReason("ksm.merge", "ksm.merge_below", threshold, k, std::nullopt,
+                   why + ": start merging at " + std::to_string(p.max_pages_to_scan) + " pages every " +
                        std::to_string(p.sleep_millisecs) + " ms"));
 }
 

@@ -95,6 +95,11 @@ start_daemon CTL "$CTL" --apply --policy "$E2E_TMP/ksm.yaml" --libvirt.uri="$U" 
   --log.level=debug
 actions() { grep -o 'msg=action action="ksm[^"]*" rule=[a-z.]* .*inputs="[^"]*"' "$CTL_LOG" | sed 's/ threshold=[^ ]* threshold_value=[^ ]*//' || true; }
 wait_until 30 "KSM started at max_pages_to_scan (ksm.merge)" grep -qE 'action="ksm: run 0 -> 1, pages_to_scan [0-9]+ -> 4000,' "$CTL_LOG"
+# The ladder as the plan shows it (docs/controller.md's worked example): the node's band and
+# stage, and the KSM action's reason naming the stage.
+curl -fsS "http://127.0.0.1:$CTL_PORT/plan" >"$E2E_TMP/plan.txt" || fail "GET /plan"
+echo "first plan after the start:"; sed 's/^/  /' "$E2E_TMP/plan.txt"
+grep -qE '^  node 0 (release|steady|reclaim), stage ksm$' "$E2E_TMP/plan.txt" || fail "node 0 is not at the ladder's ksm stage"
 # 3/4 of both hogs' pages merged: identical content merges across guests (and within each:
 # hog.c writes only 128 distinct page contents). Counted per QEMU process (ksm_merging_pages):
 # the global pages_sharing can still count pages of processes gone since ksmd last ran.
