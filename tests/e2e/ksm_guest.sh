@@ -28,6 +28,8 @@ hz=$(getconf CLK_TCK)
 declare -A saved
 for k in "${KNOBS[@]}"; do saved[$k]=$(cat "$KSM/$k"); done
 echo "KSM before: run=${saved[run]} pages_to_scan=${saved[pages_to_scan]} sleep_millisecs=${saved[sleep_millisecs]} smart_scan=${saved[smart_scan]}"
+# Never take a resource in use: a running ksmd belongs to whoever started it.
+[[ ${saved[run]} == 0 ]] || fail "KSM is in use on this host (run=${saved[run]}): stop whatever runs it (ksmtuned, MOM) first"
 restore_ksm() {
   local k bad=0
   # The rate first, run last: ksmd never runs at the old rate with the new pause.
