@@ -3,9 +3,9 @@
 # (same kernel and initrd, no <nosharepages/>) whose memory hogs fill 160 MiB each with the
 # same deterministic pages (guest/hog.c). A policy whose ksm.merge_below is far above this host's
 # memory makes memory "wanted"; every other lever is off. Asserted: the controller starts KSM
-# (ksm.merge) at max_pages_to_scan, pages_sharing rises past 3/4 of the hogs' pages while
-# merging pays (the plan holds the maximum), then, with everything merged, merging stops paying
-# and the controller slows (ksm.slow, 4000 -> 2000) and stops (ksm.stop). The saving and ksmd's CPU are measured and printed. Every KSM knob the test or the
+# (ksm.merge) at max_pages_to_scan, pages_sharing rises past 3/4 of the hogs' pages, then,
+# with everything merged, merging stops paying and the controller slows (ksm.slow,
+# 4000 -> 2000) and stops (ksm.stop). The saving and ksmd's CPU are measured and printed. Every KSM knob the test or the
 # controller writes is restored on exit, and the restore is asserted.
 set -euo pipefail
 SRC=${KVMEM_SOURCE_DIR:?}
@@ -112,7 +112,9 @@ want=$((2 * HOG_MIB * 256 * 3 / 4))
 wait_until 60 "both QEMUs' ksm_merging_pages >= $want" bash -c "(( \$(awk '\$1 == \"ksm_merging_pages\" {n += \$2} END {print n + 0}' /proc/$KVMEM_TEST_QEMU_PID/ksm_stat /proc/$qemu2/ksm_stat) >= $want ))"
 sharing=$(cat $KSM/pages_sharing) profit=$(ksm_stat_sum ksm_process_profit) ticks=$(ksmd_ticks) t1=$SECONDS
 pass "the guests' merged pages reached $(merging) (>= $want) within $((t1 - t0)) s; pages_sharing $sharing0 -> $sharing"
-wait_until 60 "merging pays at the maximum: held" grep -q 'already at max_pages_to_scan' "$CTL_LOG"
+# Whether the first judged window still sees merging pay depends on how much merged before the
+# window's first observation (here most pages merge within a second of the start), so the test
+# does not ask for the hold; the unit tables do (PolicyKsm).
 wait_until 90 "merging stops paying: ksm.slow" grep -q 'action="ksm: run 1 -> 1, pages_to_scan 4000 -> 2000.*rule=ksm.slow' "$CTL_LOG"
 wait_until 90 "KSM stopped (ksm.stop)" grep -q 'action="ksm: run 1 -> 0.*rule=ksm.stop' "$CTL_LOG"
 ticks2=$(ksmd_ticks) profit2=$(ksm_stat_sum ksm_process_profit) merged2=$(merging) t2=$SECONDS
