@@ -66,7 +66,11 @@ const FamilyDesc kKsmdCpu{"kvmem_ksmd_cpu_seconds_total",
 
 class KsmCollector final : public Collector {
  public:
-  explicit KsmCollector(const procfs::Root& root) : dir_(root.Sys("kernel/mm/ksm/")), ksmd_(root) {}
+  // ksmd is looked for once here, at start-up: the search reads every /proc/PID/comm, which a
+  // scrape should not pay for.
+  explicit KsmCollector(const procfs::Root& root) : dir_(root.Sys("kernel/mm/ksm/")), ksmd_(root) {
+    (void)ksmd_.CpuSeconds();
+  }
 
   void Collect(MetricSink& out) override {
     for (const auto& f : kFiles) {
