@@ -108,6 +108,7 @@ int Run(int argc, char** argv) {
   // Generated documents: before loading, as they never depend on a policy file.
   if (cfg.print_policy_example) return std::fputs(config::PolicyExample().c_str(), stdout) < 0;
   if (cfg.print_policy_reference) return std::fputs(config::PolicyReference().c_str(), stdout) < 0;
+  if (cfg.print_fleet_rules) return std::fputs(alerts::GenerateFleetRules().c_str(), stdout) < 0;
   auto policy = LoadPolicy(cfg);
   if (!policy) return Usage(policy.error().ToString());
   if (cfg.print_policy) return std::fputs(config::RenderPolicy(*policy).c_str(), stdout) < 0;

@@ -1,5 +1,5 @@
 // The rule groups that BuildRules puts together, one file each (host_rules.cpp, vm_rules.cpp,
-// controller_rules.cpp, density_rules.cpp), and the small helpers they share. Internal to kvmem::alerts.
+// controller_rules.cpp, density_rules.cpp, fleet_rules.cpp), and the small helpers they share. Internal to kvmem::alerts.
 // Pure functions: thread-safe; they throw only std::bad_alloc.
 #pragma once
 
@@ -15,6 +15,9 @@ RuleGroup VmGroup(const model::Policy& p);
 RuleGroup ControllerGroup(const model::Policy& p);
 RuleGroup DensityGroup(const model::Policy& p);
 RuleGroup HostCheckGroup();
+RuleGroup FleetHostGroup();
+RuleGroup FleetGroup();
+RuleGroup FleetWatcherGroup();
 
 // A rate window: the policy's, but never shorter than kMinRateWindow.
 inline model::Duration RateWindow(model::Duration d) { return std::max(d, kMinRateWindow); }

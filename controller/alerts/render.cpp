@@ -42,12 +42,18 @@ std::string Expr(const std::string& expr, const std::string& indent) {
 }  // namespace
 
 std::string RenderRules(const std::vector<RuleGroup>& groups, const Options& options) {
+  const bool fleet = options.printed_by != "--print-alert-rules";
   std::string out =
-      "# kvmem alerting and recording rules, generated from a kvmem_controller policy by\n"
-      "#   kvmem_controller --policy FILE --print-alert-rules\n"
-      "# Do not edit: change the policy and regenerate, so that the alerts keep the controller's\n"
-      "# thresholds. Runbook: alerts/runbook.md. Operator guide: docs/monitoring.md.\n"
-      "groups:\n";
+      fleet ? "# kvmem fleet recording rules, for the Prometheus or vmalert that sees every host, printed by\n"
+              "#   kvmem_controller " +
+                  options.printed_by +
+                  "\n"
+                  "# Do not edit: regenerate. What each rule is for and how to deploy them: docs/fleet.md.\n"
+            : "# kvmem alerting and recording rules, generated from a kvmem_controller policy by\n"
+              "#   kvmem_controller --policy FILE --print-alert-rules\n"
+              "# Do not edit: change the policy and regenerate, so that the alerts keep the controller's\n"
+              "# thresholds. Runbook: alerts/runbook.md. Operator guide: docs/monitoring.md.\n";
+  out += "groups:\n";
   const std::string ind = "        ";  // under "      - alert:"
   for (const auto& g : groups) {
     out += "  - name: " + g.name + "\n    rules:\n";

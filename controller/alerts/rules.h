@@ -37,6 +37,11 @@ inline constexpr model::Duration kMinLocalityFor = std::chrono::minutes(15);
 // Shortest rate() window the rules use: a policy window of 10s would hold no two samples at
 // a common 15s scrape interval, and rate() would return nothing.
 inline constexpr model::Duration kMinRateWindow = std::chrono::minutes(1);
+// The fleet rules (docs/fleet.md). A VM without hugepages is backed by base pages (x86-64).
+inline constexpr double kBasePageBytes = 4096;
+// A host whose tasks stall on memory this share of the time (PSI some, avg300) scores as full
+// for the balancers, however much memory looks available.
+inline constexpr double kStallShareFullScale = 0.10;
 
 // What an alert's labels name, for the webhook to scope the evaluation and its log line.
 enum class Subject { kHost, kNode, kVm };
@@ -67,6 +72,8 @@ struct RuleGroup {
 
 struct Options {
   std::string runbook_url{kDefaultRunbookUrl};
+  // The flag that printed the file, named in its header comment.
+  std::string printed_by{"--print-alert-rules"};
 };
 
 // Every group, in file order, with the policy's thresholds filled in.
@@ -75,6 +82,13 @@ std::vector<RuleGroup> BuildRules(const model::Policy& policy);
 std::string RenderRules(const std::vector<RuleGroup>& groups, const Options& options = {});
 // BuildRules + RenderRules: what --print-alert-rules prints.
 std::string GenerateRules(const model::Policy& policy, const Options& options = {});
+
+// The fleet rule file (recording rules only, no policy behind them): kvmem-fleet-host over each
+// host's raw series, kvmem-fleet and kvmem-fleet-watcher over every host's kvmem:* series.
+// kvmem-fleet-host is also in BuildRules, for each host's own Prometheus.
+std::vector<RuleGroup> BuildFleetRules();
+// RenderRules(BuildFleetRules()): what --print-fleet-rules prints.
+std::string GenerateFleetRules();
 
 // The runbook anchor of an alert: its name in lower case (GitHub's heading anchors).
 std::string RunbookAnchor(std::string_view alertname);

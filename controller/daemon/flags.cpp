@@ -28,6 +28,9 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
                "exporter-toolkit format, re-read when it changes; see docs/security.md). Empty: plain HTTP.");
   flags.Bool("print-alert-rules", &cfg->print_alert_rules,
              "Print Prometheus alerting and recording rules carrying the policy's thresholds (YAML) and exit.");
+  flags.Bool("print-fleet-rules", &cfg->print_fleet_rules,
+             "Print the recording rules for a central Prometheus or vmalert over many hosts (balancer scores, "
+             "capacity, OpenStack Watcher's series; docs/fleet.md) and exit.");
   flags.String("alerts.runbook-url", &cfg->runbook_url,
                "Runbook the printed rules link to; each alert appends #<its name in lower case>.");
   flags.Bool("webhook", &cfg->webhook,

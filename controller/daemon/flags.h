@@ -18,6 +18,7 @@ struct Config {
   bool print_policy_example = false;
   bool print_policy_reference = false;
   bool print_alert_rules = false;
+  bool print_fleet_rules = false;
   std::string runbook_url;
   bool webhook = true;
   std::string webhook_token_file;
