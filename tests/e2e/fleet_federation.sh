@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The fleet through two levels of real Prometheus (docs/fleet.md, "Federation"): three kvmem
+# exporters on three fixture hosts, each scraped by its own Prometheus that evaluates
+# alerts/kvmem.rules.yml, and a global Prometheus that federates their kvmem:* series (fqdn as a
+# target label, for OpenStack Watcher) and evaluates alerts/kvmem-fleet.rules.yml. Asserts the
+# exact per-node balancer scores, the ranking of hosts, the room elsewhere per page size, which
+# VM fits on another host, the move facts and Watcher's series (tests/e2e/fleet_expect.py); and
+# counts the series the global Prometheus holds per host.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/monitoring_lib.sh"
+source "$(dirname "$0")/fleet_lib.sh"
+SRC=${KVMEM_SOURCE_DIR:?}
+command -v prometheus >/dev/null || fail "prometheus not installed; run scripts/setup.sh"
+
+start_fleet_exporters
+declare -A HOST_PROM_PORT=()
+for h in "${FLEET_HOSTS[@]}"; do
+  cfg="$E2E_TMP/prom-$h.yml"
+  {
+    printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+    printf 'rule_files:\n  - %s\n' "$SRC/alerts/kvmem.rules.yml"
+    echo "scrape_configs:"
+    fleet_scrape_job kvmem "$h" "127.0.0.1:${FLEET_EXPORTER_PORT[$h]}"
+  } >"$cfg"
+  port=$(free_port)
+  start_bg "PROM_$h" prometheus --config.file="$cfg" --storage.tsdb.path="$E2E_TMP/data-$h" \
+    --web.listen-address="127.0.0.1:$port" --log.level=warn
+  pid_var="PROM_${h}_PID"
+  wait_ready "PROM_$h" "${!pid_var}" "http://127.0.0.1:$port/-/ready" 30
+  HOST_PROM_PORT[$h]=$port
+done
+
+cfg="$E2E_TMP/prom-global.yml"
+{
+  printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+  printf 'rule_files:\n  - %s\n' "$SRC/alerts/kvmem-fleet.rules.yml"
+  echo "scrape_configs:"
+  for h in "${FLEET_HOSTS[@]}"; do
+    cat <<YAML
+  - job_name: federate-$h
+    metrics_path: /federate
+    honor_labels: true
+    params:
+      'match[]': ['{__name__=~"kvmem:.*"}']
+    static_configs:
+      - targets: ["127.0.0.1:${HOST_PROM_PORT[$h]}"]
+        labels: {fqdn: $h}
+YAML
+  done
+} >"$cfg"
+promtool check config "$cfg" >/dev/null || fail "promtool rejects the global Prometheus config"
+GLOBAL_PORT=$(free_port)
+start_bg GLOBAL prometheus --config.file="$cfg" --storage.tsdb.path="$E2E_TMP/data-global" \
+  --web.listen-address="127.0.0.1:$GLOBAL_PORT" --log.level=warn
+wait_ready GLOBAL "$GLOBAL_PID" "http://127.0.0.1:$GLOBAL_PORT/-/ready" 30
+pass "3 exporters, 3 per-host Prometheus, 1 global Prometheus federating kvmem:* on 127.0.0.1"
+
+python3 "$SRC/tests/e2e/fleet_expect.py" "http://127.0.0.1:$GLOBAL_PORT" 90 || fail "fleet answers on the global Prometheus"
+pass "global Prometheus: exact node scores, host ranking, room elsewhere, VM fits, move facts, Watcher's series"
+
+# Watcher finds hosts through the targets API: the fqdn label of each active target.
+fqdns=$(curl -fsS "http://127.0.0.1:$GLOBAL_PORT/api/v1/targets?state=active" |
+  python3 -c 'import json,sys; print(" ".join(sorted(t["labels"].get("fqdn","") for t in json.load(sys.stdin)["data"]["activeTargets"])))')
+[[ "$fqdns" == "h1 h2 h3" ]] || fail "active targets' fqdn labels: got '$fqdns', want 'h1 h2 h3'"
+pass "Watcher's host discovery: active targets carry fqdn h1 h2 h3"
+
+# What a fleet costs the central Prometheus: series federated per host.
+for h in "${FLEET_HOSTS[@]}"; do
+  n=$(prom_query "$GLOBAL_PORT" "count({__name__=~\"kvmem:.*\", instance=\"$h\"})" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+  [[ "$n" -gt 0 ]] || fail "no kvmem:* series from $h on the global Prometheus"
+  echo "  $h (${FLEET_FIXTURE[$h]}): $n federated kvmem:* series"
+done
