@@ -1,6 +1,7 @@
 // The fleet rules (docs/fleet.md): kvmem-fleet-host, evaluated where each host's raw series
 // are (its own Prometheus, or a central vmalert), and kvmem-fleet plus kvmem-fleet-watcher,
-// evaluated where every host's kvmem:* series meet. Recording rules only.
+// evaluated where every host's kvmem:* series meet. Recording rules only. Host aggregates are
+// `without(node)`, so target labels such as fqdn survive them.
 //
 // Written for both PromQL and MetricsQL (VictoriaMetrics 1.79): no `or on()` after a
 // comparison, no scalar(), no ratio that can be 0/0, and max(a, b) spelled as a + clamp_min(b - a, 0).
@@ -35,9 +36,9 @@ const char* const kUsedForHuge =
 
 // The host's memory stall share (PSI some, avg300), 0 where the kernel has no PSI.
 const char* const kHostStalled =
-    "sum by(instance, job) (kvmem_memory_pressure_avg300_ratio{kind=\"some\"})\n"
+    "sum without(kind) (kvmem_memory_pressure_avg300_ratio{kind=\"some\"})\n"
     "or\n"
-    "max by(instance, job) (kvmem_node_memory_total_bytes * 0)";
+    "max without(node) (kvmem_node_memory_total_bytes * 0)";
 
 // max(used for hugepages, the host's stall share over its full scale), per node, in [0, 1].
 std::string NodeScore() {
@@ -56,7 +57,7 @@ RuleGroup FleetHostGroup() {
       // Room for one more VM's memory on one node, by page size.
       {"kvmem:node_room:bytes",
        "kvmem_node_hugepages_free_bytes\nor\nlabel_replace(\n  kvmem_node_memory_available_bytes\n"
-       "  - on(instance, job, node)\n  (\n    sum by(instance, job, node) (kvmem_node_hugepages_free_bytes)\n"
+       "  - on(instance, job, node)\n  (\n    sum without(size) (kvmem_node_hugepages_free_bytes)\n"
        "    or\n    kvmem_node_memory_available_bytes * 0\n  ),\n  \"size\", \"" +
            base + "\", \"\", \"\"\n)"},
       {"kvmem:node_memory_used:ratio", "1 - kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes"},
@@ -64,8 +65,8 @@ RuleGroup FleetHostGroup() {
       {"kvmem:host_memory_stalled:ratio", kHostStalled},
       {"kvmem:node_balancer_score:ratio", NodeScore()},
       {"kvmem:host_balancer_score:ratio", "max by(instance) (kvmem:node_balancer_score:ratio)"},
-      {"kvmem:host_memory_total:bytes", "sum by(instance, job) (kvmem_node_memory_total_bytes)"},
-      {"kvmem:host_memory_available:bytes", "sum by(instance, job) (kvmem_node_memory_available_bytes)"},
+      {"kvmem:host_memory_total:bytes", "sum without(node) (kvmem_node_memory_total_bytes)"},
+      {"kvmem:host_memory_available:bytes", "sum without(node) (kvmem_node_memory_available_bytes)"},
       {"kvmem:vm_move:info", MoveInfo()},
       {"kvmem:vm_memory:bytes",
        "kvmem_domain_balloon_maximum_bytes\n* on(instance, job, uuid) group_left(page_size)\nkvmem:vm_move:info"},
