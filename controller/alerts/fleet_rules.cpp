@@ -57,7 +57,7 @@ RuleGroup FleetHostGroup() {
       // Room for one more VM's memory on one node, by page size.
       {"kvmem:node_room:bytes",
        "kvmem_node_hugepages_free_bytes\nor\nlabel_replace(\n  kvmem_node_memory_available_bytes\n"
-       "  - on(instance, job, node)\n  (\n    sum without(size) (kvmem_node_hugepages_free_bytes)\n"
+       "  - (\n    sum without(size) (kvmem_node_hugepages_free_bytes)\n"
        "    or\n    kvmem_node_memory_available_bytes * 0\n  ),\n  \"size\", \"" +
            base + "\", \"\", \"\"\n)"},
       {"kvmem:node_memory_used:ratio", "1 - kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes"},

@@ -17,7 +17,15 @@ if ! diff -u "$RULES" "$E2E_TMP/generated.yml" >"$E2E_TMP/drift.diff"; then
 fi
 pass "alerts/kvmem.rules.yml is the generator's output for deploy/policy.yaml"
 
-promtool check rules "$RULES" >"$E2E_TMP/check.txt" 2>&1 || { cat "$E2E_TMP/check.txt" >&2; fail "promtool check rules"; }
+"$CTL" --print-fleet-rules >"$E2E_TMP/fleet.yml" || fail "--print-fleet-rules failed"
+if ! diff -u "$SRC/alerts/kvmem-fleet.rules.yml" "$E2E_TMP/fleet.yml" >"$E2E_TMP/drift.diff"; then
+  cat "$E2E_TMP/drift.diff" >&2
+  fail "alerts/kvmem-fleet.rules.yml drifted from the generator; regenerate it with:
+  build/controller/kvmem_controller --print-fleet-rules > alerts/kvmem-fleet.rules.yml"
+fi
+pass "alerts/kvmem-fleet.rules.yml is the generator's output"
+
+promtool check rules "$RULES" "$SRC/alerts/kvmem-fleet.rules.yml" >"$E2E_TMP/check.txt" 2>&1 || { cat "$E2E_TMP/check.txt" >&2; fail "promtool check rules"; }
 (cd "$SRC/alerts" && promtool test rules tests/*.test.yml) >"$E2E_TMP/test.txt" 2>&1 ||
   { cat "$E2E_TMP/test.txt" >&2; fail "promtool test rules"; }
 pass "promtool check rules and promtool test rules ($(ls "$SRC"/alerts/tests/*.test.yml | wc -l) files)"
@@ -47,6 +55,21 @@ grep -A1 'expr: kvmem_controller_hugepage_pool_shortfall_pages > 0$' "$E2E_TMP/o
   fail "hugepages.retry_after not in the pool shortfall alert"
 grep -q 'hugepages.headroom (1 GiB) need' "$E2E_TMP/other.yml" || fail "hugepages.headroom not in the shortfall description"
 pass "another policy's rules (bytes, 500ms, disabled parts, placement and hugepages keys, own runbook URL) pass promtool"
+
+# Every fleet recording rule has a promtool test of its exact values.
+python3 - "$RULES" "$SRC/alerts/kvmem-fleet.rules.yml" "$SRC/alerts/tests" <<'PY' || fail "fleet recording rules without a promtool test"
+import glob, sys, yaml
+host_rules, fleet_rules, tests_dir = sys.argv[1:4]
+records = {r["record"] for g in yaml.safe_load(open(host_rules))["groups"] if g["name"] == "kvmem-fleet-host" for r in g["rules"]}
+records |= {r["record"] for g in yaml.safe_load(open(fleet_rules))["groups"] for r in g["rules"]}
+tested = {case["expr"].strip() for path in glob.glob(f"{tests_dir}/*.test.yml")
+          for t in yaml.safe_load(open(path))["tests"] for case in t.get("promql_expr_test", []) if case.get("exp_samples")}
+missing = sorted(records - tested)
+if missing:
+    sys.exit("no promql_expr_test with samples for: " + ", ".join(missing))
+print(f"{len(records)} fleet recording rules, each tested")
+PY
+pass "every fleet recording rule has a promtool test with exact samples"
 
 python3 - "$RULES" "$SRC/alerts/tests" "$SRC/alerts/runbook.md" <<'PY' || fail "alert coverage, annotations or runbook"
 import glob, re, sys, yaml
