@@ -17,15 +17,17 @@ install(FILES deploy/systemd/kvmem-exporter.default DESTINATION /etc/default REN
 install(FILES deploy/systemd/kvmem-controller.default DESTINATION /etc/default RENAME kvmem-controller)
 install(FILES deploy/policy.yaml DESTINATION /etc/kvmem)
 install(FILES deploy/logrotate/kvmem-controller DESTINATION /etc/logrotate.d)
-install(FILES alerts/kvmem.rules.yml alerts/runbook.md DESTINATION ${KVMEM_SHARE}/alerts)
+install(FILES alerts/kvmem.rules.yml alerts/kvmem-fleet.rules.yml alerts/runbook.md DESTINATION ${KVMEM_SHARE}/alerts)
 install(FILES dashboards/kvmem-host.json dashboards/kvmem-vms.json dashboards/kvmem-controller.json
               dashboards/README.md
         DESTINATION ${KVMEM_SHARE}/dashboards)
 install(FILES deploy/policy.yaml DESTINATION ${KVMEM_SHARE}/deploy)
 install(FILES deploy/prometheus/prometheus.yml DESTINATION ${KVMEM_SHARE}/deploy/prometheus)
 install(FILES deploy/alertmanager/alertmanager.yml DESTINATION ${KVMEM_SHARE}/deploy/alertmanager)
+install(FILES deploy/fleet/prometheus-host.yml deploy/fleet/prometheus-global.yml deploy/fleet/vmagent.yml
+              deploy/fleet/alertmanager.yml DESTINATION ${KVMEM_SHARE}/deploy/fleet)
 install(FILES deploy/kubernetes/daemonset.yaml deploy/kubernetes/Dockerfile DESTINATION ${KVMEM_SHARE}/deploy/kubernetes)
-install(FILES README.md docs/monitoring.md docs/metrics.md docs/policy.md docs/controller.md
+install(FILES README.md docs/monitoring.md docs/fleet.md docs/metrics.md docs/policy.md docs/controller.md
         DESTINATION ${KVMEM_DOC})
 # --web.config.file: an example (not a conffile: it needs certificates) and its documentation.
 install(FILES deploy/web-config.yml DESTINATION ${KVMEM_SHARE}/deploy)

@@ -62,6 +62,22 @@ acts=$(grep -oE 'alertname=~"[^"]+"' "$SRC/deploy/alertmanager/alertmanager.yml"
 for a in $acts; do grep -q "alert: $a\$" "$SRC/alerts/kvmem.rules.yml" || fail "alertmanager.yml names unknown alert $a"; done
 pass "promtool and amtool accept the configs; Alertmanager sends exactly the controller's alerts to its webhook"
 
+# The fleet set-ups (docs/fleet.md): configs valid next to their rule files, and the central
+# Alertmanager sends host pressure to the balancer and the controller's alerts to that host's controller.
+cp "$SRC"/deploy/fleet/*.yml "$SRC/alerts/kvmem.rules.yml" "$SRC/alerts/kvmem-fleet.rules.yml" "$E2E_TMP/"
+for f in prometheus-host prometheus-global vmagent; do
+  promtool check config "$E2E_TMP/$f.yml" >"$E2E_TMP/promtool.txt" 2>&1 || { cat "$E2E_TMP/promtool.txt" >&2; fail "promtool check config deploy/fleet/$f.yml"; }
+done
+amtool check-config "$SRC/deploy/fleet/alertmanager.yml" >/dev/null 2>&1 || fail "amtool check-config deploy/fleet/alertmanager.yml"
+fleet_route() { amtool config routes test --config.file="$SRC/deploy/fleet/alertmanager.yml" "alertname=$1" instance=kvm1.example.org 2>/dev/null; }
+assert_eq "$(fleet_route KvmemNodeMemoryLow)" "kvmem-controller-kvm1,balancer,people" "fleet route of KvmemNodeMemoryLow"
+assert_eq "$(fleet_route KvmemSwapThrashing)" "balancer,people" "fleet route of KvmemSwapThrashing"
+assert_eq "$(fleet_route KvmemVmNumaLocalityLow)" "kvmem-controller-kvm1,people" "fleet route of KvmemVmNumaLocalityLow"
+assert_eq "$(fleet_route KvmemKsmIneffective)" "people" "fleet route of KvmemKsmIneffective"
+acts=$(grep -oE 'alertname=~"[^"]+"' "$SRC/deploy/fleet/alertmanager.yml" | sed 's/alertname=~"//; s/"$//' | tr '|' ' ')
+for a in $acts; do grep -q "alert: $a\$" "$SRC/alerts/kvmem.rules.yml" || fail "deploy/fleet/alertmanager.yml names unknown alert $a"; done
+pass "fleet configs: promtool and amtool accept them; host pressure goes to the balancer, controller alerts to that host's controller"
+
 if command -v systemd-analyze >/dev/null; then
   for unit in kvmem-exporter kvmem-controller; do
     bin=$([[ $unit == kvmem-exporter ]] && echo "$EXPORTER" || echo "$CTL")
@@ -89,6 +105,8 @@ for f in /usr/bin/kvmem_exporter /usr/bin/kvmem_controller \
          /usr/share/kvmem/dashboards/kvmem-host.json /usr/share/kvmem/dashboards/kvmem-vms.json \
          /usr/share/kvmem/dashboards/kvmem-controller.json /usr/share/kvmem/deploy/prometheus/prometheus.yml \
          /usr/share/kvmem/deploy/alertmanager/alertmanager.yml /usr/share/kvmem/deploy/kubernetes/daemonset.yaml \
+         /usr/share/kvmem/alerts/kvmem-fleet.rules.yml /usr/share/kvmem/deploy/fleet/prometheus-global.yml \
+         /usr/share/kvmem/deploy/fleet/alertmanager.yml /usr/share/doc/kvmem/fleet.md \
          /usr/share/doc/kvmem/monitoring.md; do
   grep -qxF "$f" "$E2E_TMP/contents" || fail "the .deb lacks $f"
 done
