@@ -96,6 +96,11 @@ def check(base, watcher):
             ROOM_ELSEWHERE)
     r = query(base, "fleet:vm_fits_elsewhere:bool")
     compare("fits elsewhere", {s["metric"]["domain"]: float(s["value"][1]) for s in r}, FITS)
+    # docs/fleet.md's "where could it go" query: only h2 (and db-1g's own host h1 is not it).
+    r = query(base, 'fleet:host_room:bytes >= on(size) group_left label_replace('
+                    'kvmem:vm_memory:bytes{domain="db-1g"}, "size", "$1", "page_size", "(.*)")')
+    if sorted(s["metric"].get("instance") for s in r) != ["h2"]:
+        problems.append(f"hosts with room for db-1g: got {[s['metric'] for s in r]}, want h2")
     r = query(base, "kvmem:vm_move:info")
     info = {s["metric"]["domain"]: s["metric"] for s in r}
     for dom, want in MOVE_INFO.items():

@@ -64,10 +64,18 @@ fqdns=$(curl -fsS "http://127.0.0.1:$GLOBAL_PORT/api/v1/targets?state=active" |
 [[ "$fqdns" == "h1 h2 h3" ]] || fail "active targets' fqdn labels: got '$fqdns', want 'h1 h2 h3'"
 pass "Watcher's host discovery: active targets carry fqdn h1 h2 h3"
 
-# What a fleet costs the central Prometheus: series federated per host.
+# What a fleet costs the central Prometheus: the kvmem:* series federated per host, per VM
+# (with a domain label) and per node (a node label, no domain), next to the host's VMs and nodes.
+count_of() {
+  prom_query "$GLOBAL_PORT" "count($1) or vector(0)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])'
+}
 for h in "${FLEET_HOSTS[@]}"; do
-  n=$(prom_query "$GLOBAL_PORT" "count({__name__=~\"kvmem:.*\", instance=\"$h\"})" |
-    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-  [[ "$n" -gt 0 ]] || fail "no kvmem:* series from $h on the global Prometheus"
-  echo "  $h (${FLEET_FIXTURE[$h]}): $n federated kvmem:* series"
+  sel="__name__=~\"kvmem:.*\", instance=\"$h\""
+  total=$(count_of "{$sel}")
+  vm=$(count_of "{$sel, domain!=\"\"}")
+  node=$(count_of "{$sel, node!=\"\", domain=\"\"}")
+  vms=$(count_of "kvmem:vm_move:info{instance=\"$h\"}")
+  nodes=$(count_of "kvmem:node_memory_used:ratio{instance=\"$h\"}")
+  [[ "$total" -gt 0 && "$vms" -eq 2 ]] || fail "$h: $total kvmem:* series, $vms VMs on the global Prometheus"
+  echo "  $h (${FLEET_FIXTURE[$h]}): $total kvmem:* series: $vm for $vms VMs, $node for $nodes nodes, $((total - vm - node)) per host"
 done
