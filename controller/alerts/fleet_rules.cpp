@@ -91,8 +91,8 @@ std::string RoomElsewhere() {
   const std::string ties = "sum by(size) " + at_best;
   const std::string second = "max by(size) (" + h + " * (" + h + " < bool on(size) group_left() " + best + "))";
   const std::string alone = at_best + "\n  * on(size) group_left()\n  (" + ties + " == bool 1)";
-  return best + "\n- on(size) group_right()\n(\n  " + alone + "\n  * on(size) group_left()\n  (" + best + " - " + second +
-         ")\n)";
+  return best + "\n- on(size) group_right()\n(\n  " + alone + "\n  * on(size) group_left()\n  (" + best + " - " +
+         second + ")\n)";
 }
 
 }  // namespace

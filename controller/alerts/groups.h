@@ -1,6 +1,6 @@
 // The rule groups that BuildRules puts together, one file each (host_rules.cpp, vm_rules.cpp,
-// controller_rules.cpp, density_rules.cpp, fleet_rules.cpp), and the small helpers they share. Internal to kvmem::alerts.
-// Pure functions: thread-safe; they throw only std::bad_alloc.
+// controller_rules.cpp, density_rules.cpp, fleet_rules.cpp), and the small helpers they share. Internal to
+// kvmem::alerts. Pure functions: thread-safe; they throw only std::bad_alloc.
 #pragma once
 
 #include <algorithm>

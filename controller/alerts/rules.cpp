@@ -12,19 +12,19 @@
 namespace kvmem::alerts {
 
 std::vector<RuleGroup> BuildRules(const model::Policy& policy) {
-  return {HostGroup(policy), VmGroup(policy), DensityGroup(policy), ControllerGroup(policy), HostCheckGroup(),
-          FleetHostGroup()};
+  return {HostGroup(policy),       VmGroup(policy),  DensityGroup(policy),
+          ControllerGroup(policy), HostCheckGroup(), FleetHostGroup()};
 }
 
 std::string GenerateRules(const model::Policy& policy, const Options& options) {
   return RenderRules(BuildRules(policy), options);
 }
 
-std::string GenerateFleetRules() { 
+std::string GenerateFleetRules() {
   Options options;
   options.printed_by = "--print-fleet-rules";
   return RenderRules(BuildFleetRules(), options);
- }
+}
 
 std::string RunbookAnchor(std::string_view alertname) {
   std::string out(alertname);

@@ -222,7 +222,25 @@ TEST(AlertRules, RenderedYamlParsesAndCarriesEveryAnnotation) {
     }
   }
   EXPECT_EQ(alerts, 22u);
-  EXPECT_EQ(records, 10u);
+  EXPECT_EQ(records, 21u);  // 11 of them in kvmem-fleet-host
+}
+
+// --print-fleet-rules: recording rules only, no policy behind them, and its own header.
+TEST(AlertRules, FleetRulesAreRecordingOnly) {
+  const std::string text = GenerateFleetRules();
+  EXPECT_NE(text.find("#   kvmem_controller --print-fleet-rules\n"), std::string::npos);
+  YAML::Node doc = YAML::Load(text);
+  std::vector<std::string> groups;
+  size_t records = 0;
+  for (const auto& g : doc["groups"]) {
+    groups.push_back(g["name"].as<std::string>());
+    for (const auto& r : g["rules"]) {
+      EXPECT_FALSE(r["alert"]) << r["record"];
+      ++records;
+    }
+  }
+  EXPECT_EQ(groups, (std::vector<std::string>{"kvmem-fleet", "kvmem-fleet-watcher"}));
+  EXPECT_EQ(records, 6u);
 }
 
 TEST(AlertRules, WebhookHints) {
