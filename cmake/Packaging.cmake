@@ -19,7 +19,7 @@ install(FILES deploy/policy.yaml DESTINATION /etc/kvmem)
 install(FILES deploy/logrotate/kvmem-controller DESTINATION /etc/logrotate.d)
 install(FILES alerts/kvmem.rules.yml alerts/kvmem-fleet.rules.yml alerts/runbook.md DESTINATION ${KVMEM_SHARE}/alerts)
 install(FILES dashboards/kvmem-host.json dashboards/kvmem-vms.json dashboards/kvmem-controller.json
-              dashboards/README.md
+              dashboards/kvmem-fleet.json dashboards/README.md
         DESTINATION ${KVMEM_SHARE}/dashboards)
 install(FILES deploy/policy.yaml DESTINATION ${KVMEM_SHARE}/deploy)
 install(FILES deploy/prometheus/prometheus.yml DESTINATION ${KVMEM_SHARE}/deploy/prometheus)

@@ -1,21 +1,17 @@
 #!/usr/bin/env python3
-"""kvmem's Grafana dashboards as code: writes kvmem-host.json, kvmem-vms.json and
-kvmem-controller.json next to this file. Every query uses only families the exporter and the
-controller really emit (tests/e2e/monitoring_dashboards.sh runs each one against a Prometheus
-scraping them). Usage: dashboards/generate.py [--check]  (--check: fail if the JSON drifted)."""
+"""kvmem's Grafana dashboards as code: writes kvmem-host.json, kvmem-vms.json,
+kvmem-controller.json and (from fleet.py) kvmem-fleet.json next to this file. Every query uses
+only families the exporter and the controller really emit, or the recording rules in alerts/
+(tests/e2e/monitoring_dashboards.sh runs each one against a Prometheus scraping them).
+Usage: dashboards/generate.py [--check]  (--check: fail if the JSON drifted)."""
 import json
 import os
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
-from grafana import (annotation, dashboard, query_variable, row, stat, state_timeline, table, target, targets,
+from fleet import fleet
+from grafana import (R, annotation, dashboard, query_variable, row, sel, stat, state_timeline, table, target, targets,
                      timeseries, value_map)
-
-R = "[$__rate_interval]"
-
-
-def sel(*parts):
-    return "{" + ",".join(p for p in parts if p) + "}"
 
 
 I, N, D = 'instance=~"$instance"', 'node=~"$node"', 'domain=~"$domain"'
@@ -367,7 +363,8 @@ def controller():
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     drift = []
-    for name, build in (("kvmem-host.json", host), ("kvmem-vms.json", vms), ("kvmem-controller.json", controller)):
+    for name, build in (("kvmem-host.json", host), ("kvmem-vms.json", vms), ("kvmem-controller.json", controller),
+                        ("kvmem-fleet.json", fleet)):
         text = json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
         path = os.path.join(here, name)
         if "--check" in sys.argv[1:]:

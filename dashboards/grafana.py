@@ -4,6 +4,12 @@ Grafana itself would save, so that the JSON type-checks against @grafana/schema
 (dashboards/schema/) and imports without migration noise. Used by generate.py only."""
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
+R = "[$__rate_interval]"
+
+
+def sel(*parts):
+    """A label selector from matchers, empty ones left out: sel('a="1"', "") -> {a="1"}."""
+    return "{" + ",".join(p for p in parts if p) + "}"
 
 
 def target(expr, legend="", ref="A", instant=False, fmt="time_series"):
@@ -67,12 +73,28 @@ def stat(title, description, tgts, unit="short", mappings=None, thresholds=None,
     return _panel("stat", title, description, tgts, options, defaults, w, h)
 
 
-def table(title, description, tgts, w=24, h=8, unit="short", hidden=("Time",)):
+def table(title, description, tgts, w=24, h=8, unit="short", hidden=("Time",), columns=None, sort=None,
+          units=None, mappings=None):
+    """Several instant table targets become one table: merged on their labels (give every target the
+    same ones), each value column named by columns {refId: name}, its unit from units {name: unit}
+    and mappings {name: value_map}. sort: (column, descending)."""
     custom = {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False, "filterable": False}
     options = {"showHeader": True, "cellHeight": "sm", "frameIndex": 0,
-               "sortBy": []}
+               "sortBy": [{"displayName": sort[0], "desc": sort[1]}] if sort else []}
     p = _panel("table", title, description, tgts, options, _field_defaults(unit, custom), w, h)
-    p["transformations"] = [{"id": "organize", "options": {"excludeByName": {k: True for k in hidden}}}]
+    organize = {"excludeByName": {k: True for k in hidden}}
+    p["transformations"] = []
+    if columns:
+        p["transformations"].append({"id": "merge", "options": {}})
+        value = (lambda ref: f"Value #{ref}") if len(tgts) > 1 else (lambda ref: "Value")
+        organize["renameByName"] = {value(ref): name for ref, name in columns.items()}
+    p["transformations"].append({"id": "organize", "options": organize})
+    for name, u in (units or {}).items():
+        p["fieldConfig"]["overrides"].append(
+            {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": u}]})
+    for name, m in (mappings or {}).items():
+        p["fieldConfig"]["overrides"].append(
+            {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "mappings", "value": m}]})
     return p
 
 

@@ -6,7 +6,11 @@
 # copy, one dry-run moving a VM's vCPUs to its memory), and Prometheus scrapes all five every
 # second. Then: the JSON is what dashboards/generate.py writes, every metric named in dashboards
 # and alert rules exists in the real output, and every dashboard query (variables filled in) is
-# accepted and returns data.
+# accepted and returns data. The fleet dashboard runs against a fleet of two: hosts kvm-a (the
+# exporter and the --apply controller) and kvm-b (a second exporter and the pool manager on the
+# pool copy), scraped with instance set to those names by a host-side Prometheus evaluating
+# alerts/kvmem.rules.yml, federated (kvmem:* and the few raw series the dashboard says it needs)
+# into a central Prometheus evaluating alerts/kvmem-fleet.rules.yml.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/monitoring_lib.sh"
 EXPORTER=${KVMEM_EXPORTER:?} CTL=${KVMEM_CONTROLLER:?} SRC=${KVMEM_SOURCE_DIR:?}
@@ -86,6 +90,8 @@ start_daemon APPLY "$CTL" --apply --policy "$E2E_TMP/reclaim.yaml" "${common[@]}
 start_daemon POOLS "$CTL" --apply --policy "$E2E_TMP/pools.yaml" --path.procfs="$POOLHOST/proc" \
   --path.sysfs="$POOLHOST/sys" --libvirt.uri="$URI" --web.listen-address=127.0.0.1:0
 start_daemon PLACE "$CTL" --policy "$E2E_TMP/place.yaml" "${common[@]}"
+start_daemon EXP2 "$EXPORTER" --path.procfs="$POOLHOST/proc" --path.sysfs="$POOLHOST/sys" --libvirt.uri="$URI" \
+  --web.listen-address=127.0.0.1:0
 
 # Counters that move, so rates and ratios are real numbers, not 0/0: NUMA allocations on both
 # nodes, written in place (the exporter keeps the files open).
@@ -108,6 +114,36 @@ prometheus_config "$E2E_TMP/prometheus.yml" 1s "" "" "kvmem=127.0.0.1:$EXP_PORT"
   "kvmem-controller-pools=127.0.0.1:$POOLS_PORT" "kvmem-controller-placement=127.0.0.1:$PLACE_PORT"
 start_prometheus "$E2E_TMP/prometheus.yml"
 
+# The fleet: host-side rules, then federation of what the fleet dashboard's descriptions name.
+cat >"$E2E_TMP/edge.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$SRC/alerts/kvmem.rules.yml"]
+scrape_configs:
+  - job_name: kvmem
+    static_configs:
+      - {targets: ["127.0.0.1:$EXP_PORT"], labels: {instance: kvm-a}}
+      - {targets: ["127.0.0.1:$EXP2_PORT"], labels: {instance: kvm-b}}
+  - job_name: kvmem-controller
+    static_configs:
+      - {targets: ["127.0.0.1:$APPLY_PORT"], labels: {instance: kvm-a}}
+      - {targets: ["127.0.0.1:$POOLS_PORT"], labels: {instance: kvm-b}}
+YAML
+start_prometheus "$E2E_TMP/edge.yml" EDGE
+FLEET_RAW='kvmem_domain_cgroup_swap_bytes|kvmem_domain_numa_locality_ratio|kvmem_controller_last_run_timestamp_seconds|kvmem_controller_actions_total|kvmem_controller_actions_per_cycle_limit'
+cat >"$E2E_TMP/fleet.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$SRC/alerts/kvmem-fleet.rules.yml"]
+scrape_configs:
+  - job_name: federate
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      match[]: ['{__name__=~"kvmem:.+"}', '{__name__=~"$FLEET_RAW"}']
+    static_configs:
+      - targets: ["127.0.0.1:$EDGE_PORT"]
+YAML
+start_prometheus "$E2E_TMP/fleet.yml" FLEET
+
 wait_until 30 "15 s of samples from all five targets" prom_has_data "$PROM_PORT" \
   'count(count_over_time(up[1m]) >= 15) == 5'
 wait_until 20 "a compaction by the --apply controller" prom_has_data "$PROM_PORT" \
@@ -125,6 +161,20 @@ curl -fsS -H 'Content-Type: application/json' "http://127.0.0.1:$DRY_PORT/webhoo
 
 wait_until 10 "Prometheus to see the webhook evaluation" prom_has_data "$PROM_PORT" \
   'kvmem_controller_webhook_evaluations_total{alertname="KvmemNodeMemoryLow"} > 0'
+wait_until 30 "the central Prometheus to record VMs that fit elsewhere on both hosts" prom_has_data "$FLEET_PORT" \
+  'count(count by(instance) (count_over_time(fleet:vm_fits_elsewhere:bool[1m]) >= 5)) == 2'
+wait_until 20 "the central Prometheus to have both controllers' action counters" prom_has_data "$FLEET_PORT" \
+  'count(count by(instance) (count_over_time(kvmem_controller_actions_total[1m]) >= 5)) == 2'
+# In a fleet of two, the room elsewhere of each host is the other's room, for every page size.
+for pair in kvm-a:kvm-b kvm-b:kvm-a; do
+  here="instance=\"${pair%:*}\"" there="instance=\"${pair#*:}\""
+  prom_has_data "$FLEET_PORT" "fleet:host_room:bytes{$there}" || fail "no room recorded for ${pair#*:}"
+  out=$(prom_query "$FLEET_PORT" "fleet:room_elsewhere:bytes{$here} != on(size) fleet:host_room:bytes{$there}
+    or on(size) fleet:host_room:bytes{$there} unless on(size) fleet:room_elsewhere:bytes{$here}") || fail "query refused"
+  python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["data"]["result"] != [])' <<<"$out" ||
+    fail "fleet:room_elsewhere:bytes of ${pair%:*} is not the room of ${pair#*:}: $out"
+done
+pass "the central Prometheus records the fleet rules from federated kvmem:* series (room elsewhere is the other host's room)"
 # Every metric the dashboards and alert rules name must be in what the binaries really serve.
 scrape "$EXP_PORT" >"$E2E_TMP/all.prom"
 scrape "$DRY_PORT" >>"$E2E_TMP/all.prom"
@@ -148,7 +198,8 @@ pass "pool manager (shortfall 32 pages, obtained $pool1, failures counted) and p
 named=$(python3 - "$SRC" <<'PY'
 import json, re, sys, glob, yaml
 src = sys.argv[1]
-exprs = [r["expr"] for g in yaml.safe_load(open(f"{src}/alerts/kvmem.rules.yml"))["groups"] for r in g["rules"]]
+exprs = [r["expr"] for f in ("kvmem", "kvmem-fleet") for g in yaml.safe_load(open(f"{src}/alerts/{f}.rules.yml"))["groups"]
+         for r in g["rules"]]
 for path in glob.glob(f"{src}/dashboards/*.json"):
     d = json.load(open(path))
     exprs += [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
@@ -161,8 +212,34 @@ missing=()
 for m in $named; do grep -qE "^# TYPE $m " "$E2E_TMP/all.prom" || missing+=("$m"); done
 ((${#missing[@]} == 0)) || fail "named in dashboards or alerts but not served: ${missing[*]}"
 pass "all $(wc -w <<<"$named") metrics named in dashboards and alert rules are served by the exporter or the controller"
-python3 "$SRC/dashboards/check_queries.py" "http://127.0.0.1:$PROM_PORT" 20 "$SRC"/dashboards/*.json ||
+# Every recorded series a dashboard names is recorded by a rule, and the fleet dashboard's panels
+# name in their descriptions each raw series they need, since a fleet may federate only kvmem:*.
+python3 - "$SRC" <<'PY' || fail "dashboards name recorded series no rule records, or raw series their descriptions omit"
+import json, re, sys, glob, yaml
+src, bad = sys.argv[1], []
+records = {r["record"] for f in ("kvmem", "kvmem-fleet") for g in yaml.safe_load(open(f"{src}/alerts/{f}.rules.yml"))["groups"]
+           for r in g["rules"] if "record" in r}
+for path in sorted(glob.glob(f"{src}/dashboards/*.json")):
+    d = json.load(open(path))
+    for p in d["panels"]:
+        exprs = " ".join(t["expr"] for t in p.get("targets", []))
+        bad += [f"{d['uid']} / {p['title']}: no rule records {m}" for m in
+                sorted(set(re.findall(r"\b(?:kvmem|fleet):[a-z0-9_:]+", exprs)) - records)]
+        if d["uid"] == "kvmem-fleet":
+            bad += [f"{d['uid']} / {p['title']}: description does not name {m}" for m in
+                    sorted(set(re.findall(r"\bkvmem_[a-z0-9_]+", exprs))) if m not in p["description"]]
+print("\n".join(bad), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+pass "every recorded series the dashboards name has a rule; the fleet panels name the raw series they need"
+fleet_json="$SRC/dashboards/kvmem-fleet.json"
+per_host=()
+for f in "$SRC"/dashboards/*.json; do [[ "$f" == "$fleet_json" ]] || per_host+=("$f"); done
+python3 "$SRC/dashboards/check_queries.py" "http://127.0.0.1:$PROM_PORT" 20 "${per_host[@]}" ||
   fail "dashboard queries"
-pass "every dashboard query is accepted by Prometheus and returns data"
-for pid in "$EXP_PID" "$DRY_PID" "$APPLY_PID" "$POOLS_PID" "$PLACE_PID"; do stop_daemon "$pid"; done
+pass "every query of the per-host dashboards is accepted by Prometheus and returns data"
+python3 "$SRC/dashboards/check_queries.py" "http://127.0.0.1:$FLEET_PORT" 20 "$fleet_json" ||
+  fail "fleet dashboard queries"
+pass "every fleet dashboard query is accepted by the central Prometheus and returns data"
+for pid in "$EXP_PID" "$EXP2_PID" "$DRY_PID" "$APPLY_PID" "$POOLS_PID" "$PLACE_PID"; do stop_daemon "$pid"; done
 echo "monitoring_dashboards: all passed"

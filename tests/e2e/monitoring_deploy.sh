@@ -103,7 +103,8 @@ for f in /usr/bin/kvmem_exporter /usr/bin/kvmem_controller \
          /etc/default/kvmem-exporter /etc/default/kvmem-controller /etc/kvmem/policy.yaml /etc/logrotate.d/kvmem-controller \
          /usr/share/kvmem/alerts/kvmem.rules.yml /usr/share/kvmem/alerts/runbook.md \
          /usr/share/kvmem/dashboards/kvmem-host.json /usr/share/kvmem/dashboards/kvmem-vms.json \
-         /usr/share/kvmem/dashboards/kvmem-controller.json /usr/share/kvmem/deploy/prometheus/prometheus.yml \
+         /usr/share/kvmem/dashboards/kvmem-controller.json /usr/share/kvmem/dashboards/kvmem-fleet.json \
+         /usr/share/kvmem/deploy/prometheus/prometheus.yml \
          /usr/share/kvmem/deploy/alertmanager/alertmanager.yml /usr/share/kvmem/deploy/kubernetes/daemonset.yaml \
          /usr/share/kvmem/alerts/kvmem-fleet.rules.yml /usr/share/kvmem/deploy/fleet/prometheus-global.yml \
          /usr/share/kvmem/deploy/fleet/alertmanager.yml /usr/share/doc/kvmem/fleet.md \

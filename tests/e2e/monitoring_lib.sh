@@ -92,11 +92,15 @@ prometheus_config() {
   } >"$file"
 }
 
-# start_prometheus CONFIG : sets PROM_PORT and PROM_PID and waits until it is ready.
+# start_prometheus CONFIG [NAME] : sets ${NAME}_PORT and ${NAME}_PID (NAME: PROM unless given, for
+# a second Prometheus) and waits until it is ready.
 start_prometheus() {
   command -v prometheus >/dev/null || fail "prometheus not installed; run scripts/setup.sh"
-  PROM_PORT=$(free_port)
-  start_bg PROM prometheus --config.file="$1" --storage.tsdb.path="$E2E_TMP/prom-data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn
-  wait_ready PROM "$PROM_PID" "http://127.0.0.1:$PROM_PORT/-/ready" 30
+  local name=${2:-PROM} port pid
+  port=$(free_port)
+  start_bg "$name" prometheus --config.file="$1" --storage.tsdb.path="$E2E_TMP/${name,,}-data" \
+    --web.listen-address="127.0.0.1:$port" --log.level=warn
+  printf -v "${name}_PORT" '%s' "$port"
+  pid="${name}_PID"
+  wait_ready "$name" "${!pid}" "http://127.0.0.1:$port/-/ready" 30
 }
