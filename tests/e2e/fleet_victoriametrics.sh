@@ -72,7 +72,7 @@ logged_errors() {
   local name log_var
   for name in VM AGENT ALERT; do
     log_var="${name}_LOG"
-    grep -E '\b(error|fatal|panic)\b' "${!log_var}" | sed -E 's/^[^ \t]+[ \t]+//; s/[0-9]{10,13}/T/g' |
+    { grep -E '\b(error|fatal|panic)\b' "${!log_var}" || true; } | sed -E 's/^[^ \t]+[ \t]+//; s/[0-9]{10,13}/T/g' |
       awk -v n="$name" '{ print "  " n ": " (length($0) > 400 ? "..." substr($0, length($0) - 399) : $0) }' | sort -u
   done
 }
