@@ -81,6 +81,19 @@ python3 "$SRC/tests/e2e/fleet_expect.py" "$VM_URL" 150 ||
   { logged_errors >&2; fail "fleet answers on VictoriaMetrics (logged errors above, if any)"; }
 pass "VictoriaMetrics: exact node scores, host ranking, room elsewhere, VM fits, move facts, Watcher's series"
 
+# Watcher finds hosts through the fqdn labels of the active targets (fleet_federation.sh). Here
+# only vmagent has targets; VictoriaMetrics' /api/v1/targets lists just what it scrapes itself
+# (-promscrape.config of its own, none here), so a Watcher pointed at it gets the series above but
+# no hosts.
+active_fqdns() {
+  curl -fsS --max-time 5 "$1/api/v1/targets?state=active" |
+    python3 -c 'import json,sys; print(" ".join(sorted(t["labels"].get("fqdn","") for t in json.load(sys.stdin)["data"]["activeTargets"])))'
+}
+fqdns=$(active_fqdns "http://127.0.0.1:$AGENT_PORT")
+[[ "$fqdns" == "h1 h2 h3" ]] || fail "vmagent's active targets' fqdn labels: got '$fqdns', want 'h1 h2 h3'"
+vm_fqdns=$(active_fqdns "$VM_URL")
+pass "vmagent's active targets carry fqdn h1 h2 h3; VictoriaMetrics' targets: ${vm_fqdns:-none} (no hosts for Watcher)"
+
 errors=$(logged_errors)
 [[ -z "$errors" ]] || { echo "$errors" >&2; fail "errors in the logs of VictoriaMetrics, vmagent or vmalert (above)"; }
 pass "no errors in the logs of VictoriaMetrics, vmagent and vmalert"
