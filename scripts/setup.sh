@@ -33,6 +33,9 @@ test_pkgs+=(openssl apache2-utils)
 test_pkgs+=(logrotate)
 # scripts/coverage.sh (docs/testing.md): per-directory line coverage from gcov.
 test_pkgs+=(gcovr)
+# tests/e2e/fleet_victoriametrics.sh: the fleet through vmagent, VictoriaMetrics and vmalert
+# (one package ships all three; its postinst would start VictoriaMetrics on :8428).
+test_pkgs+=(victoria-metrics)
 vm_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients busybox-static cpio)
 
 want=("${build_pkgs[@]}")
@@ -57,10 +60,11 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-# The test stack ships daemons (Prometheus on :9090, the libvirt exporter on :9177, libvirtd)
-# whose maintainer scripts would start them; the tests start their own on random ports. An
-# invoke-rc.d policy answering 101 ("action forbidden") is Debian's way to install without
-# starting anything; an operator's own policy is put back afterwards, even on failure.
+# The test stack ships daemons (Prometheus on :9090, the libvirt exporter on :9177,
+# VictoriaMetrics on :8428, libvirtd) whose maintainer scripts would start them; the tests start
+# their own on random ports. An invoke-rc.d policy answering 101 ("action forbidden") is Debian's
+# way to install without starting anything; an operator's own policy is put back afterwards, even
+# on failure.
 policy=${KVMEM_POLICY_RC_D:-/usr/sbin/policy-rc.d}  # tests point it elsewhere
 saved=""
 restore_policy() {

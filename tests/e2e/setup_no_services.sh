@@ -25,14 +25,15 @@ asked_for() { tr ' ' '\n' <"$FAKE_LOG.args" | grep -qx -- "$1"; }
 run_setup() { rm -f "$FAKE_LOG".*; FAKE_APT_RC=$1 "$setup" "${@:2}" >"$E2E_TMP/setup.log" 2>&1; }
 
 run_setup 0 || { cat "$E2E_TMP/setup.log" >&2; fail "setup.sh with the build packages"; }
-for p in prometheus prometheus-alertmanager prometheus-libvirt-exporter wrk libgtest-dev qemu-system-x86; do
+for p in prometheus prometheus-alertmanager prometheus-libvirt-exporter victoria-metrics wrk libgtest-dev \
+         qemu-system-x86; do
   asked_for "$p" && fail "the build-only setup installs $p"
 done
 asked_for help2man || fail "help2man is not among the build packages"
 pass "the README's first command installs only build packages"
 
 run_setup 0 --test --with-vm || { cat "$E2E_TMP/setup.log" >&2; fail "setup.sh --test --with-vm"; }
-for p in prometheus prometheus-libvirt-exporter lintian gcovr libvirt-daemon; do
+for p in prometheus prometheus-libvirt-exporter victoria-metrics lintian gcovr libvirt-daemon; do
   asked_for "$p" || fail "setup.sh --test --with-vm does not install $p"
 done
 [[ $(cat "$FAKE_LOG.policy") == 101 ]] || fail "services were not forbidden during the install: $(cat "$FAKE_LOG.policy")"
