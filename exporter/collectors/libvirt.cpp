@@ -91,11 +91,12 @@ const FamilyDesc kAge{"kvmem_domain_stats_age_seconds",
                       "failed and cached values are served.",
                       kGauge, kVm};
 const FamilyDesc kInfo{"kvmem_domain_info",
-                       "Memory facts from the domain XML: hugepage backing and page sizes, numatune, balloon model, "
-                       "stats period, autodeflate and free page reporting. Always 1.",
+                       "Memory facts from the domain XML: hugepage backing and page sizes, numatune, vCPU pinning "
+                       "(<vcpupin> or <vcpu cpuset>), balloon model, stats period, autodeflate and free page "
+                       "reporting. Always 1.",
                        kGauge,
-                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "balloon_model",
-                           "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
+                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "pinned",
+                           "balloon_model", "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
 const FamilyDesc kMinGuarantee{"kvmem_domain_memory_min_guarantee_bytes",
                                "Memory the domain is guaranteed (<memtune><min_guarantee>).", kGauge, kVm};
 const FamilyDesc kVmemSize{"kvmem_domain_virtio_mem_size_bytes",
@@ -236,7 +237,7 @@ class LibvirtCollector final : public Collector {
     if (x.hugepages && sizes.empty() && host_hugepage_bytes_) sizes = std::to_string(*host_hugepage_bytes_);
     out.Add(kInfo,
             {d.name, d.uuid, Bool(x.hugepages), sizes, x.numatune_mode.empty() ? "none" : x.numatune_mode,
-             x.numatune_nodeset, x.balloon_model.empty() ? "none" : x.balloon_model,
+             x.numatune_nodeset, Bool(x.vcpupin || !x.vcpu_cpuset.empty()), x.balloon_model.empty() ? "none" : x.balloon_model,
              std::to_string(x.balloon_stats_period.value_or(0)), Bool(x.autodeflate), Bool(x.free_page_reporting)},
             1);
     out.Add(kMinGuarantee, {d.name, d.uuid}, x.min_guarantee_bytes);

@@ -38,9 +38,9 @@ TEST(LibvirtCollector, EmitsExactSeriesWithEscapedNames) {
           "kvmem_domain_guest_stats_state{" + q + ",state=\"stale\"} 1",
           "kvmem_domain_stats_age_seconds{" + q + "} 0",
           std::string(
-              R"(kvmem_domain_info{domain="huge-strict",uuid="a0000000-0000-4000-8000-000000000002",hugepages="true",hugepage_size_bytes="1073741824",numatune_mode="strict",numatune_nodeset="0-1",balloon_model="virtio",balloon_stats_period_seconds="10",autodeflate="true",free_page_reporting="false"} 1)"),
+              R"(kvmem_domain_info{domain="huge-strict",uuid="a0000000-0000-4000-8000-000000000002",hugepages="true",hugepage_size_bytes="1073741824",numatune_mode="strict",numatune_nodeset="0-1",pinned="true",balloon_model="virtio",balloon_stats_period_seconds="10",autodeflate="true",free_page_reporting="false"} 1)"),
           std::string(
-              R"(kvmem_domain_info{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",hugepages="false",hugepage_size_bytes="",numatune_mode="none",numatune_nodeset="",balloon_model="virtio",balloon_stats_period_seconds="0",autodeflate="false",free_page_reporting="false"} 1)"),
+              R"(kvmem_domain_info{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",hugepages="false",hugepage_size_bytes="",numatune_mode="none",numatune_nodeset="",pinned="false",balloon_model="virtio",balloon_stats_period_seconds="0",autodeflate="false",free_page_reporting="false"} 1)"),
           std::string(
               R"(kvmem_domain_guest_stats_state{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",state="disabled"} 1)"),
           std::string(
