@@ -84,6 +84,31 @@ TEST(LibvirtCollector, EmitsOnlyDeclaredFamilies) {
   for (const auto& f : sink.families()) EXPECT_TRUE(declared.contains(f.name)) << f.name;
 }
 
+// --collector.libvirt.vm-detail=fleet: fewer kvmem_domain_* families, every other one kept,
+// and nothing emitted that is not declared.
+TEST(LibvirtCollector, FleetDetailServesASubsetAndKeepsTheHostFamilies) {
+  CollectorContext ctx;
+  ctx.libvirt_uri = "test:///default";
+  std::set<std::string> full, fleet;
+  for (const FamilyDesc* d : MakeLibvirtCollector(ctx)->Families()) full.insert(d->name);
+  ctx.vm_detail = VmDetail::kFleet;
+  auto c = MakeLibvirtCollector(ctx);
+  for (const FamilyDesc* d : c->Families()) fleet.insert(d->name);
+  for (const auto& name : full) {
+    EXPECT_TRUE(name.starts_with("kvmem_domain_") || fleet.contains(name)) << name;
+  }
+  for (const auto& name : fleet) EXPECT_TRUE(full.contains(name)) << name;
+  EXPECT_TRUE(fleet.contains("kvmem_domain_info"));
+  EXPECT_TRUE(fleet.contains("kvmem_domain_cgroup_swap_bytes"));
+  EXPECT_FALSE(fleet.contains("kvmem_domain_rss_bytes"));
+  EXPECT_FALSE(fleet.contains("kvmem_domain_cgroup_info"));
+  MetricSink sink;
+  c->Collect(sink);
+  for (const auto& f : sink.families()) EXPECT_TRUE(fleet.contains(f.name)) << f.name;
+  EXPECT_EQ(ParseVmDetail("fleet"), VmDetail::kFleet);
+  EXPECT_EQ(ParseVmDetail("Full"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace kvmem::collectors
 
