@@ -232,7 +232,7 @@ def vms():
              targets((f"kvmem_libvirt_domains{sel(I)}", "{{instance}}")), w=8),
         stat("libvirt timeouts", "Scrapes in the time range that served cached VM values.",
              targets((f"increase(kvmem_libvirt_timeouts_total{sel(I)}[$__range])", "{{instance}}")), w=8, decimals=0),
-        table("VM memory facts", "From the domain XML: hugepage backing, numatune, balloon model and stats period.",
+        table("VM memory facts", "From the domain XML: hugepage backing, numatune, vCPU pinning, balloon model and stats period.",
               [target(f"kvmem_domain_info{d}", ref="A", instant=True, fmt="table")],
               hidden=("Time", "Value", "__name__", "job")),
     ]

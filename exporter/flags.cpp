@@ -24,6 +24,9 @@ void RegisterFlags(FlagSet& flags, Config* cfg) {
                "libvirt connection URI, opened read-only (the exporter never writes).");
   flags.Duration("libvirt.timeout", &cfg->libvirt_timeout,
                  "Longest a scrape waits for libvirt; after it, cached values are served with their age.");
+  flags.String("collector.libvirt.vm-detail", &cfg->vm_detail,
+               "Per-VM metrics of the libvirt collector: full, or fleet for only those the fleet recording rules, "
+               "the alerts and the fleet dashboard read (docs/metrics.md).");
   flags.Bool("check-host", &cfg->check_host,
              "Run the host configuration checks once, print the report and exit: 0 when no critical check fails, 3 "
              "when one does (docs/host-check.md).");
@@ -46,6 +49,10 @@ Result<void> CheckFlags(const Config& cfg) {
     return Fail(ErrorKind::kConfig, "--log.format: expected logfmt or json, got \"" + cfg.log_format + "\"");
   }
   log::Configure(level, format);
+  if (!collectors::ParseVmDetail(cfg.vm_detail)) {
+    return Fail(ErrorKind::kConfig,
+                "--collector.libvirt.vm-detail: expected full or fleet, got \"" + cfg.vm_detail + "\"");
+  }
   if (cfg.telemetry_path.empty() || cfg.telemetry_path[0] != '/' || cfg.telemetry_path == "/") {
     return Fail(ErrorKind::kConfig,
                 "--web.telemetry-path must start with / and not be /, got \"" + cfg.telemetry_path + "\"");

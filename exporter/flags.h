@@ -24,6 +24,7 @@ struct Config {
   bool check_host = false;
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_timeout{2000};
+  std::string vm_detail = "full";                           // --collector.libvirt.vm-detail: full or fleet
   std::map<std::string, std::pair<bool, bool>> collectors;  // name -> {enabled, set on command line}
 };
 

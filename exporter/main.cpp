@@ -30,6 +30,8 @@ std::vector<NamedCollector> MakeCollectors(const exporter::Config& cfg, const st
   ctx.root = {cfg.procfs, cfg.sysfs};
   ctx.libvirt_uri = cfg.libvirt_uri;
   ctx.libvirt_timeout = cfg.libvirt_timeout;
+  ctx.vm_detail =
+      collectors::ParseVmDetail(cfg.vm_detail).value_or(collectors::VmDetail::kFull);  // CheckFlags rejects the rest
   std::vector<NamedCollector> out;
   for (const auto& c : collectors::AllCollectors()) {
     if (std::find(names.begin(), names.end(), c.name) != names.end()) out.push_back({c.name, c.make(ctx)});

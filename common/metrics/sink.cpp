@@ -30,6 +30,7 @@ std::string ValidateFamily(const FamilyDesc& desc) {
 
 void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values, double value) {
   assert(label_values.size() == desc.labels.size());
+  if (!omitted_.empty() && omitted_.contains(&desc)) return;
   auto [it, inserted] = index_.try_emplace(&desc, families_.size());
   if (inserted) {
     prometheus::MetricFamily family;

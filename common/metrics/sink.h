@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ class MetricSink {
     if (value) Add(desc, label_values, static_cast<double>(*value));
   }
 
+  // Drops every later Add() of `desc`: for a collector told to serve fewer families than it
+  // declares (the libvirt collector under --collector.libvirt.vm-detail=fleet).
+  void Omit(const FamilyDesc& desc) { omitted_.insert(&desc); }
+
   // Records why this collector is not fully successful; it goes on emitting what it can.
   // A kNotFound error is not a failure ("the kernel lacks it") and is ignored.
   void Fail(const Error& error);
@@ -46,6 +51,7 @@ class MetricSink {
 
  private:
   std::map<const FamilyDesc*, size_t> index_;
+  std::set<const FamilyDesc*> omitted_;
   std::vector<prometheus::MetricFamily> families_;
   std::vector<Error> errors_;
 };

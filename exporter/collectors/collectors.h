@@ -5,7 +5,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/checks/facts.h"
@@ -26,11 +28,18 @@ std::unique_ptr<Collector> MakeTieringCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakeSettingsCollector(const procfs::Root& root);
 std::unique_ptr<Collector> MakeDimmsCollector(const procfs::Root& root);
 
+// How much the libvirt collector serves per VM (--collector.libvirt.vm-detail): everything, or
+// only what the fleet recording rules, the alerts and a fleet dashboard read.
+enum class VmDetail { kFull, kFleet };
+// "full" or "fleet"; nullopt for anything else.
+std::optional<VmDetail> ParseVmDetail(std::string_view text);
+
 // What a collector may need to know at construction.
 struct CollectorContext {
   procfs::Root root;
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_timeout{2000};
+  VmDetail vm_detail = VmDetail::kFull;
   // The libvirt collector's latest VMs, for the host checks.
   std::shared_ptr<checks::DomainBoard> domains = std::make_shared<checks::DomainBoard>();
 };

@@ -1,10 +1,11 @@
 // The libvirt collector: per-VM balloon, guest memory, virtio-mem, hugepage backing, NUMA
 // residency and KSM, plus libvirt's own health and the host's free pages per cell, all from
 // a virt::LibvirtSource (cached, budgeted), never from libvirt on the scrape thread.
+#include <algorithm>
 #include <iterator>
-
 #include <map>
 #include <set>
+
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/common.h"
 #include "exporter/collectors/domain_cgroup.h"
@@ -91,11 +92,12 @@ const FamilyDesc kAge{"kvmem_domain_stats_age_seconds",
                       "failed and cached values are served.",
                       kGauge, kVm};
 const FamilyDesc kInfo{"kvmem_domain_info",
-                       "Memory facts from the domain XML: hugepage backing and page sizes, numatune, balloon model, "
-                       "stats period, autodeflate and free page reporting. Always 1.",
+                       "Memory facts from the domain XML: hugepage backing and page sizes, numatune, vCPU pinning "
+                       "(<vcpupin> or <vcpu cpuset>), balloon model, stats period, autodeflate and free page "
+                       "reporting. Always 1.",
                        kGauge,
-                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "balloon_model",
-                           "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
+                       Vm({"hugepages", "hugepage_size_bytes", "numatune_mode", "numatune_nodeset", "pinned",
+                           "balloon_model", "balloon_stats_period_seconds", "autodeflate", "free_page_reporting"})};
 const FamilyDesc kMinGuarantee{"kvmem_domain_memory_min_guarantee_bytes",
                                "Memory the domain is guaranteed (<memtune><min_guarantee>).", kGauge, kVm};
 const FamilyDesc kVmemSize{"kvmem_domain_virtio_mem_size_bytes",
@@ -150,19 +152,53 @@ const FamilyDesc* const kAll[] = {&kThpAnon,        &kTierBytes,      &kFprMissi
                                   &kVmemCurrent,    &kVmemBlock,      &kNumaBytes,  &kVcpus,
                                   &kLocality,       &kKsmMerging,     &kKsmProfit,  &kProcDenied};
 
+// The per-VM families --collector.libvirt.vm-detail=fleet keeps: what the fleet recording rules
+// (kvmem-fleet-host) and a fleet dashboard read, and every kvmem_domain_* an alert or its
+// recording rules read (kvmem-vm, kvmem-density). kvmem_libvirt_* are per host and always stay.
+constexpr std::string_view kFleetFamilies[] = {
+    "kvmem_domain_info",
+    "kvmem_domain_balloon_current_bytes",
+    "kvmem_domain_balloon_maximum_bytes",
+    "kvmem_domain_guest_available_bytes",
+    "kvmem_domain_guest_usable_bytes",
+    "kvmem_domain_numa_locality_ratio",
+    "kvmem_domain_numa_memory_bytes",
+    "kvmem_domain_stats_age_seconds",
+    "kvmem_domain_memory_pressure_stalled_seconds_total",
+    "kvmem_domain_cgroup_swap_refaults_total",
+    "kvmem_domain_cgroup_usage_bytes",
+    "kvmem_domain_cgroup_swap_bytes",
+    // Read by alerts: KvmemGuest{MemoryPressure,SwapInHigh,MajorFaultsHigh,StatsStale} and
+    // KvmemVmRefaultStorm's refault ratio.
+    "kvmem_domain_guest_stats_state",
+    "kvmem_domain_guest_stats_last_update_timestamp_seconds",
+    "kvmem_domain_guest_swap_in_bytes_total",
+    "kvmem_domain_guest_major_faults_total",
+    "kvmem_domain_cgroup_memory_bytes",
+};
+
+bool ServedAt(VmDetail detail, const FamilyDesc& f) {
+  if (detail == VmDetail::kFull || !f.name.starts_with("kvmem_domain_")) return true;
+  return std::find(std::begin(kFleetFamilies), std::end(kFleetFamilies), f.name) != std::end(kFleetFamilies);
+}
+
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
 class LibvirtCollector final : public Collector {
  public:
   LibvirtCollector(virt::SourceOptions options, std::chrono::milliseconds budget,
-                   std::optional<uint64_t> host_hugepage_bytes, std::shared_ptr<checks::DomainBoard> board)
+                   std::optional<uint64_t> host_hugepage_bytes, std::shared_ptr<checks::DomainBoard> board,
+                   VmDetail detail)
       : root_(options.root),
         source_(std::move(options)),
         budget_(budget),
         host_hugepage_bytes_(host_hugepage_bytes),
-        board_(std::move(board)) {}
+        board_(std::move(board)) {
+    for (const FamilyDesc* f : Declared()) (ServedAt(detail, *f) ? served_ : omitted_).push_back(f);
+  }
 
   void Collect(MetricSink& out) override {
+    for (const FamilyDesc* f : omitted_) out.Omit(*f);
     virt::Snapshot snap = source_.Get(budget_);
     if (board_) board_->Publish(snap);
     // The tier map is one small directory; a kernel without tiers leaves it empty.
@@ -180,13 +216,15 @@ class LibvirtCollector final : public Collector {
     AddDomainCgroups(out, snap.domains, cgroup_logged_);
   }
 
-  std::vector<const FamilyDesc*> Families() const override {
+  std::vector<const FamilyDesc*> Families() const override { return served_; }
+
+ private:
+  static std::vector<const FamilyDesc*> Declared() {
     std::vector<const FamilyDesc*> all(std::begin(kAll), std::end(kAll));
     for (const FamilyDesc* f : DomainCgroupFamilies()) all.push_back(f);
     return all;
   }
 
- private:
   void Domain(MetricSink& out, const virt::DomainSample& d, std::chrono::system_clock::time_point as_of) {
     const std::string& n = d.name;
     const std::string& u = d.uuid;
@@ -236,8 +274,9 @@ class LibvirtCollector final : public Collector {
     if (x.hugepages && sizes.empty() && host_hugepage_bytes_) sizes = std::to_string(*host_hugepage_bytes_);
     out.Add(kInfo,
             {d.name, d.uuid, Bool(x.hugepages), sizes, x.numatune_mode.empty() ? "none" : x.numatune_mode,
-             x.numatune_nodeset, x.balloon_model.empty() ? "none" : x.balloon_model,
-             std::to_string(x.balloon_stats_period.value_or(0)), Bool(x.autodeflate), Bool(x.free_page_reporting)},
+             x.numatune_nodeset, Bool(x.vcpupin || !x.vcpu_cpuset.empty()),
+             x.balloon_model.empty() ? "none" : x.balloon_model, std::to_string(x.balloon_stats_period.value_or(0)),
+             Bool(x.autodeflate), Bool(x.free_page_reporting)},
             1);
     out.Add(kMinGuarantee, {d.name, d.uuid}, x.min_guarantee_bytes);
     for (const auto& v : x.virtio_mem) {
@@ -256,6 +295,7 @@ class LibvirtCollector final : public Collector {
   std::shared_ptr<checks::DomainBoard> board_;
   std::map<int, int> node_tier_;
   std::set<std::string> cgroup_logged_;
+  std::vector<const FamilyDesc*> served_, omitted_;
 };
 
 }  // namespace
@@ -266,7 +306,13 @@ std::unique_ptr<Collector> MakeLibvirtCollector(const CollectorContext& ctx) {
   options.root = ctx.root;
   std::optional<uint64_t> huge;
   if (auto mi = procfs::ReadMeminfo(ctx.root)) huge = mi->Get("Hugepagesize");
-  return std::make_unique<LibvirtCollector>(std::move(options), ctx.libvirt_timeout, huge, ctx.domains);
+  return std::make_unique<LibvirtCollector>(std::move(options), ctx.libvirt_timeout, huge, ctx.domains, ctx.vm_detail);
+}
+
+std::optional<VmDetail> ParseVmDetail(std::string_view text) {
+  if (text == "full") return VmDetail::kFull;
+  if (text == "fleet") return VmDetail::kFleet;
+  return std::nullopt;
 }
 
 }  // namespace kvmem::collectors

@@ -21,6 +21,7 @@ expect_usage_error 'expected debug, info, warn or error' --log.level=loud
 expect_usage_error 'expected logfmt or json' --log.format=xml
 expect_usage_error 'telemetry-path must start with /' --web.telemetry-path=metrics
 expect_usage_error 'collector.ksm expects true or false' --collector.ksm=perhaps
+expect_usage_error 'collector.libvirt.vm-detail: expected full or fleet, got "brief"' --collector.libvirt.vm-detail=brief
 pass "usage errors exit 2 and name the flag"
 
 start_daemon EXP "$EXPORTER" --web.listen-address=127.0.0.1:0 --web.telemetry-path=/m --no-collector.numa $NOLV --log.format=json

@@ -46,7 +46,7 @@ assert_eq "$(exact_value "$out" "kvmem_domain_virtio_mem_block_size_bytes{$V}")"
 assert_eq "$(exact_value "$out" "kvmem_domain_virtio_mem_requested_bytes{$V}")" $((128 * MiB)) "virtio-mem requested"
 assert_eq "$(exact_value "$out" "kvmem_domain_virtio_mem_current_bytes{$V}")" $((128 * MiB)) "virtio-mem current"
 assert_eq "$(exact_value "$out" "kvmem_domain_vcpus{$L,node=\"0\"}")" 1 "vCPUs on node 0"
-grep -qF "kvmem_domain_info{$L,hugepages=\"false\",hugepage_size_bytes=\"\",numatune_mode=\"none\",numatune_nodeset=\"\",balloon_model=\"virtio\",balloon_stats_period_seconds=\"1\",autodeflate=\"false\",free_page_reporting=\"false\"} 1" "$out" ||
+grep -qF "kvmem_domain_info{$L,hugepages=\"false\",hugepage_size_bytes=\"\",numatune_mode=\"none\",numatune_nodeset=\"\",pinned=\"false\",balloon_model=\"virtio\",balloon_stats_period_seconds=\"1\",autodeflate=\"false\",free_page_reporting=\"false\"} 1" "$out" ||
   fail "kvmem_domain_info: $(grep kvmem_domain_info "$out")"
 resident=$(exact_value "$out" "kvmem_domain_numa_memory_bytes{$L,node=\"0\"}")
 rss=$(exact_value "$out" "kvmem_domain_rss_bytes{$L}")

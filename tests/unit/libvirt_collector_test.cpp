@@ -38,9 +38,9 @@ TEST(LibvirtCollector, EmitsExactSeriesWithEscapedNames) {
           "kvmem_domain_guest_stats_state{" + q + ",state=\"stale\"} 1",
           "kvmem_domain_stats_age_seconds{" + q + "} 0",
           std::string(
-              R"(kvmem_domain_info{domain="huge-strict",uuid="a0000000-0000-4000-8000-000000000002",hugepages="true",hugepage_size_bytes="1073741824",numatune_mode="strict",numatune_nodeset="0-1",balloon_model="virtio",balloon_stats_period_seconds="10",autodeflate="true",free_page_reporting="false"} 1)"),
+              R"(kvmem_domain_info{domain="huge-strict",uuid="a0000000-0000-4000-8000-000000000002",hugepages="true",hugepage_size_bytes="1073741824",numatune_mode="strict",numatune_nodeset="0-1",pinned="true",balloon_model="virtio",balloon_stats_period_seconds="10",autodeflate="true",free_page_reporting="false"} 1)"),
           std::string(
-              R"(kvmem_domain_info{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",hugepages="false",hugepage_size_bytes="",numatune_mode="none",numatune_nodeset="",balloon_model="virtio",balloon_stats_period_seconds="0",autodeflate="false",free_page_reporting="false"} 1)"),
+              R"(kvmem_domain_info{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",hugepages="false",hugepage_size_bytes="",numatune_mode="none",numatune_nodeset="",pinned="false",balloon_model="virtio",balloon_stats_period_seconds="0",autodeflate="false",free_page_reporting="false"} 1)"),
           std::string(
               R"(kvmem_domain_guest_stats_state{domain="plain",uuid="a0000000-0000-4000-8000-000000000001",state="disabled"} 1)"),
           std::string(
@@ -82,6 +82,31 @@ TEST(LibvirtCollector, EmitsOnlyDeclaredFamilies) {
   c->Collect(sink);
   EXPECT_TRUE(sink.errors().empty());
   for (const auto& f : sink.families()) EXPECT_TRUE(declared.contains(f.name)) << f.name;
+}
+
+// --collector.libvirt.vm-detail=fleet: fewer kvmem_domain_* families, every other one kept,
+// and nothing emitted that is not declared.
+TEST(LibvirtCollector, FleetDetailServesASubsetAndKeepsTheHostFamilies) {
+  CollectorContext ctx;
+  ctx.libvirt_uri = "test:///default";
+  std::set<std::string> full, fleet;
+  for (const FamilyDesc* d : MakeLibvirtCollector(ctx)->Families()) full.insert(d->name);
+  ctx.vm_detail = VmDetail::kFleet;
+  auto c = MakeLibvirtCollector(ctx);
+  for (const FamilyDesc* d : c->Families()) fleet.insert(d->name);
+  for (const auto& name : full) {
+    EXPECT_TRUE(name.starts_with("kvmem_domain_") || fleet.contains(name)) << name;
+  }
+  for (const auto& name : fleet) EXPECT_TRUE(full.contains(name)) << name;
+  EXPECT_TRUE(fleet.contains("kvmem_domain_info"));
+  EXPECT_TRUE(fleet.contains("kvmem_domain_cgroup_swap_bytes"));
+  EXPECT_FALSE(fleet.contains("kvmem_domain_rss_bytes"));
+  EXPECT_FALSE(fleet.contains("kvmem_domain_cgroup_info"));
+  MetricSink sink;
+  c->Collect(sink);
+  for (const auto& f : sink.families()) EXPECT_TRUE(fleet.contains(f.name)) << f.name;
+  EXPECT_EQ(ParseVmDetail("fleet"), VmDetail::kFleet);
+  EXPECT_EQ(ParseVmDetail("Full"), std::nullopt);
 }
 
 }  // namespace

@@ -106,6 +106,7 @@ TEST(LibvirtSource, FixtureHostGivesExactValues) {
   EXPECT_EQ(huge->xml.hugepage_sizes_bytes, std::vector<uint64_t>{GiB});
   EXPECT_EQ(huge->xml.numatune_mode, "strict");
   EXPECT_EQ(huge->xml.numatune_nodeset, "0-1");
+  EXPECT_EQ(huge->xml.vcpu_cpuset, "8-15");
   EXPECT_EQ(huge->xml.min_guarantee_bytes, 2 * GiB);
   EXPECT_TRUE(huge->xml.autodeflate);
   EXPECT_FALSE(huge->xml.free_page_reporting);
