@@ -47,9 +47,9 @@ ROOM_ELSEWHERE = {
 # nowhere else: h1's best node has 4 GiB of 1 GiB pages.
 FITS = {"db-1g": 1, "web": 1, "cache-1g": 0, "app-2m": 1, "small": 1, "batch-2m": 1}
 MOVE_INFO = {  # domain -> labels of kvmem:vm_move:info
-    "db-1g": {"instance": "h1", "page_size": "1073741824", "hugepages": "true", "numatune_mode": "strict",
+    "db-1g": {"instance": "h1", "page_size": "1073741824", "hugepages": "true", "numatune_mode": "strict", "pinned": "true",
               "numatune_nodeset": "1"},
-    "web": {"instance": "h1", "page_size": "4096", "hugepages": "false", "numatune_mode": "none"},
+    "web": {"instance": "h1", "page_size": "4096", "hugepages": "false", "numatune_mode": "none", "pinned": "false"},
     "app-2m": {"instance": "h2", "page_size": "2097152", "hugepages": "true", "numatune_nodeset": "1"},
 }
 # OpenStack Watcher's series: host memory by fqdn (sums of the fixtures' nodes) and per-VM use
