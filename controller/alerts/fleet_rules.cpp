@@ -4,7 +4,8 @@
 // `without(node)`, so target labels such as fqdn survive them.
 //
 // Written for both PromQL and MetricsQL (VictoriaMetrics 1.79): no `or on()` after a
-// comparison, no scalar(), no ratio that can be 0/0, and max(a, b) spelled as a + clamp_min(b - a, 0).
+// comparison, no scalar(), no ratio that can be 0/0 (a memoryless node has MemTotal 0), and
+// max(a, b) spelled as a + clamp_min(b - a, 0). Host names (instance) are unique in the fleet.
 #include "controller/alerts/groups.h"
 
 namespace kvmem::alerts {
@@ -28,11 +29,14 @@ std::string MoveInfo() {
 
 // Share of a node's memory that a new huge-page-sized allocation cannot get now: used memory
 // (hugepage-aware) plus free memory that lies in blocks smaller than a huge page.
+// Without the fragmentation collector, hugepage-aware used memory alone.
 const char* const kUsedForHuge =
     "1 - (\n"
     "  kvmem_node_memory_available_bytes\n"
     "  - kvmem_node_fragmentation_unusable_ratio * kvmem_node_memory_free_bytes\n"
-    ") / kvmem_node_memory_total_bytes";
+    ") / (kvmem_node_memory_total_bytes > 0)\n"
+    "or\n"
+    "1 - kvmem_node_memory_available_bytes / (kvmem_node_memory_total_bytes > 0)";
 
 // The host's memory stall share (PSI some, avg300), 0 where the kernel has no PSI.
 const char* const kHostStalled =
@@ -44,7 +48,7 @@ const char* const kHostStalled =
 std::string NodeScore() {
   const std::string used = "kvmem:node_memory_used_for_hugepages:ratio";
   return "clamp_max(clamp_min(\n  " + used + "\n  + clamp_min(\n    clamp_max(kvmem:host_memory_stalled:ratio / " +
-         PromNumber(kStallShareFullScale) + ", 1)\n    - on(instance, job) group_right()\n    " + used +
+         PromNumber(kStallShareFullScale) + ", 1)\n    - ignoring(node) group_right()\n    " + used +
          ",\n    0\n  ),\n0), 1)";
 }
 
@@ -60,11 +64,11 @@ RuleGroup FleetHostGroup() {
        "  - (\n    sum without(size) (kvmem_node_hugepages_free_bytes)\n"
        "    or\n    kvmem_node_memory_available_bytes * 0\n  ),\n  \"size\", \"" +
            base + "\", \"\", \"\"\n)"},
-      {"kvmem:node_memory_used:ratio", "1 - kvmem_node_memory_available_bytes / kvmem_node_memory_total_bytes"},
+      {"kvmem:node_memory_used:ratio", "1 - kvmem_node_memory_available_bytes / (kvmem_node_memory_total_bytes > 0)"},
       {"kvmem:node_memory_used_for_hugepages:ratio", kUsedForHuge},
       {"kvmem:host_memory_stalled:ratio", kHostStalled},
       {"kvmem:node_balancer_score:ratio", NodeScore()},
-      {"kvmem:host_balancer_score:ratio", "max by(instance) (kvmem:node_balancer_score:ratio)"},
+      {"kvmem:host_balancer_score:ratio", "max without(node) (kvmem:node_balancer_score:ratio)"},
       {"kvmem:host_memory_total:bytes", "sum without(node) (kvmem_node_memory_total_bytes)"},
       {"kvmem:host_memory_available:bytes", "sum without(node) (kvmem_node_memory_available_bytes)"},
       {"kvmem:vm_move:info", MoveInfo()},

@@ -84,10 +84,14 @@ def check(base, watcher):
 
     r = query(base, "kvmem:node_balancer_score:ratio")
     compare("node score", {(s["metric"]["instance"], s["metric"]["node"]): float(s["value"][1]) for s in r}, SCORES)
-    # The KubeVirt descheduler's query: one sample per host, labelled instance, in [0, 1].
+    # One recorded host score per host, whatever other labels it keeps.
+    r = query(base, "kvmem:host_balancer_score:ratio")
+    per_host = [s["metric"].get("instance") for s in r]
+    if sorted(per_host) != sorted(HOST_RANKING):
+        problems.append(f"kvmem:host_balancer_score:ratio: one series per host wanted, got {[s['metric'] for s in r]}")
+    # The KubeVirt descheduler's query (docs/fleet.md): one sample per host, labelled instance.
     r = query(base, "sort_desc(max by(instance) (kvmem:host_balancer_score:ratio))")
-    ranking = [s["metric"].get("instance") for s in r]
-    if ranking != HOST_RANKING or any(set(s["metric"]) != {"instance"} for s in r):
+    if [s["metric"].get("instance") for s in r] != HOST_RANKING:
         problems.append(f"host ranking: got {[s['metric'] for s in r]}, want instances {HOST_RANKING}")
     host_best = {h: max(v for (i, _), v in SCORES.items() if i == h) for h in HOST_RANKING}
     compare("host score", {s["metric"].get("instance"): float(s["value"][1]) for s in r}, host_best)
@@ -98,7 +102,7 @@ def check(base, watcher):
     compare("fits elsewhere", {s["metric"]["domain"]: float(s["value"][1]) for s in r}, FITS)
     # docs/fleet.md's "where could it go" query: only h2 (and db-1g's own host h1 is not it).
     r = query(base, 'fleet:host_room:bytes >= on(size) group_left label_replace('
-                    'kvmem:vm_memory:bytes{domain="db-1g"}, "size", "$1", "page_size", "(.*)")')
+                    'kvmem:vm_memory:bytes{uuid="f1000000-0000-4000-8000-000000000001"}, "size", "$1", "page_size", "(.*)")')
     if sorted(s["metric"].get("instance") for s in r) != ["h2"]:
         problems.append(f"hosts with room for db-1g: got {[s['metric'] for s in r]}, want h2")
     r = query(base, "kvmem:vm_move:info")

@@ -69,6 +69,14 @@ for f in prometheus-host prometheus-global vmagent; do
   promtool check config "$E2E_TMP/$f.yml" >"$E2E_TMP/promtool.txt" 2>&1 || { cat "$E2E_TMP/promtool.txt" >&2; fail "promtool check config deploy/fleet/$f.yml"; }
 done
 amtool check-config "$SRC/deploy/fleet/alertmanager.yml" >/dev/null 2>&1 || fail "amtool check-config deploy/fleet/alertmanager.yml"
+python3 - "$SRC/deploy/fleet" <<'PY' || fail "deploy/fleet wiring"
+import sys, yaml
+d = sys.argv[1]
+host = yaml.safe_load(open(f"{d}/prometheus-host.yml"))
+assert host["alerting"]["alertmanagers"], "prometheus-host.yml sends its alerts nowhere"
+jobs = {j["job_name"] for j in yaml.safe_load(open(f"{d}/vmagent.yml"))["scrape_configs"]}
+assert jobs == {"kvmem", "kvmem-controller"}, f"vmagent.yml jobs: {jobs}"
+PY
 fleet_route() { amtool config routes test --config.file="$SRC/deploy/fleet/alertmanager.yml" "alertname=$1" instance=kvm1.example.org 2>/dev/null; }
 assert_eq "$(fleet_route KvmemNodeMemoryLow)" "kvmem-controller-kvm1,balancer,people" "fleet route of KvmemNodeMemoryLow"
 assert_eq "$(fleet_route KvmemSwapThrashing)" "balancer,people" "fleet route of KvmemSwapThrashing"
