@@ -25,6 +25,15 @@ class Actuator {
   virtual std::string Refusal(const model::Action& /*action*/) const noexcept { return {}; }
 };
 
+// How an actuator's Apply() begins: when it refuses `action`, `out` fails with the refusal as
+// its error and this returns true. Throws only std::bad_alloc.
+inline bool Refused(const Actuator& actuator, const model::Action& action, model::Outcome& out) {
+  out.error = actuator.Refusal(action);
+  if (out.error.empty()) return false;
+  out.ok = false;
+  return true;
+}
+
 // Records instead of applying: asks `inner` (the real stack) for its refusal; an action it
 // would refuse fails with the same error, any other is ok and dry_run, and nothing is touched.
 class DryRun final : public Actuator {

@@ -15,11 +15,7 @@ std::string SysfsCompaction::Refusal(const model::Action& action) const noexcept
 model::Outcome SysfsCompaction::Apply(const model::Action& action) noexcept {
   model::Outcome out;
   try {
-    out.error = Refusal(action);
-    if (!out.error.empty()) {
-      out.ok = false;
-      return out;
-    }
+    if (Refused(*this, action, out)) return out;
     const int node = std::get<model::CompactNode>(action).node;
     if (read_back_) out.index_before = read_back_->FragmentationIndex(node);
     const auto start = std::chrono::steady_clock::now();

@@ -37,11 +37,7 @@ std::string KsmActuator::Refusal(const model::Action& action) const noexcept {
 model::Outcome KsmActuator::Apply(const model::Action& action) noexcept {
   model::Outcome out;
   try {
-    out.error = Refusal(action);
-    if (!out.error.empty()) {
-      out.ok = false;
-      return out;
-    }
+    if (Refused(*this, action, out)) return out;
     const model::KsmSettings& to = std::get<model::SetKsm>(action).to;
     const auto start = std::chrono::steady_clock::now();
     const std::pair<const char*, uint64_t> writes[] = {{"pages_to_scan", to.pages_to_scan},

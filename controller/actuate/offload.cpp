@@ -33,11 +33,7 @@ std::string OffloadActuator::Refusal(const model::Action& action) const noexcept
 model::Outcome OffloadActuator::Apply(const model::Action& action) noexcept {
   model::Outcome out;
   try {
-    out.error = Refusal(action);
-    if (!out.error.empty()) {
-      out.ok = false;
-      return out;
-    }
+    if (Refused(*this, action, out)) return out;
     const auto& r = std::get<model::ReclaimVmMemory>(action);
     std::optional<uint64_t> before;
     if (read_back_) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/config/policy_yaml.h"
+#include "tests/support/config_errors.h"
 
 namespace kvmem::config {
 namespace {
@@ -75,13 +76,7 @@ TEST(ConfigKsm, ErrorsNameKeyPositionAndWhatIsAllowed) {
       {"ksm:\n  never_merge: [a, '']\n",
        "ksm.never_merge at line 2, column 16: must be a list of distinct, non-empty names, got \"[\"a\", \"\"]\""},
   };
-  for (const auto& [yaml, message] : rows) {
-    SCOPED_TRACE(yaml);
-    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
-    ASSERT_FALSE(p);
-    EXPECT_EQ(p.error().message, message);
-    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
-  }
+  ExpectConfigErrors(rows);
 }
 
 }  // namespace

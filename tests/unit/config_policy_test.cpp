@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "controller/config/policy_yaml.h"
+#include "tests/support/config_errors.h"
 
 namespace kvmem::config {
 namespace {
@@ -142,18 +143,6 @@ TEST(ConfigPolicy, ParsesUnitsAndPercentages) {
   EXPECT_EQ(p->compaction.sustain_for, seconds{90});
   EXPECT_DOUBLE_EQ(p->compaction.quiet_below, 0.02);
   EXPECT_EQ(p->limits.max_bytes_per_minute, 1536 * kMiB);
-}
-
-// Each row: a policy text and the exact message its rejection must carry.
-void ExpectConfigErrors(const std::vector<std::pair<std::string, std::string>>& rows) {
-  for (const auto& [yaml, message] : rows) {
-    SCOPED_TRACE(yaml);
-    auto p = ParsePolicy(yaml, "/etc/kvmem/policy.yaml");
-    ASSERT_FALSE(p);
-    EXPECT_EQ(p.error().message, message);
-    EXPECT_EQ(p.error().kind, ErrorKind::kConfig);
-    EXPECT_EQ(p.error().ToString(), "/etc/kvmem/policy.yaml: " + message);
-  }
 }
 
 TEST(ConfigPolicy, EveryErrorNamesKeyPositionAndWhatIsAllowed) {
