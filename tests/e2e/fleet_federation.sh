@@ -11,7 +11,6 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/monitoring_lib.sh"
 source "$(dirname "$0")/fleet_lib.sh"
 SRC=${KVMEM_SOURCE_DIR:?}
-command -v prometheus >/dev/null || fail "prometheus not installed; run scripts/setup.sh"
 
 start_fleet_exporters
 declare -A HOST_PROM_PORT=()
@@ -23,12 +22,9 @@ for h in "${FLEET_HOSTS[@]}"; do
     echo "scrape_configs:"
     fleet_scrape_job kvmem "$h" "127.0.0.1:${FLEET_EXPORTER_PORT[$h]}"
   } >"$cfg"
-  port=$(free_port)
-  start_bg "PROM_$h" prometheus --config.file="$cfg" --storage.tsdb.path="$E2E_TMP/data-$h" \
-    --web.listen-address="127.0.0.1:$port" --log.level=warn
-  pid_var="PROM_${h}_PID"
-  wait_ready "PROM_$h" "${!pid_var}" "http://127.0.0.1:$port/-/ready" 30
-  HOST_PROM_PORT[$h]=$port
+  start_prometheus "$cfg" "PROM_$h"
+  port_var="PROM_${h}_PORT"
+  HOST_PROM_PORT[$h]=${!port_var}
 done
 
 # The shipped central config (deploy/fleet/prometheus-global.yml) with its targets pointed at
@@ -47,10 +43,7 @@ job["static_configs"] = [{"targets": [t.split("=")[1]], "labels": {"fqdn": t.spl
 yaml.safe_dump(c, open(out, "w"))
 PY
 promtool check config "$cfg" >/dev/null || fail "promtool rejects the global Prometheus config"
-GLOBAL_PORT=$(free_port)
-start_bg GLOBAL prometheus --config.file="$cfg" --storage.tsdb.path="$E2E_TMP/data-global" \
-  --web.listen-address="127.0.0.1:$GLOBAL_PORT" --log.level=warn
-wait_ready GLOBAL "$GLOBAL_PID" "http://127.0.0.1:$GLOBAL_PORT/-/ready" 30
+start_prometheus "$cfg" GLOBAL
 pass "3 exporters, 3 per-host Prometheus, 1 global Prometheus federating kvmem:* on 127.0.0.1"
 
 python3 "$SRC/tests/e2e/fleet_expect.py" "http://127.0.0.1:$GLOBAL_PORT" 90 || fail "fleet answers on the global Prometheus"

@@ -12,7 +12,6 @@ RULES=("$SRC/alerts/kvmem.rules.yml" "$SRC/alerts/kvmem-fleet.rules.yml")
 for bin in victoria-metrics vmagent vmalert; do
   command -v "$bin" >/dev/null || fail "$bin not installed (Debian package victoria-metrics); run scripts/setup.sh --test"
 done
-command -v prometheus-alertmanager >/dev/null || fail "prometheus-alertmanager not installed; run scripts/setup.sh --test"
 
 rule_flags=()
 for r in "${RULES[@]}"; do rule_flags+=("-rule=$r"); done
@@ -49,10 +48,7 @@ wait_ready AGENT "$AGENT_PID" "http://127.0.0.1:$AGENT_PORT/health" 30
 # vmalert refuses a rule file with alerts unless it has somewhere to send them.
 AM_PORT=$(free_port)
 printf 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n' >"$E2E_TMP/alertmanager.yml"
-amtool check-config "$E2E_TMP/alertmanager.yml" >/dev/null || fail "amtool rejects the test's Alertmanager config"
-start_bg AM prometheus-alertmanager --config.file="$E2E_TMP/alertmanager.yml" --storage.path="$E2E_TMP/am-data" \
-  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn
-wait_ready AM "$AM_PID" "http://127.0.0.1:$AM_PORT/-/ready" 30
+start_alertmanager "$E2E_TMP/alertmanager.yml" "$AM_PORT"
 
 ALERT_PORT=$(free_port)
 start_bg ALERT vmalert "${rule_flags[@]}" -datasource.url="$VM_URL" -remoteWrite.url="$VM_URL" \

@@ -44,10 +44,7 @@ receivers:
           authorization:
             credentials_file: $E2E_TMP/token
 YAML
-amtool check-config "$E2E_TMP/alertmanager.yml" >/dev/null || fail "amtool rejects the test's Alertmanager config"
-start_bg AM prometheus-alertmanager --config.file="$E2E_TMP/alertmanager.yml" --storage.path="$E2E_TMP/am-data" \
-  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn
-wait_ready AM "$AM_PID" "http://127.0.0.1:$AM_PORT/-/ready"
+start_alertmanager "$E2E_TMP/alertmanager.yml" "$AM_PORT"
 
 prometheus_config "$E2E_TMP/prometheus.yml" 1s "$E2E_TMP/rules.yml" "$AM_PORT" \
   "kvmem=127.0.0.1:$EXP_PORT" "kvmem-controller=127.0.0.1:$CTL_PORT"

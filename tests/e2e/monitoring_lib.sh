@@ -92,6 +92,16 @@ prometheus_config() {
   } >"$file"
 }
 
+# start_alertmanager CONFIG PORT : checks CONFIG with amtool, starts Alertmanager on
+# 127.0.0.1:PORT (no clustering), sets AM_PID and waits until it is ready.
+start_alertmanager() {
+  command -v prometheus-alertmanager >/dev/null || fail "prometheus-alertmanager not installed; run scripts/setup.sh"
+  amtool check-config "$1" >/dev/null || fail "amtool rejects the test's Alertmanager config $1"
+  start_bg AM prometheus-alertmanager --config.file="$1" --storage.path="$E2E_TMP/am-data" \
+    --web.listen-address="127.0.0.1:$2" --cluster.listen-address= --log.level=warn
+  wait_ready AM "$AM_PID" "http://127.0.0.1:$2/-/ready" 30
+}
+
 # start_prometheus CONFIG [NAME] : sets ${NAME}_PORT and ${NAME}_PID (NAME: PROM unless given, for
 # a second Prometheus) and waits until it is ready.
 start_prometheus() {
